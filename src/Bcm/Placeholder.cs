@@ -1,0 +1,2 @@
+namespace Bcm;
+internal static class Placeholder { }
