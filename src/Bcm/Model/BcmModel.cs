@@ -1,0 +1,62 @@
+using Bcm.Networks;
+using Bcm.Schedules;
+using static TorchSharp.torch;
+
+namespace Bcm.Model;
+
+/// <summary>
+/// The consistency function of a BCM (method §2): f(x,t,u) = c_skip(t,u)·x + c_out(t,u)·F_θ(c_in(t)·x, c_noise(t), c_noise(u), y).
+/// It owns a raw network and knows nothing of training or plans.
+/// </summary>
+public sealed class BcmModel
+{
+    public BcmModel(IBcmNetwork network, double sigmaData = Sigmas.Data, double sigmaMin = Sigmas.Min, double sigmaMax = Sigmas.Max)
+    {
+        Network = network;
+        SigmaData = sigmaData;
+        SigmaMin = sigmaMin;
+        SigmaMax = sigmaMax;
+    }
+
+    public IBcmNetwork Network { get; }
+    public double SigmaData { get; }
+    public double SigmaMin { get; }
+    public double SigmaMax { get; }
+
+    /// <summary>Raw network output F_θ(c_in(t)·x, c_noise(t), c_noise(u), y); u defaults to ε.</summary>
+    public Tensor Raw(Tensor x, Tensor t, Tensor? u = null, Tensor? y = null)
+    {
+        using var scope = NewDisposeScope();
+        u ??= full_like(t, SigmaMin);
+        var xIn = x * Expand(Scalings.CIn(t, SigmaData), x);
+        return Network.Forward(xIn, Scalings.CNoise(t), Scalings.CNoise(u), y).MoveToOuterDisposeScope();
+    }
+
+    /// <summary>The jump f_θ(x, t, u) along the probability-flow ODE from noise level t to u (either direction); u defaults to ε.</summary>
+    public Tensor Jump(Tensor x, Tensor t, Tensor? u = null, Tensor? y = null)
+    {
+        using var scope = NewDisposeScope();
+        u ??= full_like(t, SigmaMin);
+        var raw = Raw(x, t, u, y);
+        var result = Expand(Scalings.CSkip(t, u, SigmaData), x) * x + Expand(Scalings.COut(t, u, SigmaData), x) * raw;
+        return result.MoveToOuterDisposeScope();
+    }
+
+    /// <summary>The jump with scalar noise levels shared by the whole batch.</summary>
+    public Tensor Jump(Tensor x, double t, double u, Tensor? y = null)
+    {
+        using var scope = NewDisposeScope();
+        var tt = full(x.shape[0], t, dtype: x.dtype, device: x.device);
+        var uu = full(x.shape[0], u, dtype: x.dtype, device: x.device);
+        return Jump(x, tt, uu, y).MoveToOuterDisposeScope();
+    }
+
+    // Reshapes a per-sample coefficient [B] to broadcast over a sample of any rank.
+    private static Tensor Expand(Tensor perSample, Tensor like)
+    {
+        var shape = new long[like.dim()];
+        Array.Fill(shape, 1L);
+        shape[0] = perSample.shape[0];
+        return perSample.reshape(shape);
+    }
+}

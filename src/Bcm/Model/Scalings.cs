@@ -1,0 +1,29 @@
+using static TorchSharp.torch;
+
+namespace Bcm.Model;
+
+/// <summary>The BCM parameterisation (method §2): f(x,t,u) = c_skip(t,u)·x + c_out(t,u)·F(c_in(t)·x, c_noise(t), c_noise(u)).</summary>
+public static class Scalings
+{
+    public static double CIn(double t, double sigmaData = Schedules.Sigmas.Data) => 1 / Math.Sqrt(t * t + sigmaData * sigmaData);
+
+    public static double CSkip(double t, double u, double sigmaData = Schedules.Sigmas.Data) =>
+        (t * u + sigmaData * sigmaData) / (t * t + sigmaData * sigmaData);
+
+    public static double COut(double t, double u, double sigmaData = Schedules.Sigmas.Data) =>
+        sigmaData * (t - u) / Math.Sqrt(t * t + sigmaData * sigmaData);
+
+    /// <summary>c_noise(s) = 1000·0.25·ln(s + 1e-44) (the official code's form).</summary>
+    public static double CNoise(double s) => 250 * Math.Log(s + 1e-44);
+
+    // Tensor forms, per sample (shape [B]); computed in the dtype of t.
+    public static Tensor CIn(Tensor t, double sigmaData) => (t.square() + sigmaData * sigmaData).rsqrt();
+
+    public static Tensor CSkip(Tensor t, Tensor u, double sigmaData) =>
+        (t * u + sigmaData * sigmaData) / (t.square() + sigmaData * sigmaData);
+
+    public static Tensor COut(Tensor t, Tensor u, double sigmaData) =>
+        sigmaData * (t - u) / (t.square() + sigmaData * sigmaData).sqrt();
+
+    public static Tensor CNoise(Tensor s) => 250.0 * (s + 1e-44).log();
+}

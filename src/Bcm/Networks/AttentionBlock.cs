@@ -1,0 +1,45 @@
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+using static TorchSharp.torch.nn;
+
+namespace Bcm.Networks;
+
+/// <summary>
+/// Self-attention of the iCT/BCM UNet (method §3): qkv ordered (three, heads, d); q, k, v normalised per head to
+/// unit RMS over d ("cosine attention"), then softmax((q·d^-¼)ᵀ(k·d^-¼)) v, projected and added to the input.
+/// </summary>
+internal sealed class AttentionBlock : Module<Tensor, Tensor>
+{
+    private readonly GroupNorm norm;
+    private readonly Conv2d qkv;
+    private readonly Conv2d proj_out;
+    private readonly long heads;
+
+    public AttentionBlock(long channels, long headChannels) : base(nameof(AttentionBlock))
+    {
+        heads = channels / headChannels;
+        norm = Layers.Norm(channels);
+        qkv = Layers.Conv1x1(channels, 3 * channels);
+        proj_out = Layers.Zero(Layers.Conv1x1(channels, channels));
+        RegisterComponents();
+    }
+
+    public override Tensor forward(Tensor x)
+    {
+        using var scope = NewDisposeScope();
+        long b = x.shape[0], c = x.shape[1], length = x.shape[2] * x.shape[3];
+        long d = c / heads;
+        var chunks = qkv.forward(norm.forward(x)).reshape(b, 3 * c, length).chunk(3, 1);
+        double scale = 1 / Math.Sqrt(Math.Sqrt(d));
+        var q = Normalise(chunks[0].reshape(b * heads, d, length)) * scale;
+        var k = Normalise(chunks[1].reshape(b * heads, d, length)) * scale;
+        var v = Normalise(chunks[2].reshape(b * heads, d, length));
+        var weight = softmax(bmm(q.transpose(1, 2), k), -1);      // [bh, t, s]
+        var a = bmm(v, weight.transpose(1, 2)).reshape(b, c, x.shape[2], x.shape[3]);
+        return (x + proj_out.forward(a)).MoveToOuterDisposeScope();
+    }
+
+    // x / (1e-4 + rms(x)) over the channel (d) axis of each head.
+    private static Tensor Normalise(Tensor x) => x / (x.square().mean([1], keepdim: true).sqrt() + 1e-4);
+}

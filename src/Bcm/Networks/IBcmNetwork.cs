@@ -1,0 +1,25 @@
+using static TorchSharp.torch;
+
+namespace Bcm.Networks;
+
+/// <summary>
+/// The raw network F_θ(x_in, c_noise(t), c_noise(u), y) of a BCM: it knows nothing of the scalings, so the
+/// official weights load into it alone and any network (UNet, MLP) can be wrapped by <see cref="Model.BcmModel"/>.
+/// </summary>
+public interface IBcmNetwork
+{
+    /// <summary>Shape of one sample, e.g. [C, H, W] for images or [d] for vectors.</summary>
+    long[] SampleShape { get; }
+
+    /// <summary>Number of classes for conditional networks, 0 when unconditional.</summary>
+    int NumClasses { get; }
+
+    /// <summary>F_θ on a batch: <paramref name="x"/> already scaled by c_in, noise conditions of shape [B].</summary>
+    Tensor Forward(Tensor x, Tensor cNoiseT, Tensor cNoiseU, Tensor? y);
+
+    /// <summary>The module that owns the parameters (for optimisers, state dicts, train/eval mode).</summary>
+    TorchSharp.torch.nn.Module Module { get; }
+
+    /// <summary>Configuration serialisable to JSON, from which <see cref="NetworkFactory"/> rebuilds the network.</summary>
+    NetworkConfig Config { get; }
+}

@@ -1,0 +1,45 @@
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+using static TorchSharp.torch.nn;
+
+namespace Bcm.Networks;
+
+/// <summary>Layer constructors shared by the networks, with the initialisations the official code uses.</summary>
+internal static class Layers
+{
+    /// <summary>GroupNorm with 32 groups and eps 1e-5, weight 1 and bias 0 (TorchSharp leaves them uninitialised).</summary>
+    public static GroupNorm Norm(long channels)
+    {
+        var gn = GroupNorm(32, channels, eps: 1e-5);
+        using (no_grad())
+        {
+            gn.weight!.fill_(1);
+            gn.bias!.fill_(0);
+        }
+        return gn;
+    }
+
+    public static Conv2d Conv3x3(long inCh, long outCh) => Conv2d(inCh, outCh, 3, padding: 1);
+
+    public static Conv2d Conv1x1(long inCh, long outCh) => Conv2d(inCh, outCh, 1);
+
+    /// <summary>Sets every parameter of a module to zero (the official zero_module).</summary>
+    public static T Zero<T>(T module) where T : Module
+    {
+        using (no_grad())
+            foreach (var p in module.parameters()) p.zero_();
+        return module;
+    }
+
+    /// <summary>Sinusoidal embedding of width <paramref name="dim"/>: [cos(s·freq), sin(s·freq)], freq_i = exp(−ln(10000)·i/half).</summary>
+    public static Tensor TimestepEmbedding(Tensor s, int dim, double maxPeriod = 10000)
+    {
+        int half = dim / 2;
+        var freqs = exp(-Math.Log(maxPeriod) * arange(half, dtype: ScalarType.Float32, device: s.device) / half);
+        var args = s.to(ScalarType.Float32).unsqueeze(1) * freqs.unsqueeze(0);
+        var emb = cat([cos(args), sin(args)], 1);
+        if (dim % 2 == 1) emb = cat([emb, zeros_like(emb[.., ..1])], 1);
+        return emb;
+    }
+}

@@ -1,0 +1,70 @@
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+using static TorchSharp.torch.nn;
+using F = TorchSharp.torch.nn.functional;
+
+namespace Bcm.Networks;
+
+/// <summary>
+/// ADM residual block conditioned on the embedding (method §3). A down (up) block resamples both paths
+/// between in_layers' SiLU and its convolution, and then has no skip convolution.
+/// </summary>
+internal sealed class ResBlock : Module<Tensor, Tensor, Tensor>
+{
+    private readonly Sequential in_layers;
+    private readonly Sequential emb_layers;
+    private readonly Sequential out_layers;
+    private readonly Conv2d? skip_connection;
+    // Delegates (not module fields, which would be registered twice) to run in_layers around the resampling.
+    private readonly Func<Tensor, Tensor> inNorm;
+    private readonly Func<Tensor, Tensor> inConv;
+    private readonly bool up, down;
+
+    public ResBlock(long channels, long embChannels, double dropout, long outChannels, bool up = false, bool down = false)
+        : base(nameof(ResBlock))
+    {
+        this.up = up;
+        this.down = down;
+        var norm = Layers.Norm(channels);
+        var conv = Layers.Conv3x3(channels, outChannels);
+        inNorm = norm.forward;
+        inConv = conv.forward;
+        in_layers = Sequential(("0", norm), ("1", SiLU()), ("2", conv));
+        emb_layers = Sequential(("0", SiLU()), ("1", Linear(embChannels, outChannels)));
+        out_layers = Sequential(
+            ("0", Layers.Norm(outChannels)), ("1", SiLU()), ("2", Dropout(dropout)),
+            ("3", Layers.Zero(Layers.Conv3x3(outChannels, outChannels))));
+        if (outChannels != channels) skip_connection = Layers.Conv1x1(channels, outChannels);
+        register_module(nameof(in_layers), in_layers);
+        register_module(nameof(emb_layers), emb_layers);
+        register_module(nameof(out_layers), out_layers);
+        if (skip_connection is not null) register_module(nameof(skip_connection), skip_connection);
+    }
+
+    public override Tensor forward(Tensor x, Tensor emb)
+    {
+        using var scope = NewDisposeScope();
+        Tensor h;
+        if (up || down)
+        {
+            h = F.silu(inNorm(x));
+            h = Resample(h);
+            x = Resample(x);
+            h = inConv(h);
+        }
+        else
+        {
+            h = in_layers.forward(x);
+        }
+        var embOut = emb_layers.forward(emb);
+        h = h + embOut.unsqueeze(-1).unsqueeze(-1);
+        h = out_layers.forward(h);
+        var skip = skip_connection is null ? x : skip_connection.forward(x);
+        return (skip + h).MoveToOuterDisposeScope();
+    }
+
+    private Tensor Resample(Tensor x) => down
+        ? F.avg_pool2d(x, 2, 2)
+        : F.interpolate(x, scale_factor: [2.0, 2.0], mode: InterpolationMode.Nearest);
+}

@@ -1,2 +1,0 @@
-namespace Bcm;
-internal static class Placeholder { }

@@ -1,0 +1,87 @@
+using Bcm.Model;
+using static TorchSharp.torch;
+
+namespace Bcm.Training;
+
+/// <summary>Per-sample terms of the bidirectional consistency training loss (before the batch mean).</summary>
+public sealed record BctTerms(Tensor Ct, Tensor Soft) : IDisposable
+{
+    /// <summary>Per-sample total ct + soft.</summary>
+    public Tensor Total => Ct + Soft;
+
+    public void Dispose()
+    {
+        Ct.Dispose();
+        Soft.Dispose();
+    }
+}
+
+/// <summary>
+/// Bidirectional consistency training loss (method §4):
+/// mean over the batch of d(A,B)/(t − s) + d(C,B)/|u − t|, with A = f_θ(x_t,t,ε), B = f_θ⁻(x_s,s,ε) (detached),
+/// E = f_θ(x_t,t,u), C = f_θ⁻(E,u,ε) (frozen weights, gradient flowing into E), d the pseudo-Huber distance.
+/// </summary>
+public static class BctLoss
+{
+    /// <summary>iCT's pseudo-Huber constant c = 0.00054·sqrt(D) for samples of D numbers.</summary>
+    public static double HuberC(long sampleSize) => 0.00054 * Math.Sqrt(sampleSize);
+
+    /// <summary>Pseudo-Huber distance per sample, as the official code normalises it: (sqrt(‖a − b‖² + c²) − c) / sqrt(D).</summary>
+    public static Tensor PseudoHuber(Tensor a, Tensor b, double c)
+    {
+        var dims = Enumerable.Range(1, (int)a.dim() - 1).Select(i => (long)i).ToArray();
+        long d = a.shape.Skip(1).Aggregate(1L, (x, y) => x * y);
+        return (((a - b).square().sum(dims) + c * c).sqrt() - c) / Math.Sqrt(d);
+    }
+
+    /// <summary>
+    /// Computes the two loss terms per sample. <paramref name="intervals"/> holds n (t = ts[n+1], s = ts[n]) and
+    /// <paramref name="uIndices"/> holds m (u = ts[m]) for each sample; <paramref name="noise"/> is the one z shared by x_t and x_s.
+    /// When <paramref name="dropoutSeed"/> is given, the global RNG is re-seeded with it before each of the four evaluations,
+    /// so that all four see the same dropout mask, as the official code does.
+    /// </summary>
+    public static BctTerms Compute(BcmModel online, BcmModel target, Tensor x0, Tensor noise, IReadOnlyList<double> ts,
+        IReadOnlyList<int> intervals, IReadOnlyList<int> uIndices, Tensor? labels, double huberC, bool ctOnly = false, long? dropoutSeed = null)
+    {
+        using var scope = NewDisposeScope();
+        int batch = (int)x0.shape[0];
+        var t = tensor(intervals.Select(n => (float)ts[n + 1]).ToArray(), device: x0.device);
+        var s = tensor(intervals.Select(n => (float)ts[n]).ToArray(), device: x0.device);
+        var eps = full(batch, (float)online.SigmaMin, device: x0.device);
+        var shape = new long[x0.dim()];
+        Array.Fill(shape, 1L);
+        shape[0] = batch;
+        var xt = x0 + t.reshape(shape) * noise;
+        var xs = x0 + s.reshape(shape) * noise;
+
+        void Seed()
+        {
+            if (dropoutSeed is long seed) manual_seed(seed);
+        }
+
+        Seed();
+        var a = online.Jump(xt, t, eps, labels);
+        Tensor b;
+        using (no_grad())
+        {
+            Seed();
+            b = target.Jump(xs, s, eps, labels).detach();
+        }
+        var ct = PseudoHuber(a, b, huberC) / (t - s);
+        Tensor soft;
+        if (ctOnly)
+        {
+            soft = zeros_like(ct);
+        }
+        else
+        {
+            var u = tensor(uIndices.Select(m => (float)ts[m]).ToArray(), device: x0.device);
+            Seed();
+            var e = online.Jump(xt, t, u, labels);
+            Seed();
+            var c = target.Jump(e, u, eps, labels);
+            soft = PseudoHuber(c, b, huberC) / (u - t).abs();
+        }
+        return new BctTerms(ct.MoveToOuterDisposeScope(), soft.MoveToOuterDisposeScope());
+    }
+}

@@ -1,0 +1,31 @@
+using Xunit;
+
+[assembly: CollectionBehavior(DisableTestParallelization = true)]
+
+namespace Bcm.Tests;
+
+/// <summary>Locations of the repository and of the shared data and golden files (../shared beside the repository).</summary>
+internal static class TestPaths
+{
+    public static string Root { get; } = FindRoot();
+
+    public static string Shared => Path.GetFullPath(Path.Combine(Root, "..", "shared"));
+
+    public static string Golden(string name) => Path.Combine(Shared, "golden", "bcm-official", name);
+
+    public static string Data(string relative) => Path.Combine(Shared, "data", relative);
+
+    public static string NewTempDir()
+    {
+        var dir = Path.Combine(Path.GetTempPath(), "bcm-tests", Guid.NewGuid().ToString("N"));
+        Directory.CreateDirectory(dir);
+        return dir;
+    }
+
+    private static string FindRoot()
+    {
+        var dir = new DirectoryInfo(AppContext.BaseDirectory);
+        while (dir is not null && !File.Exists(Path.Combine(dir.FullName, "Bcm.slnx"))) dir = dir.Parent;
+        return dir?.FullName ?? throw new InvalidOperationException("repository root (Bcm.slnx) not found above " + AppContext.BaseDirectory);
+    }
+}
