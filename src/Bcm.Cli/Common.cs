@@ -1,0 +1,72 @@
+using System.CommandLine;
+using System.Globalization;
+using Bcm.Checkpoints;
+using Bcm.Plans;
+using Bcm.Training;
+
+namespace Bcm.Cli;
+
+/// <summary>Options shared by every command, and the error handling that turns failures into messages and exit codes.</summary>
+internal static class Common
+{
+    public static readonly Option<string?> Checkpoint = new("--checkpoint", "-c")
+    {
+        Description = "Checkpoint: a run folder (its newest checkpoint), a bcm .safetensors checkpoint, or an official state_dict (.pt / .safetensors; give --preset for its architecture)",
+    };
+    public static readonly Option<string?> Out = new("--out", "-o") { Description = "Output folder (created if absent)" };
+    public static readonly Option<string?> Preset = new("--preset", "-p") { Description = "Preset: " + string.Join(", ", Presets.All.Keys) };
+    public static readonly Option<string?> Data = new("--data", "-d") { Description = "Data: " + Bcm.Data.DataSources.Help };
+    public static readonly Option<long> Seed = new("--seed", "-s") { Description = "Seed; results are reproducible and independent of batch size (default 0)", DefaultValueFactory = _ => 0 };
+    public static readonly Option<string> Device = new("--device") { Description = "cpu, cuda or cuda:N (default cpu)", DefaultValueFactory = _ => "cpu" };
+
+    /// <summary>Runs a command body; known errors become one-line messages and exit code 2, never a stack trace.</summary>
+    public static int Guard(Func<int> body)
+    {
+        try
+        {
+            return body();
+        }
+        catch (Exception e) when (e is CliError or CheckpointException or PlanException or ArgumentException or InvalidDataException
+                                       or FileNotFoundException or DirectoryNotFoundException or TrainingDivergedException or NotSupportedException)
+        {
+            Console.Error.WriteLine($"bcm: error: {e.Message}");
+            return 2;
+        }
+        catch (IOException e)
+        {
+            Console.Error.WriteLine($"bcm: error: {e.Message}{(IsDiskFull(e) ? " (the disk is full: free space and run again; earlier outputs and checkpoints are intact)" : "")}");
+            return 3;
+        }
+        catch (UnauthorizedAccessException e)
+        {
+            Console.Error.WriteLine($"bcm: error: {e.Message}");
+            return 3;
+        }
+    }
+
+    private static bool IsDiskFull(IOException e) => (e.HResult & 0xFFFF) == 28 || e.Message.Contains("No space left", StringComparison.OrdinalIgnoreCase);
+
+    public static TorchSharp.torch.Device ParseDevice(string device)
+    {
+        if (device is not ("cpu" or "cuda") && !device.StartsWith("cuda:", StringComparison.Ordinal))
+            throw new CliError($"--device must be cpu, cuda or cuda:N, got '{device}'");
+        if (device.StartsWith("cuda", StringComparison.Ordinal) && !TorchSharp.torch.cuda.is_available())
+            throw new CliError("--device cuda: CUDA is not available in this build (it uses the CPU libtorch)");
+        return new TorchSharp.torch.Device(device);
+    }
+
+    public static ModelLoader.Loaded LoadModel(string? checkpoint, string? preset, string device)
+    {
+        if (checkpoint is null) throw new CliError("--checkpoint is required: a run folder or a checkpoint file");
+        return ModelLoader.Load(checkpoint, preset, device: ParseDevice(device));
+    }
+
+    public static string OutDir(string? @out, string fallback)
+    {
+        string dir = @out ?? fallback;
+        Directory.CreateDirectory(dir);
+        return dir;
+    }
+
+    public static string F(double v, string format = "g4") => v.ToString(format, CultureInfo.InvariantCulture);
+}

@@ -1,0 +1,95 @@
+using TorchSharp;
+using Bcm.Model;
+using Bcm.Networks;
+using Bcm.Training;
+using static TorchSharp.torch;
+
+namespace Bcm.Checkpoints;
+
+/// <summary>
+/// Loads a model for sampling from: a bcm training checkpoint (EMA weights by default), a run folder (its newest
+/// checkpoint), or an official-layout state_dict (.pt zip pickle or .safetensors with bare keys), whose architecture
+/// is given by a preset or by the safetensors metadata.
+/// </summary>
+public static class ModelLoader
+{
+    public sealed record Loaded(BcmModel Model, UNetConfig Config, string Source, long? Step, TrainOptions? Options);
+
+    public static Loaded Load(string path, string? preset = null, bool useEma = true, Device? device = null)
+    {
+        if (Directory.Exists(path))
+        {
+            var latest = TrainingCheckpoint.List(path).LastOrDefault();
+            if (latest.Path is null) throw new CheckpointException($"{path}: a folder without checkpoints/ckpt-*.safetensors");
+            path = latest.Path;
+        }
+        if (!File.Exists(path)) throw new CheckpointException($"{path}: no such checkpoint");
+        Dictionary<string, Tensor> tensors;
+        Dictionary<string, string> meta = [];
+        if (path.EndsWith(".pt", StringComparison.OrdinalIgnoreCase) || path.EndsWith(".pth", StringComparison.OrdinalIgnoreCase))
+            tensors = TorchPickleReader.Load(path);
+        else
+            (tensors, meta) = SafeTensors.Load(path);
+        try
+        {
+            UNetConfig config;
+            string prefix = "";
+            TrainOptions? options = null;
+            long? step = null;
+            if (meta.TryGetValue("format", out var format) && format == TrainingCheckpoint.Format)
+            {
+                options = TrainingCheckpoint.ReadOptions(meta, path);
+                config = options.Network;
+                prefix = useEma ? "ema." : "online.";
+                step = long.Parse(meta["step"], System.Globalization.CultureInfo.InvariantCulture);
+            }
+            else if (preset is not null)
+            {
+                config = Presets.Get(preset).Network;
+            }
+            else if (meta.ContainsKey("model_channels"))
+            {
+                config = OfficialConfig(meta);
+            }
+            else
+            {
+                throw new CheckpointException($"{path}: an official-layout state_dict does not say its architecture: pass --preset (e.g. imagenet64)");
+            }
+            var net = new UNet(config);
+            var weights = tensors.Where(kv => kv.Key.StartsWith(prefix, StringComparison.Ordinal) &&
+                                              (prefix.Length > 0 || !(kv.Key.StartsWith("io.") || kv.Key.StartsWith("loss.") || kv.Key.StartsWith("grad."))))
+                .ToDictionary(kv => kv.Key, kv => kv.Value);
+            StateDict.Load(net, weights, path, prefix);
+            if (device is not null) net.to(device);
+            net.eval();
+            return new Loaded(new BcmModel(net), config, path, step, options);
+        }
+        finally
+        {
+            foreach (var t in tensors.Values) t.Dispose();
+        }
+    }
+
+    /// <summary>The architecture from the metadata the official-format golden files carry.</summary>
+    public static UNetConfig OfficialConfig(IReadOnlyDictionary<string, string> meta)
+    {
+        static int[] Ints(string s) => s.Trim('(', ')', '[', ']').Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
+            .Select(v => int.Parse(v, System.Globalization.CultureInfo.InvariantCulture)).ToArray();
+        static int Int(string s) => int.Parse(s, System.Globalization.CultureInfo.InvariantCulture);
+        static double Real(string s) => double.Parse(s, System.Globalization.CultureInfo.InvariantCulture);
+        return new UNetConfig
+        {
+            ImageSize = Int(meta["image_size"]),
+            InChannels = Int(meta["in_channels"]),
+            OutChannels = Int(meta["out_channels"]),
+            ModelChannels = Int(meta["model_channels"]),
+            ChannelMult = Ints(meta["channel_mult"]),
+            NumResBlocks = Int(meta["num_res_blocks"]),
+            AttentionResolutions = Ints(meta["attention_resolutions"]),
+            NumHeadChannels = Int(meta["num_head_channels"]),
+            NumClasses = meta["num_classes"] == "None" ? 0 : Int(meta["num_classes"]),
+            Dropout = Real(meta["dropout"]),
+            DropoutHighRes = Real(meta["dropout_highres"]),
+        };
+    }
+}

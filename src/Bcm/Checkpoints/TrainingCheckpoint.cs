@@ -1,0 +1,67 @@
+using System.Globalization;
+using System.Text.RegularExpressions;
+using Bcm.Networks;
+using Bcm.Training;
+using static TorchSharp.torch;
+
+namespace Bcm.Checkpoints;
+
+/// <summary>
+/// A training checkpoint as one safetensors file: the online weights (<c>online.*</c>), the EMA weights (<c>ema.*</c>),
+/// the RAdam state (<c>optim.m.*</c>, <c>optim.v.*</c>), and in the metadata the step, the optimiser step, the options
+/// (JSON, including the network configuration) and the seed (all randomness is counter-based on (seed, step), so the
+/// seed and step are the whole generator state). Readable from PyTorch with safetensors.torch.load_file.
+/// </summary>
+public static partial class TrainingCheckpoint
+{
+    public const string Format = "bcm-training-checkpoint-1";
+
+    public static string FileName(long step) => $"ckpt-{step:D8}.safetensors";
+
+    public static void Save(string path, nn.Module online, nn.Module ema, RAdam optimiser, long step, TrainOptions options)
+    {
+        var tensors = new Dictionary<string, Tensor>();
+        foreach (var (k, v) in StateDict.Get(online, "online.")) tensors[k] = v;
+        foreach (var (k, v) in StateDict.Get(ema, "ema.")) tensors[k] = v;
+        foreach (var (k, v) in optimiser.State()) tensors["optim." + k] = v;
+        var meta = new Dictionary<string, string>
+        {
+            ["format"] = Format,
+            ["step"] = step.ToString(CultureInfo.InvariantCulture),
+            ["optimizer_step"] = optimiser.StepCount.ToString(CultureInfo.InvariantCulture),
+            ["seed"] = options.Seed.ToString(CultureInfo.InvariantCulture),
+            ["rng"] = "counter-based: every draw is a function of (seed, step)",
+            ["options"] = options.ToJson(),
+        };
+        SafeTensors.Save(path, tensors, meta);
+    }
+
+    /// <summary>Checkpoints of a run folder, oldest first.</summary>
+    public static List<(long Step, string Path)> List(string runDir)
+    {
+        var dir = Path.Combine(runDir, "checkpoints");
+        if (!Directory.Exists(dir)) return [];
+        return Directory.EnumerateFiles(dir, "ckpt-*.safetensors")
+            .Select(f => (Match: StepRegex().Match(Path.GetFileName(f)), Path: f))
+            .Where(x => x.Match.Success)
+            .Select(x => (long.Parse(x.Match.Groups[1].Value, CultureInfo.InvariantCulture), x.Path))
+            .OrderBy(x => x.Item1).ToList();
+    }
+
+    /// <summary>Deletes all but the newest <paramref name="keep"/> checkpoints.</summary>
+    public static void Prune(string runDir, int keep)
+    {
+        var all = List(runDir);
+        foreach (var (_, path) in all.Take(Math.Max(0, all.Count - keep))) File.Delete(path);
+    }
+
+    public static TrainOptions ReadOptions(IReadOnlyDictionary<string, string> metadata, string path)
+    {
+        if (!metadata.TryGetValue("options", out var json))
+            throw new CheckpointException($"{path}: not a bcm training checkpoint (no options in its metadata)");
+        return TrainOptions.FromJson(json);
+    }
+
+    [GeneratedRegex(@"^ckpt-(\d+)\.safetensors$")]
+    private static partial Regex StepRegex();
+}

@@ -1,0 +1,141 @@
+using SkiaSharp;
+using static TorchSharp.torch;
+
+namespace Bcm.Imaging;
+
+/// <summary>Images between files and tensors: PNG/JPEG decoding, [−1, 1] tensors to 8-bit pixels, grids and strips.</summary>
+public static class ImageIO
+{
+    /// <summary>Decodes an image to RGBA bytes (unpremultiplied).</summary>
+    public static byte[] ReadRgba(string path, out int width, out int height)
+    {
+        if (!File.Exists(path)) throw new FileNotFoundException($"{path}: no such file");
+        using var decoded = SKBitmap.Decode(path) ?? throw new InvalidDataException($"{path}: not an image SkiaSharp can decode (PNG or JPEG expected)");
+        using var rgba = new SKBitmap(new SKImageInfo(decoded.Width, decoded.Height, SKColorType.Rgba8888, SKAlphaType.Unpremul));
+        if (!decoded.CopyTo(rgba, SKColorType.Rgba8888))
+            throw new InvalidDataException($"{path}: its pixel format ({decoded.ColorType}) cannot be converted to RGBA");
+        width = rgba.Width;
+        height = rgba.Height;
+        return rgba.GetPixelSpan().ToArray();
+    }
+
+    /// <summary>
+    /// Reads an image as C, H, W bytes with 1 (luma) or 3 channels. With <paramref name="resize"/> the image is
+    /// resampled to size x size; otherwise its size must already be size x size.
+    /// </summary>
+    public static byte[] ReadPixels(string path, int channels, int size, bool resize)
+    {
+        var rgba = ReadRgba(path, out int w, out int h);
+        if (w != size || h != size)
+        {
+            if (!resize) throw new InvalidDataException($"{path}: the image is {w}x{h}, the model takes {size}x{size}");
+            rgba = Resize(rgba, w, h, size, size);
+            w = h = size;
+        }
+        var result = new byte[channels * w * h];
+        for (int p = 0; p < w * h; p++)
+        {
+            byte r = rgba[4 * p], g = rgba[4 * p + 1], b = rgba[4 * p + 2];
+            if (channels == 1) result[p] = (byte)Math.Round(0.299 * r + 0.587 * g + 0.114 * b);
+            else if (channels == 3)
+            {
+                result[p] = r;
+                result[w * h + p] = g;
+                result[2 * w * h + p] = b;
+            }
+            else throw new ArgumentException($"images with {channels} channels are not supported (1 or 3)");
+        }
+        return result;
+    }
+
+    /// <summary>Reads images as a [B, C, size, size] tensor in [−1, 1]; each must be size x size already.</summary>
+    public static Tensor ReadBatch(IReadOnlyList<string> paths, int channels, int size)
+    {
+        var all = new byte[paths.Count * channels * size * size];
+        for (int i = 0; i < paths.Count; i++)
+            ReadPixels(paths[i], channels, size, resize: false).CopyTo(all, (long)i * channels * size * size);
+        using var bytes = tensor(all, [paths.Count, channels, size, size]);
+        return bytes.to(ScalarType.Float32) / 127.5 - 1.0;
+    }
+
+    /// <summary>Converts [C, H, W] in [−1, 1] (clamped) to RGBA bytes.</summary>
+    public static byte[] ToRgba(Tensor image)
+    {
+        using var scope = NewDisposeScope();
+        var x = ((image.detach().cpu().to(ScalarType.Float32).clamp(-1, 1) + 1) * 127.5).round().to(ScalarType.Byte);
+        long c = x.shape[0], h = x.shape[1], w = x.shape[2];
+        var data = x.data<byte>().ToArray();
+        var rgba = new byte[h * w * 4];
+        for (long p = 0; p < h * w; p++)
+        {
+            rgba[4 * p] = data[p];
+            rgba[4 * p + 1] = c == 3 ? data[h * w + p] : data[p];
+            rgba[4 * p + 2] = c == 3 ? data[2 * h * w + p] : data[p];
+            rgba[4 * p + 3] = 255;
+        }
+        return rgba;
+    }
+
+    /// <summary>Writes one image [C, H, W] in [−1, 1] as a PNG (atomically).</summary>
+    public static void SavePng(Tensor image, string path) =>
+        SavePng(ToRgba(image), (int)image.shape[2], (int)image.shape[1], path, 1);
+
+    /// <summary>
+    /// Writes a batch [B, C, H, W] in [−1, 1] as a grid PNG with <paramref name="columns"/> columns and a 1-pixel gap,
+    /// scaled up by an integer factor (nearest) so that small images stay visible.
+    /// </summary>
+    public static void SaveGrid(Tensor images, string path, int columns = 0, int scale = 0)
+    {
+        int b = (int)images.shape[0], h = (int)images.shape[2], w = (int)images.shape[3];
+        if (columns <= 0) columns = (int)Math.Ceiling(Math.Sqrt(b));
+        int rows = (b + columns - 1) / columns;
+        int gw = columns * (w + 1) + 1, gh = rows * (h + 1) + 1;
+        var grid = new byte[gw * gh * 4];
+        for (int i = 0; i < grid.Length; i += 4) { grid[i] = grid[i + 1] = grid[i + 2] = 64; grid[i + 3] = 255; }
+        for (int i = 0; i < b; i++)
+        {
+            using var img = images[i];
+            var rgba = ToRgba(img);
+            int ox = 1 + (i % columns) * (w + 1), oy = 1 + (i / columns) * (h + 1);
+            for (int y = 0; y < h; y++)
+                Array.Copy(rgba, y * w * 4, grid, ((oy + y) * gw + ox) * 4, w * 4);
+        }
+        if (scale <= 0) scale = Math.Max(1, 256 / Math.Max(gw, gh));
+        SavePng(grid, gw, gh, path, scale);
+    }
+
+    /// <summary>Encodes RGBA bytes as JPEG at the given quality and decodes them again (the degradation of blind restoration).</summary>
+    public static byte[] JpegRoundTrip(byte[] rgba, int width, int height, int quality)
+    {
+        using var bitmap = FromRgba(rgba, width, height);
+        using var image = SKImage.FromBitmap(bitmap);
+        using var jpeg = image.Encode(SKEncodedImageFormat.Jpeg, quality);
+        using var decoded = SKBitmap.Decode(jpeg);
+        using var back = new SKBitmap(new SKImageInfo(width, height, SKColorType.Rgba8888, SKAlphaType.Unpremul));
+        decoded.CopyTo(back, SKColorType.Rgba8888);
+        return back.GetPixelSpan().ToArray();
+    }
+
+    private static void SavePng(byte[] rgba, int width, int height, string path, int scale)
+    {
+        using var bitmap = FromRgba(rgba, width, height);
+        using var scaled = scale == 1 ? null : bitmap.Resize(new SKImageInfo(width * scale, height * scale, SKColorType.Rgba8888, SKAlphaType.Unpremul), new SKSamplingOptions(SKFilterMode.Nearest));
+        using var image = SKImage.FromBitmap(scaled ?? bitmap);
+        using var png = image.Encode(SKEncodedImageFormat.Png, 100);
+        Checkpoints.AtomicFile.WriteAllBytes(path, png.ToArray());
+    }
+
+    private static SKBitmap FromRgba(byte[] rgba, int width, int height)
+    {
+        var bitmap = new SKBitmap(new SKImageInfo(width, height, SKColorType.Rgba8888, SKAlphaType.Unpremul));
+        System.Runtime.InteropServices.Marshal.Copy(rgba, 0, bitmap.GetPixels(), rgba.Length);
+        return bitmap;
+    }
+
+    private static byte[] Resize(byte[] rgba, int w, int h, int nw, int nh)
+    {
+        using var bitmap = FromRgba(rgba, w, h);
+        using var resized = bitmap.Resize(new SKImageInfo(nw, nh, SKColorType.Rgba8888, SKAlphaType.Unpremul), new SKSamplingOptions(SKCubicResampler.Mitchell));
+        return resized.GetPixelSpan().ToArray();
+    }
+}

@@ -1,0 +1,134 @@
+using System.Globalization;
+using System.Text.Json;
+using Bcm.Schedules;
+
+namespace Bcm.Plans;
+
+/// <summary>
+/// A sampling or inversion procedure as data: the start noise level (x₀ = base + Start·z, with base = 0 to generate
+/// and base = image to invert) and an ordered list of jumps and noise injections. Text form: space-separated tokens,
+/// a token <c>a>b>c</c> is a chain of jumps, <c>+s</c> adds fresh noise of σ = s, <c>~s</c> adds sqrt(s² − ε²)·z;
+/// e.g. <c>80>0.002</c>, <c>80>2.4>0.002</c>, <c>80>0.002 +0.1 0.1>1.2>0.002</c>.
+/// </summary>
+public sealed record Plan(double Start, IReadOnlyList<PlanStep> Steps)
+{
+    public int Nfe => Steps.Sum(s => s.Nfe);
+
+    /// <summary>The noise level after the last step.</summary>
+    public double End => Steps.Count == 0 ? Start : Steps[^1] switch { Jump j => j.To, Noise n => n.Sigma, _ => Start };
+
+    /// <summary>True when the plan ends at a higher noise level than it starts (an inversion).</summary>
+    public bool IsInversion => End > Start;
+
+    public override string ToString() => Format(this);
+
+    /// <summary>Text form: consecutive jumps are written as one chain.</summary>
+    public static string Format(Plan plan)
+    {
+        var tokens = new List<string>();
+        string? chain = null;
+        foreach (var step in plan.Steps)
+        {
+            if (step is Jump j)
+                chain = chain is null ? j.ToString() : chain + ">" + Jump.Fmt(j.To);
+            else
+            {
+                if (chain is not null) tokens.Add(chain);
+                chain = null;
+                tokens.Add(step.ToString()!);
+            }
+        }
+        if (chain is not null) tokens.Add(chain);
+        return string.Join(' ', tokens);
+    }
+
+    /// <summary>Parses the text form; errors point at the offending token.</summary>
+    public static Plan Parse(string text, double sigmaMin = Sigmas.Min, double sigmaMax = Sigmas.Max)
+    {
+        var tokens = text.Split((char[]?)null, StringSplitOptions.RemoveEmptyEntries);
+        if (tokens.Length == 0) throw new PlanException("the plan is empty: give at least one jump, e.g. 80>0.002");
+        var steps = new List<PlanStep>();
+        double? start = null;
+        for (int i = 0; i < tokens.Length; i++)
+        {
+            string token = tokens[i];
+            string where = $"token {i + 1} '{token}'";
+            if (token[0] is '+' or '~')
+            {
+                steps.Add(new Noise(Number(token[1..], where), token[0] == '~'));
+                continue;
+            }
+            var parts = token.Split('>');
+            if (parts.Length < 2) throw new PlanException($"{where}: expected a jump chain such as 80>0.002, or noise such as +0.1");
+            var values = parts.Select(p => Number(p, where)).ToArray();
+            start ??= values[0];
+            for (int k = 0; k + 1 < values.Length; k++) steps.Add(new Jump(values[k], values[k + 1]));
+        }
+        if (start is null) throw new PlanException("the plan has no jump: give at least one, e.g. 80>0.002");
+        var plan = new Plan(start.Value, steps);
+        plan.Validate(sigmaMin, sigmaMax, tokens);
+        return plan;
+    }
+
+    /// <summary>Checks σ ∈ [ε, T] and that every jump starts where the previous step ended.</summary>
+    public void Validate(double sigmaMin = Sigmas.Min, double sigmaMax = Sigmas.Max, IReadOnlyList<string>? tokens = null)
+    {
+        if (Steps.Count == 0 || Nfe == 0) throw new PlanException("the plan has no jump: give at least one, e.g. 80>0.002");
+        double tol = 1e-9;
+        bool InRange(double s) => s >= sigmaMin * (1 - tol) && s <= sigmaMax * (1 + tol);
+        double level = Start;
+        for (int i = 0; i < Steps.Count; i++)
+        {
+            string where = Locate(i, tokens);
+            switch (Steps[i])
+            {
+                case Jump j:
+                    if (!InRange(j.From) || !InRange(j.To))
+                        throw new PlanException($"{where}: noise levels must lie in [ε, T] = [{sigmaMin}, {sigmaMax}]");
+                    if (Math.Abs(j.From - level) > tol * Math.Max(1, level))
+                        throw new PlanException($"{where}: the jump starts at {Jump.Fmt(j.From)} but the previous step ended at {Jump.Fmt(level)}");
+                    if (j.From == j.To) throw new PlanException($"{where}: a jump from a level to itself does nothing");
+                    level = j.To;
+                    break;
+                case Noise n:
+                    if (!InRange(n.Sigma)) throw new PlanException($"{where}: noise σ must lie in [ε, T] = [{sigmaMin}, {sigmaMax}]");
+                    level = n.Sigma;
+                    break;
+            }
+        }
+    }
+
+    // Maps a step index back to its token for messages.
+    private string Locate(int stepIndex, IReadOnlyList<string>? tokens)
+    {
+        if (tokens is null) return $"step {stepIndex + 1} ({Steps[stepIndex]})";
+        int step = 0;
+        for (int i = 0; i < tokens.Count; i++)
+        {
+            int count = tokens[i][0] is '+' or '~' ? 1 : tokens[i].Split('>').Length - 1;
+            if (stepIndex < step + count) return $"token {i + 1} '{tokens[i]}'";
+            step += count;
+        }
+        return $"step {stepIndex + 1}";
+    }
+
+    private static double Number(string s, string where)
+    {
+        if (double.TryParse(s, NumberStyles.Float, CultureInfo.InvariantCulture, out double v) && double.IsFinite(v) && v > 0) return v;
+        throw new PlanException($"{where}: '{s}' is not a positive number");
+    }
+
+    public string ToJson() => JsonSerializer.Serialize(this, JsonOptions);
+
+    public static Plan FromJson(string json)
+    {
+        var plan = JsonSerializer.Deserialize<Plan>(json, JsonOptions) ?? throw new PlanException("empty JSON plan");
+        plan.Validate();
+        return plan;
+    }
+
+    private static readonly JsonSerializerOptions JsonOptions = new() { PropertyNamingPolicy = JsonNamingPolicy.CamelCase, WriteIndented = true };
+}
+
+/// <summary>A plan that is malformed or invalid; the message points at the offending token or step.</summary>
+public sealed class PlanException(string message) : Exception(message);

@@ -1,0 +1,54 @@
+using Bcm.Model;
+using Bcm.Training;
+using static TorchSharp.torch;
+
+namespace Bcm.Plans;
+
+/// <summary>What the per-step callback sees: the step index, the step, and the current batch (do not keep it).</summary>
+public sealed record PlanProgress(int Index, PlanStep Step, Tensor X);
+
+/// <summary>
+/// The one engine that runs any plan on a batch, in both directions: x = base + Start·z, then each step in order.
+/// Noise comes from per-sample seeds, so a sample's result does not depend on the batch it is in.
+/// </summary>
+public static class PlanRunner
+{
+    public static Tensor Run(BcmModel model, Tensor @base, Plan plan, IReadOnlyList<long> sampleSeeds, Tensor? labels = null,
+        Action<PlanProgress>? callback = null, bool addStartNoise = true)
+    {
+        if (sampleSeeds.Count != @base.shape[0]) throw new ArgumentException($"{sampleSeeds.Count} seeds for a batch of {@base.shape[0]}");
+        using var _ = no_grad();
+        var x = addStartNoise ? (@base + Noise(sampleSeeds, @base, 0) * plan.Start).DetachFromDisposeScope() : @base.clone().DetachFromDisposeScope();
+        for (int i = 0; i < plan.Steps.Count; i++)
+        {
+            using var scope = NewDisposeScope();
+            Tensor next = plan.Steps[i] switch
+            {
+                Jump j => model.Jump(x, j.From, j.To, labels),
+                Noise n => x + Noise(sampleSeeds, x, i + 1) * (n.ReachSigma ? Math.Sqrt(Math.Max(0, n.Sigma * n.Sigma - model.SigmaMin * model.SigmaMin)) : n.Sigma),
+                _ => throw new NotSupportedException(plan.Steps[i].GetType().Name),
+            };
+            x.Dispose();
+            x = next.DetachFromDisposeScope();
+            callback?.Invoke(new PlanProgress(i, plan.Steps[i], x));
+        }
+        return x;
+    }
+
+    /// <summary>Standard normal noise for each sample from (seed, step): independent of batch size and position.</summary>
+    public static Tensor Noise(IReadOnlyList<long> sampleSeeds, Tensor like, int stepIndex)
+    {
+        using var scope = NewDisposeScope();
+        var shape = like.shape.Skip(1).ToArray();
+        var parts = new Tensor[sampleSeeds.Count];
+        for (int i = 0; i < parts.Length; i++)
+        {
+            using var g = Seeds.Generator(sampleSeeds[i], Seeds.Sample, stepIndex);
+            parts[i] = randn(shape, dtype: like.dtype, generator: g);
+        }
+        return stack(parts).to(like.device).MoveToOuterDisposeScope();
+    }
+
+    /// <summary>Seeds seed, seed+1, …: image i of a run with seed s is the same whatever the batch size.</summary>
+    public static long[] SeedRange(long seed, int count, int offset = 0) => Enumerable.Range(offset, count).Select(i => seed + i).ToArray();
+}

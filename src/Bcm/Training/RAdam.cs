@@ -1,0 +1,90 @@
+using static TorchSharp.torch;
+
+namespace Bcm.Training;
+
+/// <summary>
+/// RAdam (Liu et al. 2020) exactly as torch.optim.RAdam computes it (no weight decay), with its state exposed as
+/// named tensors so that checkpoints hold it and resume is exact.
+/// </summary>
+public sealed class RAdam : IDisposable
+{
+    private readonly (string Name, TorchSharp.Modules.Parameter Param)[] parameters;
+    private readonly Dictionary<string, Tensor> expAvg = [];
+    private readonly Dictionary<string, Tensor> expAvgSq = [];
+
+    public RAdam(IEnumerable<(string Name, TorchSharp.Modules.Parameter Param)> parameters, double lr = 1e-4, double beta1 = 0.9, double beta2 = 0.999, double eps = 1e-8)
+    {
+        this.parameters = parameters.ToArray();
+        LearningRate = lr;
+        Beta1 = beta1;
+        Beta2 = beta2;
+        Eps = eps;
+        foreach (var (name, p) in this.parameters)
+        {
+            expAvg[name] = zeros_like(p).DetachFromDisposeScope();
+            expAvgSq[name] = zeros_like(p).DetachFromDisposeScope();
+        }
+    }
+
+    public double LearningRate { get; set; }
+    public double Beta1 { get; }
+    public double Beta2 { get; }
+    public double Eps { get; }
+    public long StepCount { get; private set; }
+
+    public void Step()
+    {
+        using var scope = NewDisposeScope();
+        using var _ = no_grad();
+        StepCount++;
+        double bc1 = 1 - Math.Pow(Beta1, StepCount), bc2 = 1 - Math.Pow(Beta2, StepCount);
+        double rhoInf = 2 / (1 - Beta2) - 1;
+        double rhoT = rhoInf - 2 * StepCount * Math.Pow(Beta2, StepCount) / bc2;
+        foreach (var (name, p) in parameters)
+        {
+            if (p.grad is not { } grad) continue;
+            var m = expAvg[name];
+            var v = expAvgSq[name];
+            m.lerp_(grad, 1 - Beta1);
+            v.mul_(Beta2).addcmul_(grad, grad, 1 - Beta2);
+            var mHat = m / bc1;
+            if (rhoT > 5)
+            {
+                double rect = Math.Sqrt((rhoT - 4) * (rhoT - 2) * rhoInf / ((rhoInf - 4) * (rhoInf - 2) * rhoT));
+                var adaptive = Math.Sqrt(bc2) / (v.sqrt() + Eps);
+                p.sub_(mHat * adaptive * (LearningRate * rect));
+            }
+            else
+            {
+                p.sub_(mHat * LearningRate);
+            }
+        }
+    }
+
+    /// <summary>State tensors under "m.NAME" and "v.NAME".</summary>
+    public Dictionary<string, Tensor> State()
+    {
+        var state = new Dictionary<string, Tensor>();
+        foreach (var (name, t) in expAvg) state["m." + name] = t;
+        foreach (var (name, t) in expAvgSq) state["v." + name] = t;
+        return state;
+    }
+
+    public void LoadState(IReadOnlyDictionary<string, Tensor> state, long stepCount, string source)
+    {
+        using var _ = no_grad();
+        foreach (var (prefix, dict) in new[] { ("m.", expAvg), ("v.", expAvgSq) })
+            foreach (var (name, t) in dict)
+            {
+                if (!state.TryGetValue(prefix + name, out var saved) || !saved.shape.SequenceEqual(t.shape))
+                    throw new Checkpoints.CheckpointException($"{source}: optimiser state {prefix}{name} is missing or has another shape");
+                t.copy_(saved);
+            }
+        StepCount = stepCount;
+    }
+
+    public void Dispose()
+    {
+        foreach (var t in expAvg.Values.Concat(expAvgSq.Values)) t.Dispose();
+    }
+}

@@ -1,0 +1,78 @@
+using System.Text.Json;
+using System.Text.Json.Serialization;
+using Bcm.Networks;
+
+namespace Bcm.Training;
+
+/// <summary>Everything that defines a training run; saved as options.json in the run folder and inside every checkpoint.</summary>
+public sealed record TrainOptions
+{
+    /// <summary>Preset the run started from (informational).</summary>
+    public string Preset { get; init; } = "custom";
+    /// <summary>Data specification (see <see cref="Data.DataSources"/>).</summary>
+    public string Data { get; init; } = "digits";
+    /// <summary>Use only the first N images of the data set (0 = all).</summary>
+    public int DataLimit { get; init; }
+    public required UNetConfig Network { get; init; }
+    public int BatchSize { get; init; } = 64;
+    /// <summary>Total optimiser steps K; also sets the curriculum's doubling period.</summary>
+    public long Steps { get; init; } = 10_000;
+    public double LearningRate { get; init; } = 1e-4;
+    public double Beta1 { get; init; } = 0.9;
+    public double Beta2 { get; init; } = 0.999;
+    /// <summary>Clip the gradient norm at this value (0 = off).</summary>
+    public double GradClip { get; init; } = 1.0;
+    /// <summary>EMA half-life in images (EDM convention); the rate per step is 0.5^(batch / half-life).</summary>
+    public double EmaHalfLifeImages { get; init; } = 50_000;
+    /// <summary>During the first images the half-life is at most this fraction of the images seen (0 = no ramp-up).</summary>
+    public double EmaRampUp { get; init; } = 0.05;
+    public long Seed { get; init; } = 1;
+    /// <summary>Curriculum start s0 and end s1 (N(k) = min(s0·2^floor(k/K'), s1) + 1).</summary>
+    public int ScalesStart { get; init; } = 10;
+    public int ScalesEnd { get; init; } = 1280;
+    /// <summary>Hold N fixed at this value (fine-tuning uses 321); 0 = use the curriculum.</summary>
+    public int FixedScales { get; init; }
+    /// <summary>Train the consistency term alone (iCT with the BCM parameterisation, the ablation baseline).</summary>
+    public bool CtOnly { get; init; }
+    /// <summary>Pseudo-Huber c; 0 = iCT's rule 0.00054·sqrt(D).</summary>
+    public double HuberC { get; init; }
+    public double PMean { get; init; } = -1.1;
+    public double PStd { get; init; } = 2.0;
+    public bool RandomFlip { get; init; }
+    public string Device { get; init; } = "cpu";
+    public int CheckpointEvery { get; init; } = 500;
+    public int KeepCheckpoints { get; init; } = 3;
+    /// <summary>Write a one-step sample grid every this many steps (0 = only at the end).</summary>
+    public int SampleEvery { get; init; } = 500;
+    /// <summary>Initialise from a consistency-model checkpoint (official layout, .pt or .safetensors) with the [I | 0] alignment.</summary>
+    public string? InitFrom { get; init; }
+
+    public static readonly JsonSerializerOptions Json = new()
+    {
+        WriteIndented = true,
+        PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower,
+        DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull,
+    };
+
+    public string ToJson() => JsonSerializer.Serialize(this, Json);
+
+    public static TrainOptions FromJson(string json) =>
+        JsonSerializer.Deserialize<TrainOptions>(json, Json) ?? throw new InvalidDataException("empty options");
+
+    /// <summary>Checks every field, with a message naming the option at fault.</summary>
+    public void Validate()
+    {
+        Network.Validate();
+        if (BatchSize < 1) throw new ArgumentException($"batch size must be ≥ 1, got {BatchSize}");
+        if (Steps < 1) throw new ArgumentException($"steps must be ≥ 1, got {Steps}");
+        if (!(LearningRate > 0)) throw new ArgumentException($"learning rate must be positive, got {LearningRate}");
+        if (GradClip < 0) throw new ArgumentException("gradient clip must be ≥ 0");
+        if (!(EmaHalfLifeImages > 0)) throw new ArgumentException("EMA half-life must be positive");
+        if (ScalesStart < 1 || ScalesEnd < ScalesStart) throw new ArgumentException($"curriculum needs 1 ≤ s0 ≤ s1, got {ScalesStart}, {ScalesEnd}");
+        if (FixedScales is < 0 or 1) throw new ArgumentException("fixed scales must be 0 (curriculum) or ≥ 2");
+        if (CheckpointEvery < 1) throw new ArgumentException("checkpoint interval must be ≥ 1");
+        if (KeepCheckpoints < 1) throw new ArgumentException("keep at least one checkpoint");
+        if (Device is not ("cpu" or "cuda") && !Device.StartsWith("cuda:", StringComparison.Ordinal))
+            throw new ArgumentException($"device must be cpu, cuda or cuda:N, got '{Device}'");
+    }
+}

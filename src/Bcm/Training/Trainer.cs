@@ -1,0 +1,278 @@
+using System.Diagnostics;
+using System.Text.Json;
+using Bcm.Checkpoints;
+using Bcm.Data;
+using Bcm.Model;
+using Bcm.Networks;
+using Bcm.Schedules;
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+
+namespace Bcm.Training;
+
+/// <summary>
+/// Bidirectional consistency training (method §4) in a run folder: options.json, checkpoints/ (safetensors, the last K
+/// kept, written atomically), stats.jsonl, samples/. An interrupted run resumes exactly from its newest checkpoint.
+/// Between backward and the optimiser step, <see cref="GradientHook"/> is the seam where data-parallel training
+/// would all-reduce the gradients.
+/// </summary>
+public sealed class Trainer : IDisposable
+{
+    private readonly UNet online, target, ema;
+    private readonly RAdam optimiser;
+    private readonly ImageDataset data;
+    private readonly Device device;
+    private readonly Parameter[] onlineParams, targetParams, emaParams;
+    private int[]? epochOrder;
+    private long epochOfOrder = -1;
+
+    public Trainer(TrainOptions options, ImageDataset data, string runDir)
+    {
+        options.Validate();
+        if (data.Channels != options.Network.InChannels)
+            throw new ArgumentException($"{data.Name} has {data.Channels} channel(s), the network takes {options.Network.InChannels}");
+        if (options.Network.NumClasses > 0 && (data.Labels is null || data.NumClasses > options.Network.NumClasses))
+            throw new ArgumentException($"the network is class-conditional with {options.Network.NumClasses} classes, but {data.Name} has {(data.Labels is null ? "no labels" : data.NumClasses + " classes")}");
+        Options = options;
+        RunDir = runDir;
+        this.data = data;
+        device = new Device(options.Device);
+        if (device.type == DeviceType.CUDA && !cuda.is_available())
+            throw new ArgumentException("--device cuda was asked for, but CUDA is not available (install a TorchSharp CUDA backend)");
+        manual_seed((long)(Seeds.Mix(options.Seed, 0) & 0x7FFFFFFF));
+        online = new UNet(options.Network);
+        if (options.InitFrom is not null)
+        {
+            var loaded = ModelLoader.Load(options.InitFrom, preset: null);
+            StateDict.Load(online, StateDict.Get((UNet)loaded.Model.Network.Module), options.InitFrom);
+            ((UNet)loaded.Model.Network.Module).Dispose();
+            online.InitialiseFromConsistencyModel();
+        }
+        target = new UNet(options.Network);
+        ema = new UNet(options.Network);
+        online.to(device);
+        target.to(device);
+        ema.to(device);
+        onlineParams = online.parameters().ToArray();
+        targetParams = target.parameters().ToArray();
+        emaParams = ema.parameters().ToArray();
+        CopyInto(online, target);
+        CopyInto(online, ema);
+        foreach (var p in targetParams.Concat(emaParams)) p.requires_grad = false;
+        online.train();
+        target.train(); // the official target stays in train mode (same dropout as the online network)
+        ema.eval();
+        optimiser = new RAdam(online.named_parameters().Select(p => (p.name, p.parameter)), options.LearningRate, options.Beta1, options.Beta2);
+        Online = new BcmModel(online);
+        Target = new BcmModel(target);
+        Ema = new BcmModel(ema);
+    }
+
+    public TrainOptions Options { get; }
+    public string RunDir { get; }
+    public long Step { get; private set; }
+    public BcmModel Online { get; }
+    public BcmModel Target { get; }
+    /// <summary>The evaluation model (EMA weights).</summary>
+    public BcmModel Ema { get; }
+
+    /// <summary>Called after backward and before clipping and the optimiser step, with the online parameters (e.g. to all-reduce gradients).</summary>
+    public Action<IReadOnlyList<Parameter>>? GradientHook { get; set; }
+
+    /// <summary>Creates a trainer for a new run folder, or resumes the run already there (its options win).</summary>
+    public static Trainer OpenOrResume(TrainOptions options, string runDir, IProgress<string>? log = null)
+    {
+        var latest = TrainingCheckpoint.List(runDir).LastOrDefault();
+        if (latest.Path is not null)
+        {
+            var (tensors, meta) = SafeTensors.Load(latest.Path);
+            try
+            {
+                var saved = TrainingCheckpoint.ReadOptions(meta, latest.Path);
+                if (options.Steps > saved.Steps) saved = saved with { Steps = options.Steps };
+                var trainer = new Trainer(saved, LoadData(saved, log), runDir);
+                trainer.Restore(tensors, meta, latest.Path);
+                log?.Report($"resumed {runDir} at step {trainer.Step} from {Path.GetFileName(latest.Path)}");
+                return trainer;
+            }
+            finally
+            {
+                foreach (var t in tensors.Values) t.Dispose();
+            }
+        }
+        Directory.CreateDirectory(runDir);
+        var fresh = new Trainer(options, LoadData(options, log), runDir);
+        AtomicFile.WriteAllText(Path.Combine(runDir, "options.json"), options.ToJson());
+        return fresh;
+    }
+
+    public static ImageDataset LoadData(TrainOptions options, IProgress<string>? log = null)
+    {
+        var set = DataSources.Load(options.Data, options.Network.InChannels, options.Network.ImageSize, log);
+        return options.DataLimit > 0 ? set.Take(options.DataLimit) : set;
+    }
+
+    private void Restore(Dictionary<string, Tensor> tensors, Dictionary<string, string> meta, string path)
+    {
+        StateDict.Load(online, tensors, path, "online.");
+        StateDict.Load(ema, tensors, path, "ema.");
+        CopyInto(online, target);
+        var optimState = tensors.Where(kv => kv.Key.StartsWith("optim.", StringComparison.Ordinal))
+            .ToDictionary(kv => kv.Key["optim.".Length..], kv => kv.Value.to(device));
+        optimiser.LoadState(optimState, long.Parse(meta["optimizer_step"], System.Globalization.CultureInfo.InvariantCulture), path);
+        Step = long.Parse(meta["step"], System.Globalization.CultureInfo.InvariantCulture);
+    }
+
+    /// <summary>N(k) at the current step.</summary>
+    public int CurrentScales => Options.FixedScales > 0 ? Options.FixedScales
+        : Karras.Curriculum(Step, Options.Steps, Options.ScalesStart, Options.ScalesEnd);
+
+    /// <summary>One optimiser step; returns (loss, ct, soft, gradient norm before clipping).</summary>
+    public (double Loss, double Ct, double Soft, double GradNorm) TrainStep()
+    {
+        using var scope = NewDisposeScope();
+        int batch = Options.BatchSize;
+        int scales = CurrentScales;
+        var ts = Karras.Grid(scales);
+        var p = Karras.IntervalProbabilities(ts, Options.PMean, Options.PStd);
+        var pCt = (double[])p.Clone();
+        pCt[^1] = 0; // the top interval is never a CT pair
+        pCt = Karras.Normalise(pCt);
+
+        var rng = Seeds.Random(Options.Seed, Seeds.Indices, Step);
+        var intervals = new int[batch];
+        var uIndices = new int[batch];
+        var flips = new bool[batch];
+        for (int i = 0; i < batch; i++)
+        {
+            intervals[i] = Karras.Draw(pCt, rng.NextDouble());
+            // Soft-term time u = ts[m], m ~ P with entry n+1 set to zero (u ≠ t): below or above t.
+            // n ≤ N−3 because the top interval is excluded, so n+1 is a valid entry.
+            var pU = (double[])p.Clone();
+            pU[intervals[i] + 1] = 0;
+            uIndices[i] = Karras.Draw(Karras.Normalise(pU), rng.NextDouble());
+            flips[i] = Options.RandomFlip && rng.NextDouble() < 0.5;
+        }
+        var indices = BatchIndices(batch);
+        var x0 = data.Batch(indices, Options.Network.ImageSize, Options.RandomFlip ? flips : null, device);
+        var labels = Options.Network.NumClasses > 0 ? data.LabelBatch(indices, device) : null;
+        using var gen = Seeds.Generator(Options.Seed, Seeds.Noise, Step);
+        var noise = randn(x0.shape, generator: gen).to(device);
+        double huber = Options.HuberC > 0 ? Options.HuberC : BctLoss.HuberC(x0[0].numel());
+        long dropoutSeed = (long)(Seeds.Mix(Options.Seed, Seeds.Dropout, Step) & 0x7FFF_FFFF_FFFF_FFFF);
+
+        using var terms = BctLoss.Compute(Online, Target, x0, noise, ts, intervals, uIndices, labels, huber, Options.CtOnly, dropoutSeed);
+        var loss = terms.Total.mean();
+        double lossValue = loss.item<float>();
+        if (!double.IsFinite(lossValue))
+            throw new TrainingDivergedException($"the loss became {lossValue} at step {Step}; the last good checkpoint is kept. Lower the learning rate (now {Options.LearningRate}) or check the data.");
+        foreach (var param in onlineParams) param.grad?.zero_();
+        loss.backward();
+        GradientHook?.Invoke(onlineParams);
+        double gradNorm = Options.GradClip > 0
+            ? nn.utils.clip_grad_norm_(onlineParams, Options.GradClip)
+            : Math.Sqrt(onlineParams.Where(q => q.grad is not null).Sum(q => q.grad!.square().sum().item<float>()));
+        optimiser.Step();
+        Step++;
+        UpdateEmaAndTarget();
+        return (lossValue, terms.Ct.mean().item<float>(), terms.Soft.mean().item<float>(), gradNorm);
+    }
+
+    /// <summary>Trains until <see cref="TrainOptions.Steps"/>, checkpointing, logging and sampling as configured.</summary>
+    public void Run(IProgress<TrainProgress>? progress = null, CancellationToken cancel = default)
+    {
+        Directory.CreateDirectory(RunDir);
+        string statsPath = Path.Combine(RunDir, "stats.jsonl");
+        var clock = Stopwatch.StartNew();
+        long startStep = Step;
+        using var stats = new StreamWriter(statsPath, append: true) { AutoFlush = true };
+        while (Step < Options.Steps && !cancel.IsCancellationRequested)
+        {
+            int scales = CurrentScales;
+            var (loss, ct, soft, gradNorm) = TrainStep();
+            double elapsed = clock.Elapsed.TotalSeconds;
+            double ips = (Step - startStep) * Options.BatchSize / Math.Max(elapsed, 1e-9);
+            double eta = (Options.Steps - Step) * Options.BatchSize / Math.Max(ips, 1e-9);
+            string? evt = null;
+            if (Step % Options.CheckpointEvery == 0 || Step == Options.Steps)
+            {
+                SaveCheckpoint();
+                evt = "checkpoint";
+            }
+            if (Options.SampleEvery > 0 && Step % Options.SampleEvery == 0)
+                Imaging.ImageIO.SaveGrid(SampleOneStep(64, 0), Path.Combine(RunDir, "samples", $"onestep-{Step:D8}.png"));
+            var report = new TrainProgress(Step, Options.Steps, scales, loss, ct, soft, gradNorm, ips, elapsed, eta, evt);
+            stats.WriteLine(JsonSerializer.Serialize(report, TrainOptions.Json));
+            progress?.Report(report);
+        }
+        if (cancel.IsCancellationRequested && TrainingCheckpoint.List(RunDir).LastOrDefault().Step != Step) SaveCheckpoint();
+    }
+
+    /// <summary>Writes checkpoints/ckpt-STEP.safetensors atomically and keeps the newest K.</summary>
+    public void SaveCheckpoint()
+    {
+        string path = Path.Combine(RunDir, "checkpoints", TrainingCheckpoint.FileName(Step));
+        TrainingCheckpoint.Save(path, online, ema, optimiser, Step, Options);
+        TrainingCheckpoint.Prune(RunDir, Options.KeepCheckpoints);
+    }
+
+    /// <summary>One-step samples from the EMA model with seeds seed..seed+n−1 (labels 0,1,2,… for conditional models).</summary>
+    public Tensor SampleOneStep(int n, long seed)
+    {
+        using var scope = NewDisposeScope();
+        var shape = new long[] { n }.Concat(ema.SampleShape).ToArray();
+        var labels = Options.Network.NumClasses > 0 ? arange(n, device: device) % Options.Network.NumClasses : null;
+        var x = Plans.PlanRunner.Run(Ema, zeros(shape, device: device), Plans.PlanPresets.Resolve("onestep"), Plans.PlanRunner.SeedRange(seed, n), labels);
+        return x.cpu().MoveToOuterDisposeScope();
+    }
+
+    // Data order: one seeded permutation per epoch; position k·B + j of the stream is image order[epoch][…].
+    private int[] BatchIndices(int batch)
+    {
+        var result = new int[batch];
+        for (int j = 0; j < batch; j++)
+        {
+            long position = Step * batch + j;
+            long epoch = position / data.Count;
+            if (epoch != epochOfOrder)
+            {
+                var rng = Seeds.Random(Options.Seed, Seeds.Data, epoch);
+                epochOrder = Enumerable.Range(0, data.Count).ToArray();
+                rng.Shuffle(epochOrder);
+                epochOfOrder = epoch;
+            }
+            result[j] = epochOrder![position % data.Count];
+        }
+        return result;
+    }
+
+    private void UpdateEmaAndTarget()
+    {
+        using var _ = no_grad();
+        double images = (double)Step * Options.BatchSize;
+        double halfLife = Options.EmaHalfLifeImages;
+        if (Options.EmaRampUp > 0) halfLife = Math.Min(halfLife, images * Options.EmaRampUp);
+        double beta = Math.Pow(0.5, Options.BatchSize / Math.Max(halfLife, 1e-8));
+        for (int i = 0; i < onlineParams.Length; i++)
+        {
+            emaParams[i].lerp_(onlineParams[i], 1 - beta);
+            targetParams[i].copy_(onlineParams[i]); // iCT: the target is the online network after every step
+        }
+    }
+
+    private static void CopyInto(nn.Module from, nn.Module to)
+    {
+        using var _ = no_grad();
+        var src = from.state_dict();
+        foreach (var (name, t) in to.state_dict()) t.copy_(src[name]);
+    }
+
+    public void Dispose()
+    {
+        optimiser.Dispose();
+        online.Dispose();
+        target.Dispose();
+        ema.Dispose();
+    }
+}
