@@ -1,8 +1,13 @@
 using System.CommandLine;
 using Bcm.Cli;
 
-var root = new RootCommand("bcm: Bidirectional Consistency Models (Li & He, 2024): train, sample, invert and inspect models.")
+var root = new RootCommand("bcm: Bidirectional Consistency Models (Li & He, 2024). One network jumps along the probability-flow ODE in " +
+                           "either direction: train it, generate in one or a few steps, invert images to noise, inspect checkpoints.")
 {
     TrainCommand.Create(),
+    SampleCommand.Create(),
+    InvertCommand.Create(),
+    InfoCommand.Create(),
+    BenchCommand.Create(),
 };
 return root.Parse(args).Invoke();

@@ -20,6 +20,9 @@ public interface IBcmNetwork
     /// <summary>The module that owns the parameters (for optimisers, state dicts, train/eval mode).</summary>
     TorchSharp.torch.nn.Module Module { get; }
 
+    /// <summary>Multiply-accumulates of one forward pass for one sample (for throughput figures).</summary>
+    long MacsPerSample { get; }
+
     /// <summary>Configuration serialisable to JSON, from which <see cref="NetworkFactory"/> rebuilds the network.</summary>
     NetworkConfig Config { get; }
 }

@@ -38,8 +38,16 @@ public sealed class UNet : Module<Tensor, Tensor, Tensor, Tensor?, Tensor>, IBcm
         double OutputDropout(int level) => level >= levels - 2 ? config.DropoutHighRes : config.Dropout;
         AttentionBlock Attention(long ch) => new(ch, config.NumHeadChannels);
 
+        // Multiply-accumulates of one forward pass per sample, counted as the layers are built (convolutions,
+        // linear layers and the attention products; normalisations and activations are not counted).
+        long macs = 2L * (mc * embDim + embDim * embDim) + 2 * embDim * embDim;
+        long Res(int factor) => config.ImageSize / factor;
+        long ResBlockMacs(long cin, long cout, long res) => (cin + cout) * cout * 9 * res * res + (cin != cout ? cin * cout * res * res : 0) + embDim * cout;
+        long AttentionMacs(long c, long res) => 4 * c * c * res * res + 2 * res * res * res * res * c;
+
         long ch = (long)config.ChannelMult[0] * mc;
         input_blocks.Add(new EmbedSequential(Layers.Conv3x3(config.InChannels, ch)));
+        macs += config.InChannels * ch * 9 * Res(1) * Res(1);
         var skipChannels = new Stack<long>();
         skipChannels.Push(ch);
         int ds = 1;
@@ -49,8 +57,13 @@ public sealed class UNet : Module<Tensor, Tensor, Tensor, Tensor?, Tensor>, IBcm
             {
                 long outCh = (long)config.ChannelMult[level] * mc;
                 var block = new EmbedSequential(new ResBlock(ch, embDim, InputDropout(level), outCh));
+                macs += ResBlockMacs(ch, outCh, Res(ds));
                 ch = outCh;
-                if (config.AttentionResolutions.Contains(ds)) block.Add(Attention(ch));
+                if (config.AttentionResolutions.Contains(ds))
+                {
+                    block.Add(Attention(ch));
+                    macs += AttentionMacs(ch, Res(ds));
+                }
                 input_blocks.Add(block);
                 skipChannels.Push(ch);
             }
@@ -59,6 +72,7 @@ public sealed class UNet : Module<Tensor, Tensor, Tensor, Tensor?, Tensor>, IBcm
                 input_blocks.Add(new EmbedSequential(new ResBlock(ch, embDim, InputDropout(level), ch, down: true)));
                 skipChannels.Push(ch);
                 ds *= 2;
+                macs += ResBlockMacs(ch, ch, Res(ds));
             }
         }
 
@@ -66,6 +80,7 @@ public sealed class UNet : Module<Tensor, Tensor, Tensor, Tensor?, Tensor>, IBcm
             new ResBlock(ch, embDim, config.DropoutHighRes, ch),
             Attention(ch),
             new ResBlock(ch, embDim, config.DropoutHighRes, ch));
+        macs += 2 * ResBlockMacs(ch, ch, Res(ds)) + AttentionMacs(ch, Res(ds));
 
         for (int level = levels - 1; level >= 0; level--)
         {
@@ -74,12 +89,18 @@ public sealed class UNet : Module<Tensor, Tensor, Tensor, Tensor?, Tensor>, IBcm
                 long skip = skipChannels.Pop();
                 long outCh = (long)config.ChannelMult[level] * mc;
                 var block = new EmbedSequential(new ResBlock(ch + skip, embDim, OutputDropout(level), outCh));
+                macs += ResBlockMacs(ch + skip, outCh, Res(ds));
                 ch = outCh;
-                if (config.AttentionResolutions.Contains(ds)) block.Add(Attention(ch));
+                if (config.AttentionResolutions.Contains(ds))
+                {
+                    block.Add(Attention(ch));
+                    macs += AttentionMacs(ch, Res(ds));
+                }
                 if (level > 0 && i == config.NumResBlocks)
                 {
                     block.Add(new ResBlock(ch, embDim, OutputDropout(level), ch, up: true));
                     ds /= 2;
+                    macs += ResBlockMacs(ch, ch, Res(ds));
                 }
                 output_blocks.Add(block);
             }
@@ -87,8 +108,13 @@ public sealed class UNet : Module<Tensor, Tensor, Tensor, Tensor?, Tensor>, IBcm
 
         @out = Sequential(("0", Layers.Norm(ch)), ("1", SiLU()),
             ("2", Layers.Zero(Layers.Conv3x3((long)config.ChannelMult[0] * mc, config.OutChannels))));
+        macs += ch * config.OutChannels * 9 * Res(1) * Res(1);
+        MacsPerSample = macs;
         RegisterComponents();
     }
+
+    /// <summary>Multiply-accumulates of one forward pass for one sample (convolutions, linear layers, attention products).</summary>
+    public long MacsPerSample { get; }
 
     public long[] SampleShape => [config.InChannels, config.ImageSize, config.ImageSize];
 

@@ -1,0 +1,70 @@
+using System.CommandLine;
+using Bcm.Imaging;
+using Bcm.Plans;
+using static TorchSharp.torch;
+
+namespace Bcm.Cli;
+
+/// <summary><c>bcm sample</c>: generate images with any plan (one step by default).</summary>
+internal static class SampleCommand
+{
+    public static Command Create()
+    {
+        var plan = new Option<string>("--plan") { Description = "Sampling plan: " + PlanPresets.Help + " (default onestep)", DefaultValueFactory = _ => "onestep" };
+        var steps = new Option<int?>("--steps") { Description = "Shorthand for --plan ancestral:K: K jumps on a Karras schedule from T to ε" };
+        var count = new Option<int>("--count", "-n") { Description = "Number of images (default 64)", DefaultValueFactory = _ => 64 };
+        var batch = new Option<int>("--batch-size", "-b") { Description = "Images per forward pass; results do not depend on it (default 64)", DefaultValueFactory = _ => 64 };
+        var label = new Option<int?>("--class") { Description = "Class label for conditional models (default: 0, 1, 2, … in turn)" };
+        var individual = new Option<bool>("--individual") { Description = "Also write each image as its own PNG" };
+        var trajectory = new Option<bool>("--trajectory") { Description = "Also write a picture of every step of the plan (trajectory.png: one row per step)" };
+        var cmd = new Command("sample", "Generate images from a checkpoint with a sampling plan; writes samples.png (grid), samples.safetensors and plan.txt.")
+        {
+            Common.Checkpoint, Common.Preset, Common.Out, Common.Seed, Common.Device, plan, steps, count, batch, label, individual, trajectory,
+        };
+        cmd.SetAction(parse => Common.Guard(() =>
+        {
+            var loaded = Common.LoadModel(parse.GetValue(Common.Checkpoint), parse.GetValue(Common.Preset), parse.GetValue(Common.Device)!);
+            var p = parse.GetValue(steps) is int k ? PlanPresets.Ancestral(k) : PlanPresets.Resolve(parse.GetValue(plan)!);
+            if (p.IsInversion) throw new CliError($"plan '{p}' goes up in noise level: that is an inversion, use bcm invert");
+            int n = parse.GetValue(count), b = parse.GetValue(batch);
+            if (n < 1 || b < 1) throw new CliError("--count and --batch-size must be ≥ 1");
+            int classes = loaded.Model.Network.NumClasses;
+            int? fixedLabel = parse.GetValue(label);
+            if (fixedLabel is int c && (classes == 0 || c < 0 || c >= classes))
+                throw new CliError(classes == 0 ? "--class given, but the model is unconditional" : $"--class must be in 0..{classes - 1}");
+            long seed = parse.GetValue(Common.Seed);
+            string outDir = Common.OutDir(parse.GetValue(Common.Out), "samples");
+            var device = Common.ParseDevice(parse.GetValue(Common.Device)!);
+            var results = new List<Tensor>();
+            var frames = new List<Tensor>();
+            for (int start = 0; start < n; start += b)
+            {
+                int m = Math.Min(b, n - start);
+                using var scope = NewDisposeScope();
+                var shape = new long[] { m }.Concat(loaded.Model.Network.SampleShape).ToArray();
+                var labels = classes > 0 ? tensor(Enumerable.Range(start, m).Select(i => (long)(fixedLabel ?? i % classes)).ToArray(), device: device) : null;
+                bool keepFrames = parse.GetValue(trajectory) && start == 0;
+                var x = PlanRunner.Run(loaded.Model, zeros(shape, device: device), p, PlanRunner.SeedRange(seed, m, start), labels,
+                    keepFrames ? s => frames.Add(s.X[..Math.Min(m, 8)].cpu().DetachFromDisposeScope()) : null);
+                results.Add(x.cpu().DetachFromDisposeScope());
+                Console.Error.Write($"\r{start + m}/{n} images ({p.Nfe} NFE each)");
+            }
+            Console.Error.WriteLine();
+            using var all = cat(results.ToArray(), 0);
+            ImageIO.SaveGrid(all, Path.Combine(outDir, "samples.png"));
+            Checkpoints.SafeTensors.Save(Path.Combine(outDir, "samples.safetensors"), new Dictionary<string, Tensor> { ["samples"] = all },
+                new Dictionary<string, string> { ["plan"] = p.ToString(), ["seed"] = seed.ToString(System.Globalization.CultureInfo.InvariantCulture), ["checkpoint"] = loaded.Source });
+            File.WriteAllText(Path.Combine(outDir, "plan.txt"), $"{p}\nNFE {p.Nfe}\nseed {seed}\ncheckpoint {loaded.Source}\n");
+            if (parse.GetValue(individual))
+                for (int i = 0; i < n; i++) using (var img = all[i]) ImageIO.SavePng(img, Path.Combine(outDir, $"sample-{seed + i:D6}.png"));
+            if (frames.Count > 0)
+            {
+                using var traj = cat(frames.ToArray(), 0);
+                ImageIO.SaveGrid(traj, Path.Combine(outDir, "trajectory.png"), columns: (int)frames[0].shape[0]);
+            }
+            Console.WriteLine($"{n} samples ({p}, {p.Nfe} NFE) → {Path.GetFullPath(Path.Combine(outDir, "samples.png"))}");
+            return 0;
+        }));
+        return cmd;
+    }
+}
