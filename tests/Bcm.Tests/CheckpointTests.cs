@@ -1,0 +1,132 @@
+using System.IO.Compression;
+using System.Text;
+using Bcm.Checkpoints;
+using Bcm.Networks;
+using Xunit;
+using static TorchSharp.torch;
+
+namespace Bcm.Tests;
+
+public sealed class CheckpointTests
+{
+    [Fact]
+    public void SafeTensorsRoundTripKeepsValuesDtypesAndMetadata()
+    {
+        var dir = TestPaths.NewTempDir();
+        string path = Path.Combine(dir, "t.safetensors");
+        using var a = randn(3, 4);
+        using var b = arange(5L);
+        using var c = tensor(new double[] { 1.5, -2 });
+        SafeTensors.Save(path, new Dictionary<string, Tensor> { ["a"] = a, ["b"] = b, ["c"] = c }, new Dictionary<string, string> { ["k"] = "v" });
+        var (t, meta) = SafeTensors.Load(path);
+        Assert.Equal("v", meta["k"]);
+        Assert.True((t["a"] == a).all().item<bool>());
+        Assert.Equal(ScalarType.Int64, t["b"].dtype);
+        Assert.True((t["b"] == b).all().item<bool>());
+        Assert.Equal(ScalarType.Float64, t["c"].dtype);
+        Assert.Empty(Directory.GetFiles(dir, "*.tmp"));
+    }
+
+    [Fact]
+    public void MissingCheckpointIsAClearError() =>
+        Assert.Contains("no such", Assert.Throws<CheckpointException>(() => ModelLoader.Load("/nonexistent/ckpt.safetensors")).Message);
+
+    [Fact]
+    public void TruncatedCheckpointIsAClearError()
+    {
+        var dir = TestPaths.NewTempDir();
+        string path = Path.Combine(dir, "cut.safetensors");
+        var bytes = File.ReadAllBytes(TestPaths.Golden("adm-tiny-cond.safetensors"));
+        File.WriteAllBytes(path, bytes.AsSpan(0, bytes.Length / 2).ToArray());
+        var e = Assert.Throws<CheckpointException>(() => SafeTensors.Load(path));
+        Assert.Contains("truncated", e.Message);
+        File.WriteAllBytes(path, bytes.AsSpan(0, 5).ToArray());
+        Assert.Contains("truncated", Assert.Throws<CheckpointException>(() => SafeTensors.Load(path)).Message);
+
+        string pt = Path.Combine(dir, "cut.pt");
+        var ptBytes = File.ReadAllBytes(TestPaths.Golden("adm-tiny-cond.state_dict.pt"));
+        File.WriteAllBytes(pt, ptBytes.AsSpan(0, ptBytes.Length / 2).ToArray());
+        Assert.Contains("cut.pt", Assert.Throws<CheckpointException>(() => TorchPickleReader.Load(pt)).Message);
+    }
+
+    [Fact]
+    public void CheckpointOfAnotherArchitectureNamesTheFirstMismatch()
+    {
+        // The conditional golden model into the unconditional architecture.
+        var (tensors, meta) = SafeTensors.Load(TestPaths.Golden("adm-tiny-uncond.safetensors"));
+        using var net = new UNet(ModelLoader.OfficialConfig(meta) with { ChannelMult = [1, 2, 3] });
+        var weights = tensors.Where(kv => !kv.Key.StartsWith("io.") && !kv.Key.StartsWith("loss.") && !kv.Key.StartsWith("grad.")).ToDictionary();
+        var e = Assert.Throws<CheckpointException>(() => StateDict.Load(net, weights, "uncond"));
+        Assert.Contains("another architecture", e.Message);
+        Assert.Matches(@"has shape \[\d+(, \d+)*\] in the checkpoint, the model expects \[\d+(, \d+)*\]", e.Message);
+
+        var missing = weights.Where(kv => kv.Key != "out.2.bias").ToDictionary();
+        using var same = new UNet(ModelLoader.OfficialConfig(meta));
+        Assert.Contains("out.2.bias [3] is missing", Assert.Throws<CheckpointException>(() => StateDict.Load(same, missing, "x")).Message);
+    }
+
+    [Fact]
+    public void OfficialStateDictLoadsThroughTheModelLoaderWithAPreset()
+    {
+        // The .pt holds no architecture; the loader asks for a preset, and the golden safetensors metadata works directly.
+        var e = Assert.Throws<CheckpointException>(() => ModelLoader.Load(TestPaths.Golden("adm-tiny-cond.state_dict.pt")));
+        Assert.Contains("--preset", e.Message);
+        var loaded = ModelLoader.Load(TestPaths.Golden("adm-tiny-cond.safetensors"));
+        Assert.Equal(10, loaded.Model.Network.NumClasses);
+    }
+
+    [Fact]
+    public void ImageNet64PresetHasTheOfficialKeysAndShapes()
+    {
+        using var doc = System.Text.Json.JsonDocument.Parse(File.ReadAllText(TestPaths.Golden("imagenet64-bcm.manifest.json")));
+        var keys = doc.RootElement.GetProperty("keys");
+        using var net = new UNet(Bcm.Training.Presets.Get("imagenet64").Network);
+        var own = net.state_dict();
+        Assert.Equal(keys.EnumerateObject().Count(), own.Count);
+        foreach (var k in keys.EnumerateObject())
+        {
+            Assert.True(own.ContainsKey(k.Name), $"missing {k.Name}");
+            Assert.Equal(k.Value.EnumerateArray().Select(v => v.GetInt64()).ToArray(), own[k.Name].shape);
+        }
+        Assert.Equal(doc.RootElement.GetProperty("parameters").GetInt64(), net.parameters().Sum(p => p.numel()));
+    }
+
+    [Fact]
+    public void PickleThatAsksForCodeIsRefused()
+    {
+        var dir = TestPaths.NewTempDir();
+        string path = Path.Combine(dir, "evil.pt");
+        // cos\nsystem\n(S'echo pwned'\ntR. : a classic code-execution pickle, inside the PyTorch zip layout.
+        var pickle = new List<byte> { 0x80, 0x02 };
+        pickle.AddRange(Encoding.ASCII.GetBytes("cos\nsystem\n"));
+        pickle.Add((byte)'X');
+        pickle.AddRange(BitConverter.GetBytes(10));
+        pickle.AddRange(Encoding.ASCII.GetBytes("echo pwned"));
+        pickle.AddRange([0x85, (byte)'R', (byte)'.']);
+        using (var zip = ZipFile.Open(path, ZipArchiveMode.Create))
+        {
+            using var s = zip.CreateEntry("evil/data.pkl").Open();
+            s.Write(pickle.ToArray());
+        }
+        var e = Assert.Throws<CheckpointException>(() => TorchPickleReader.Load(path));
+        Assert.Contains("os.system", e.Message);
+        Assert.Contains("only tensor data", e.Message);
+    }
+
+    [Fact]
+    public void FailedWriteLeavesThePreviousFileIntact()
+    {
+        var dir = TestPaths.NewTempDir();
+        string path = Path.Combine(dir, "ckpt.safetensors");
+        AtomicFile.WriteAllText(path, "previous");
+        // A disk that fills up half way through the write.
+        var e = Assert.Throws<IOException>(() => AtomicFile.Write(path, s =>
+        {
+            s.Write(new byte[1000]);
+            throw new IOException("No space left on device");
+        }));
+        Assert.Contains("No space", e.Message);
+        Assert.Equal("previous", File.ReadAllText(path));
+        Assert.Single(Directory.GetFiles(dir));
+    }
+}

@@ -1,0 +1,98 @@
+using Bcm.Data;
+using Xunit;
+
+namespace Bcm.Tests;
+
+public sealed class DataTests
+{
+    [Fact]
+    public void BuiltInDigitsAreTheUciSet()
+    {
+        var d = DataReaders.BuiltInDigits();
+        Assert.Equal(1797, d.Count);
+        Assert.Equal((1, 8, 8), (d.Channels, d.Height, d.Width));
+        Assert.Equal(16, d.MaxValue);
+        Assert.Equal(0, d.Labels![0]);
+        Assert.Equal(10, d.Labels.Distinct().Count());
+        using var batch = d.Batch([0, 1], 8);
+        Assert.Equal(-1f, batch.min().item<float>());
+        Assert.Equal(1f, batch.max().item<float>());
+        // The same file from ../shared/data reads identically.
+        var shared = DataReaders.DigitsCsv(TestPaths.Data("sklearn-digits/digits.csv.gz"));
+        Assert.Equal(d.Pixels, shared.Pixels);
+    }
+
+    [Fact]
+    public void MnistIdxReadsImagesAndLabels()
+    {
+        var d = DataSources.Load("mnist:" + TestPaths.Data("mnist") + "@test");
+        Assert.Equal(10000, d.Count);
+        Assert.Equal((1, 28, 28), (d.Channels, d.Height, d.Width));
+        Assert.Equal(7, d.Labels![0]); // the first MNIST test digit is a 7
+        using var small = d.Batch([0], 16);
+        Assert.Equal(new long[] { 1, 1, 16, 16 }, small.shape);
+        using var padded = d.Batch([0], 32);
+        Assert.Equal(-1f, padded[0, 0, 0, 0].item<float>());
+    }
+
+    [Fact]
+    public void Md5VerificationAcceptsTheLocalCopiesAndRejectsADamagedOne()
+    {
+        DataSources.EnsureFiles("mnist", TestPaths.Data("mnist"));
+        DataSources.EnsureFiles("fashion-mnist", TestPaths.Data("fashion-mnist"));
+        var dir = TestPaths.NewTempDir();
+        foreach (var f in Directory.GetFiles(TestPaths.Data("mnist"))) File.Copy(f, Path.Combine(dir, Path.GetFileName(f)));
+        using (var s = File.OpenWrite(Path.Combine(dir, "t10k-labels-idx1-ubyte.gz"))) { s.Position = 100; s.WriteByte(0x55); }
+        var e = Assert.Throws<InvalidDataException>(() => DataSources.EnsureFiles("mnist", dir));
+        Assert.Contains("md5", e.Message);
+        Assert.Contains("t10k-labels", e.Message);
+    }
+
+    [Fact]
+    public void CifarSpritesAndBinaryBatchesAgree()
+    {
+        var sprites = DataReaders.CifarSprites(TestPaths.Data("cifar10-subset"), test: true);
+        Assert.Equal(1000, sprites.Count);
+        Assert.Equal(3, sprites.Channels);
+        Assert.Equal(3, sprites.Labels![0]); // CIFAR-10 test image 0 is a cat
+        // Write the first 10 sprites as a CIFAR binary batch and read it back.
+        var dir = TestPaths.NewTempDir();
+        string bin = Path.Combine(dir, "test_batch.bin");
+        using (var s = File.Create(bin))
+            for (int i = 0; i < 10; i++)
+            {
+                s.WriteByte((byte)sprites.Labels[i]);
+                s.Write(sprites.Pixels, i * 3072, 3072);
+            }
+        var binary = DataReaders.CifarBinary([bin], "bin");
+        Assert.Equal(sprites.Take(10).Pixels, binary.Pixels);
+        Assert.Equal(sprites.Labels.Take(10), binary.Labels!);
+        File.WriteAllBytes(bin, new byte[100]);
+        Assert.Contains("whole number", Assert.Throws<InvalidDataException>(() => DataReaders.CifarBinary([bin], "bad")).Message);
+    }
+
+    [Fact]
+    public void ImageFolderReadsPngsAtTheModelSize()
+    {
+        var dir = TestPaths.NewTempDir();
+        var d = DataReaders.BuiltInDigits();
+        for (int i = 0; i < 3; i++)
+            using (var img = d.Batch([i], 8)[0]) Imaging.ImageIO.SavePng(img, Path.Combine(dir, $"{i}.png"));
+        var folder = DataSources.Load("folder:" + dir, channels: 1, size: 8);
+        Assert.Equal(3, folder.Count);
+        using var a = folder.Batch([1], 8);
+        using var b = d.Batch([1], 8);
+        Assert.True((a - b).abs().max().item<float>() < 0.01f, "PNG round trip of an 8-bit-representable image");
+    }
+
+    [Fact]
+    public void BadDataSpecsAreClearErrors()
+    {
+        Assert.Contains("unknown data", Assert.Throws<ArgumentException>(() => DataSources.Load("imagenet")).Message);
+        Assert.Contains("no such file", Assert.Throws<FileNotFoundException>(() => DataSources.Load("digits:/nope.csv")).Message);
+        var dir = TestPaths.NewTempDir();
+        string csv = Path.Combine(dir, "d.csv");
+        File.WriteAllText(csv, "1,2,3\n");
+        Assert.Contains("line 1 has 3 columns", Assert.Throws<InvalidDataException>(() => DataSources.Load("digits:" + csv)).Message);
+    }
+}
