@@ -30,7 +30,7 @@ public static class Presets
             }),
             ["mnist"] = ("MNIST resized to 16x16, C=32, 2 levels, 1 res block, attention at 8x8: CPU-sized (hours on 2 cores)", () => new TrainOptions
             {
-                Preset = "mnist", Data = "mnist", BatchSize = 32, Steps = 5_000, EmaHalfLifeImages = 25_000,
+                Preset = "mnist", Data = "mnist", BatchSize = 32, Steps = 5_000, EmaHalfLifeImages = 50_000,
                 LearningRate = 3e-4, ScalesStart = 10, ScalesEnd = 320, CheckpointEvery = 250, SampleEvery = 250,
                 Network = new UNetConfig
                 {
