@@ -18,9 +18,10 @@ internal static class BenchCommand
         var batch = new Option<int>("--batch-size", "-b") { Description = "Batch size (default 32)", DefaultValueFactory = _ => 32 };
         var repeats = new Option<int>("--repeats") { Description = "Timed repetitions after one warm-up (default 3)", DefaultValueFactory = _ => 3 };
         var cmd = new Command("bench", "Measure images/s and achieved GFLOP/s of one BCT training step and of one-step sampling for each preset, " +
-                                       "next to the machine's float32 matmul GFLOP/s.") { presets, batch, repeats, Common.Device };
+                                       "next to the machine's float32 matmul GFLOP/s.") { presets, batch, repeats, Common.Device, Common.Threads };
         cmd.SetAction(parse => Common.Guard(() =>
         {
+            Common.ApplyThreads(parse);
             var device = Common.ParseDevice(parse.GetValue(Common.Device)!);
             int b = parse.GetValue(batch), reps = Math.Max(1, parse.GetValue(repeats));
             var names = parse.GetValue(presets) is { Length: > 0 } given ? given : ["tiny", "digits", "mnist", "cifar10"];

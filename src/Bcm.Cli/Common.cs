@@ -17,6 +17,7 @@ internal static class Common
     public static readonly Option<string?> Preset = new("--preset", "-p") { Description = "Preset: " + string.Join(", ", Presets.All.Keys) };
     public static readonly Option<string?> Data = new("--data", "-d") { Description = "Data: " + Bcm.Data.DataSources.Help };
     public static readonly Option<long> Seed = new("--seed", "-s") { Description = "Seed; results are reproducible and independent of batch size (default 0)", DefaultValueFactory = _ => 0 };
+    public static readonly Option<int?> Threads = new("--threads") { Description = "CPU threads for tensor operations (default: all cores)" };
     public static readonly Option<string> Device = new("--device") { Description = "cpu, cuda or cuda:N (default cpu)", DefaultValueFactory = _ => "cpu" };
 
     /// <summary>Runs a command body; known errors become one-line messages and exit code 2, never a stack trace.</summary>
@@ -45,6 +46,16 @@ internal static class Common
     }
 
     private static bool IsDiskFull(IOException e) => (e.HResult & 0xFFFF) == 28 || e.Message.Contains("No space left", StringComparison.OrdinalIgnoreCase);
+
+    /// <summary>Applies --threads when given.</summary>
+    public static void ApplyThreads(System.CommandLine.ParseResult parse)
+    {
+        if (parse.GetValue(Threads) is int n)
+        {
+            if (n < 1) throw new CliError("--threads must be ≥ 1");
+            TorchSharp.torch.set_num_threads(n);
+        }
+    }
 
     public static TorchSharp.torch.Device ParseDevice(string device)
     {

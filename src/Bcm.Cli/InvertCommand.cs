@@ -21,10 +21,11 @@ internal static class InvertCommand
         var cmd = new Command("invert", "Invert images to latent noise along the PF-ODE and regenerate them: writes latents.safetensors, " +
                                         "reconstructions (PNG), roundtrip.png (originals above reconstructions) and metrics.csv (per-image MSE and PSNR on [0, 1]).")
         {
-            images, Common.Checkpoint, Common.Preset, Common.Data, Common.Out, Common.Seed, Common.Device, plan, regen, count, label,
+            images, Common.Checkpoint, Common.Preset, Common.Data, Common.Out, Common.Seed, Common.Device, Common.Threads, plan, regen, count, label,
         };
         cmd.SetAction(parse => Common.Guard(() =>
         {
+            Common.ApplyThreads(parse);
             var loaded = Common.LoadModel(parse.GetValue(Common.Checkpoint), parse.GetValue(Common.Preset), parse.GetValue(Common.Device)!);
             var device = Common.ParseDevice(parse.GetValue(Common.Device)!);
             var invert = PlanPresets.Resolve(parse.GetValue(plan)!);

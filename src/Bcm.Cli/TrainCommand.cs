@@ -23,11 +23,12 @@ internal static class TrainCommand
         var cmd = new Command("train", "Train a BCM (bidirectional consistency training). Resumes when --out already holds checkpoints; " +
                                        "writes options.json, stats.jsonl, checkpoints/, samples/ and a final report (grids and inversion MSE).")
         {
-            Common.Preset, Common.Data, Common.Out, Common.Seed, Common.Device, steps, batch, lr, ctOnly, initFrom, fixedScales, limit, ckptEvery, keep, sampleEvery, noReport,
+            Common.Preset, Common.Data, Common.Out, Common.Seed, Common.Device, Common.Threads, steps, batch, lr, ctOnly, initFrom, fixedScales, limit, ckptEvery, keep, sampleEvery, noReport,
         };
         Common.Seed.DefaultValueFactory = _ => 0;
         cmd.SetAction(parse => Common.Guard(() =>
         {
+            Common.ApplyThreads(parse);
             string preset = parse.GetValue(Common.Preset) ?? "digits";
             var o = Presets.Get(preset);
             o = o with

@@ -23,13 +23,7 @@ public static class ModelLoader
             if (latest.Path is null) throw new CheckpointException($"{path}: a folder without checkpoints/ckpt-*.safetensors");
             path = latest.Path;
         }
-        if (!File.Exists(path)) throw new CheckpointException($"{path}: no such checkpoint");
-        Dictionary<string, Tensor> tensors;
-        Dictionary<string, string> meta = [];
-        if (path.EndsWith(".pt", StringComparison.OrdinalIgnoreCase) || path.EndsWith(".pth", StringComparison.OrdinalIgnoreCase))
-            tensors = TorchPickleReader.Load(path);
-        else
-            (tensors, meta) = SafeTensors.Load(path);
+        var (tensors, meta) = ReadTensors(path);
         try
         {
             UNetConfig config;
@@ -68,6 +62,15 @@ public static class ModelLoader
         {
             foreach (var t in tensors.Values) t.Dispose();
         }
+    }
+
+    /// <summary>All tensors of a .pt/.pth (PyTorch zip) or .safetensors file, with the safetensors metadata.</summary>
+    public static (Dictionary<string, Tensor> Tensors, Dictionary<string, string> Metadata) ReadTensors(string path)
+    {
+        if (!File.Exists(path)) throw new CheckpointException($"{path}: no such checkpoint");
+        return path.EndsWith(".pt", StringComparison.OrdinalIgnoreCase) || path.EndsWith(".pth", StringComparison.OrdinalIgnoreCase)
+            ? (TorchPickleReader.Load(path), [])
+            : SafeTensors.Load(path);
     }
 
     /// <summary>The architecture from the metadata the official-format golden files carry.</summary>

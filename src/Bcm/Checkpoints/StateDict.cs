@@ -10,7 +10,8 @@ public static class StateDict
     /// Every parameter must be present with the same shape; keys the module lacks are an error unless other prefixes.
     /// Values are converted to the parameter's dtype and device.
     /// </summary>
-    public static void Load(nn.Module module, IReadOnlyDictionary<string, Tensor> tensors, string source, string prefix = "")
+    public static void Load(nn.Module module, IReadOnlyDictionary<string, Tensor> tensors, string source, string prefix = "",
+        Func<string, bool>? optional = null)
     {
         var own = module.state_dict();
         var given = tensors.Where(kv => kv.Key.StartsWith(prefix, StringComparison.Ordinal))
@@ -18,7 +19,10 @@ public static class StateDict
         foreach (var (name, p) in own)
         {
             if (!given.TryGetValue(name, out var value))
+            {
+                if (optional?.Invoke(name) == true) continue;
                 throw new CheckpointException($"{source}: checkpoint of another architecture: parameter {prefix}{name} {Shape(p)} is missing from it");
+            }
             if (!value.shape.SequenceEqual(p.shape))
                 throw new CheckpointException($"{source}: checkpoint of another architecture: {prefix}{name} has shape {Shape(value)} in the checkpoint, the model expects {Shape(p)}");
         }
@@ -26,7 +30,8 @@ public static class StateDict
         if (unexpected.Count > 0)
             throw new CheckpointException($"{source}: checkpoint of another architecture: it holds {prefix}{unexpected[0]} {Shape(given[unexpected[0]])}, which the model does not have ({unexpected.Count} such keys)");
         using var _ = no_grad();
-        foreach (var (name, p) in own) p.copy_(given[name].to(p.dtype, p.device));
+        foreach (var (name, p) in own)
+            if (given.TryGetValue(name, out var value)) p.copy_(value.to(p.dtype, p.device));
     }
 
     /// <summary>The module's state as a dictionary of detached tensors with an optional key prefix.</summary>

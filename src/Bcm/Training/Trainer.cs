@@ -42,13 +42,7 @@ public sealed class Trainer : IDisposable
             throw new ArgumentException("--device cuda was asked for, but CUDA is not available (install a TorchSharp CUDA backend)");
         manual_seed((long)(Seeds.Mix(options.Seed, 0) & 0x7FFFFFFF));
         online = new UNet(options.Network);
-        if (options.InitFrom is not null)
-        {
-            var loaded = ModelLoader.Load(options.InitFrom, preset: null);
-            StateDict.Load(online, StateDict.Get((UNet)loaded.Model.Network.Module), options.InitFrom);
-            ((UNet)loaded.Model.Network.Module).Dispose();
-            online.InitialiseFromConsistencyModel();
-        }
+        if (options.InitFrom is not null) LoadConsistencyModel(online, options.InitFrom);
         target = new UNet(options.Network);
         ema = new UNet(options.Network);
         online.to(device);
@@ -124,6 +118,24 @@ public sealed class Trainer : IDisposable
         Step = long.Parse(meta["step"], System.Globalization.CultureInfo.InvariantCulture);
     }
 
+    /// <summary>
+    /// Fine-tuning from a consistency model (method §4): its weights (official layout; a consistency model has no
+    /// time_embed_end or time_embed_align), then time_embed_end = time_embed and time_embed_align = [I | 0].
+    /// </summary>
+    public static void LoadConsistencyModel(UNet net, string path)
+    {
+        var (tensors, _) = ModelLoader.ReadTensors(path);
+        try
+        {
+            StateDict.Load(net, tensors, path, optional: name => name.StartsWith("time_embed_end.", StringComparison.Ordinal) || name == "time_embed_align.weight");
+            net.InitialiseFromConsistencyModel();
+        }
+        finally
+        {
+            foreach (var t in tensors.Values) t.Dispose();
+        }
+    }
+
     /// <summary>N(k) at the current step.</summary>
     public int CurrentScales => Options.FixedScales > 0 ? Options.FixedScales
         : Karras.Curriculum(Step, Options.Steps, Options.ScalesStart, Options.ScalesEnd);
@@ -173,6 +185,8 @@ public sealed class Trainer : IDisposable
         double gradNorm = Options.GradClip > 0
             ? nn.utils.clip_grad_norm_(onlineParams, Options.GradClip)
             : Math.Sqrt(onlineParams.Where(q => q.grad is not null).Sum(q => q.grad!.square().sum().item<float>()));
+        if (!double.IsFinite(gradNorm))
+            throw new TrainingDivergedException($"the gradient became non-finite at step {Step}; the weights were not updated and the last good checkpoint is kept. Lower the learning rate (now {Options.LearningRate}) or check the data.");
         optimiser.Step();
         Step++;
         UpdateEmaAndTarget();
