@@ -35,13 +35,20 @@ public sealed class TrainingTests
         Assert.True(samples.isfinite().all().item<bool>(), "one-step samples must be finite");
         Assert.InRange(samples.mean().item<float>(), -1.5f, 1.5f);
 
-        // Invert → regenerate beats the trivial baseline (an unrelated sample) by a wide margin.
+        // Invert → regenerate beats the trivial baseline (an unrelated sample) and an untrained network by a wide margin.
+        // At this CI budget (300 steps of a tiny model) the inverse jump is learnt up to σ ≈ 1; inverting to T = 80 needs
+        // far longer training (u is drawn from the log-normal, P(u > 20) ≈ 2 %): the documented MNIST run shows it.
         var data = DataReaders.BuiltInDigits();
         var idx = Enumerable.Range(1000, 32).ToArray(); // not among the 512 training images
         using var images = data.Batch(idx, 8);
-        using var rt = RoundTrip.Run(trainer.Ema, images, PlanPresets.Resolve("invert1"), PlanPresets.Resolve("onestep"), 0);
+        var invert = Plan.Parse("0.07>1");
+        var generate = Plan.Parse("1>0.002");
+        using var rt = RoundTrip.Run(trainer.Ema, images, invert, generate, 0);
         double baseline = RoundTrip.Metrics(images, samples).Mse.Average();
-        Assert.True(rt.MeanMse < 0.6 * baseline, $"round-trip MSE {rt.MeanMse:F4} vs unrelated-sample MSE {baseline:F4}");
+        using var untrained = new Networks.UNet(trainer.Options.Network);
+        using var rtUntrained = RoundTrip.Run(new Model.BcmModel(untrained), images, invert, generate, 0);
+        Assert.True(rt.MeanMse < 0.4 * baseline, $"round-trip MSE {rt.MeanMse:F4} vs unrelated-sample MSE {baseline:F4}");
+        Assert.True(rt.MeanMse < 0.4 * rtUntrained.MeanMse, $"round-trip MSE {rt.MeanMse:F4} vs untrained network {rtUntrained.MeanMse:F4}");
 
         // The run folder holds what the issue asks for.
         Assert.True(File.Exists(Path.Combine(dir, "options.json")));

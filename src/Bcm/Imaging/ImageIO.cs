@@ -100,7 +100,7 @@ public static class ImageIO
             for (int y = 0; y < h; y++)
                 Array.Copy(rgba, y * w * 4, grid, ((oy + y) * gw + ox) * 4, w * 4);
         }
-        if (scale <= 0) scale = Math.Max(1, 256 / Math.Max(gw, gh));
+        if (scale <= 0) scale = Math.Max(1, 512 / Math.Max(gw, gh));
         SavePng(grid, gw, gh, path, scale);
     }
 

@@ -74,6 +74,8 @@ public sealed class Trainer : IDisposable
     /// <summary>Called after backward and before clipping and the optimiser step, with the online parameters (e.g. to all-reduce gradients).</summary>
     public Action<IReadOnlyList<Parameter>>? GradientHook { get; set; }
 
+    private static readonly JsonSerializerOptions StatsJson = new(TrainOptions.Json) { WriteIndented = false };
+
     /// <summary>Creates a trainer for a new run folder, or resumes the run already there (its options win).</summary>
     public static Trainer OpenOrResume(TrainOptions options, string runDir, IProgress<string>? log = null)
     {
@@ -217,7 +219,7 @@ public sealed class Trainer : IDisposable
             if (Options.SampleEvery > 0 && Step % Options.SampleEvery == 0)
                 Imaging.ImageIO.SaveGrid(SampleOneStep(64, 0), Path.Combine(RunDir, "samples", $"onestep-{Step:D8}.png"));
             var report = new TrainProgress(Step, Options.Steps, scales, loss, ct, soft, gradNorm, ips, elapsed, eta, evt);
-            stats.WriteLine(JsonSerializer.Serialize(report, TrainOptions.Json));
+            stats.WriteLine(JsonSerializer.Serialize(report, StatsJson));
             progress?.Report(report);
         }
         if (cancel.IsCancellationRequested && TrainingCheckpoint.List(RunDir).LastOrDefault().Step != Step) SaveCheckpoint();
