@@ -19,7 +19,7 @@ internal static class InvertCommand
         var count = new Option<int>("--count", "-n") { Description = "With --data: how many images to take (default 32)", DefaultValueFactory = _ => 32 };
         var label = new Option<int[]?>("--class") { Description = "Class labels for a conditional model (one, or one per image)", AllowMultipleArgumentsPerToken = true };
         var cmd = new Command("invert", "Invert images to latent noise along the PF-ODE and regenerate them: writes latents.safetensors, " +
-                                        "reconstructions (PNG), roundtrip.png (originals above reconstructions) and metrics.csv (per-image MSE and PSNR on [0, 1]).")
+                                        "reconstructions (PNG), roundtrip.png (rows of originals above their reconstructions) and metrics.csv (per-image MSE and PSNR on [0, 1]).")
         {
             images, Common.Checkpoint, Common.Preset, Common.Data, Common.Out, Common.Seed, Common.Device, Common.Threads, plan, regen, count, label,
         };
@@ -77,8 +77,7 @@ internal static class InvertCommand
             }
             csv.Append(CultureInfo.InvariantCulture, $"mean,{result.MeanMse:F6},{result.MeanPsnr:F3}\n");
             Checkpoints.AtomicFile.WriteAllText(Path.Combine(outDir, "metrics.csv"), csv.ToString());
-            using (var pairs = cat([x.cpu(), result.Reconstructions.cpu()], 0))
-                ImageIO.SaveGrid(pairs, Path.Combine(outDir, "roundtrip.png"), columns: Math.Min(nImages, 16) == nImages ? nImages : nImages);
+            ImageIO.SavePairs(x, result.Reconstructions, Path.Combine(outDir, "roundtrip.png"));
             Console.WriteLine($"{nImages} images inverted ({invert}, {invert.Nfe} NFE) and regenerated ({generate}, {generate.Nfe} NFE): " +
                               $"mean MSE {result.MeanMse:F5}, PSNR {result.MeanPsnr:F2} dB → {Path.GetFullPath(outDir)}");
             return 0;

@@ -19,13 +19,13 @@ internal static class TrainCommand
         var ckptEvery = new Option<int?>("--checkpoint-every") { Description = "Steps between checkpoints (default from the preset)" };
         var keep = new Option<int?>("--keep") { Description = "Checkpoints to keep (default 3)" };
         var sampleEvery = new Option<int?>("--sample-every") { Description = "Steps between sample grids in samples/ (0 = none)" };
+        var flip = new Option<bool?>("--flip") { Description = "Random horizontal flips of training images (default from the preset: off for digits, on for CIFAR-10)" };
         var noReport = new Option<bool>("--no-report") { Description = "Skip the final sample grids and inversion round trip" };
         var cmd = new Command("train", "Train a BCM (bidirectional consistency training). Resumes when --out already holds checkpoints; " +
                                        "writes options.json, stats.jsonl, checkpoints/, samples/ and a final report (grids and inversion MSE).")
         {
-            Common.Preset, Common.Data, Common.Out, Common.Seed, Common.Device, Common.Threads, steps, batch, lr, ctOnly, initFrom, fixedScales, limit, ckptEvery, keep, sampleEvery, noReport,
+            Common.Preset, Common.Data, Common.Out, Common.Seed, Common.Device, Common.Threads, steps, batch, lr, ctOnly, initFrom, fixedScales, limit, ckptEvery, keep, sampleEvery, flip, noReport,
         };
-        Common.Seed.DefaultValueFactory = _ => 0;
         cmd.SetAction(parse => Common.Guard(() =>
         {
             Common.ApplyThreads(parse);
@@ -44,6 +44,7 @@ internal static class TrainCommand
                 CheckpointEvery = parse.GetValue(ckptEvery) ?? o.CheckpointEvery,
                 KeepCheckpoints = parse.GetValue(keep) ?? o.KeepCheckpoints,
                 SampleEvery = parse.GetValue(sampleEvery) ?? o.SampleEvery,
+                RandomFlip = parse.GetValue(flip) ?? o.RandomFlip,
                 Seed = parse.GetValue(Common.Seed),
                 Device = parse.GetValue(Common.Device) ?? "cpu",
             };

@@ -1,4 +1,3 @@
-using System.Globalization;
 using Bcm.Checkpoints;
 using Bcm.Model;
 using Bcm.Networks;
@@ -32,31 +31,10 @@ public sealed class GoldenParityTests
         }
     }
 
-    internal static UNetConfig ConfigFromMetadata(IReadOnlyDictionary<string, string> meta)
-    {
-        static int[] Ints(string s) => s.Trim('(', ')', '[', ']').Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
-            .Select(v => int.Parse(v, CultureInfo.InvariantCulture)).ToArray();
-        static int Int(string s) => int.Parse(s, CultureInfo.InvariantCulture);
-        return new UNetConfig
-        {
-            ImageSize = Int(meta["image_size"]),
-            InChannels = Int(meta["in_channels"]),
-            OutChannels = Int(meta["out_channels"]),
-            ModelChannels = Int(meta["model_channels"]),
-            ChannelMult = Ints(meta["channel_mult"]),
-            NumResBlocks = Int(meta["num_res_blocks"]),
-            AttentionResolutions = Ints(meta["attention_resolutions"]),
-            NumHeadChannels = Int(meta["num_head_channels"]),
-            NumClasses = meta["num_classes"] == "None" ? 0 : Int(meta["num_classes"]),
-            Dropout = double.Parse(meta["dropout"], CultureInfo.InvariantCulture),
-            DropoutHighRes = double.Parse(meta["dropout_highres"], CultureInfo.InvariantCulture),
-        };
-    }
-
     private static Golden Load(string name)
     {
         var (tensors, meta) = SafeTensors.Load(TestPaths.Golden(name + ".safetensors"));
-        var net = new UNet(ConfigFromMetadata(meta));
+        var net = new UNet(ModelLoader.OfficialConfig(meta));
         var weights = tensors.Where(kv => !(kv.Key.StartsWith("io.") || kv.Key.StartsWith("loss.") || kv.Key.StartsWith("grad.")))
             .ToDictionary(kv => kv.Key, kv => kv.Value);
         StateDict.Load(net, weights, name);

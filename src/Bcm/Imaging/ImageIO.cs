@@ -104,6 +104,21 @@ public static class ImageIO
         SavePng(grid, gw, gh, path, scale);
     }
 
+    /// <summary>Writes originals and their reconstructions as a grid: each row of up to <paramref name="perRow"/> originals above its reconstructions.</summary>
+    public static void SavePairs(Tensor originals, Tensor reconstructions, string path, int perRow = 8)
+    {
+        using var scope = NewDisposeScope();
+        int n = (int)originals.shape[0];
+        var rows = new List<Tensor>();
+        for (int i = 0; i < n; i += perRow)
+        {
+            int k = Math.Min(perRow, n - i);
+            rows.Add(originals[i..(i + k)].cpu());
+            rows.Add(reconstructions[i..(i + k)].cpu());
+        }
+        SaveGrid(cat(rows.ToArray(), 0), path, columns: Math.Min(perRow, n));
+    }
+
     /// <summary>Encodes RGBA bytes as JPEG at the given quality and decodes them again (the degradation of blind restoration).</summary>
     public static byte[] JpegRoundTrip(byte[] rgba, int width, int height, int quality)
     {

@@ -46,15 +46,7 @@ public static class RunReport
         var generate = PlanPresets.Resolve("onestep");
         log?.Report($"inverting {n} real images ({invert}) and regenerating ({generate})");
         using var result = RoundTrip.Run(model, images, invert, generate, seed, realLabels);
-        // Pairs: row of originals above row of reconstructions, 8 per row.
-        var rows = new List<Tensor>();
-        for (int i = 0; i < n; i += 8)
-        {
-            int k = Math.Min(8, n - i);
-            rows.Add(images[i..(i + k)].cpu());
-            rows.Add(result.Reconstructions[i..(i + k)].cpu());
-        }
-        using (var pairs = cat(rows.ToArray(), 0)) ImageIO.SaveGrid(pairs, Path.Combine(outDir, "inversion-roundtrip.png"), columns: 8);
+        ImageIO.SavePairs(images, result.Reconstructions, Path.Combine(outDir, "inversion-roundtrip.png"));
         double baseline = RoundTrip.Metrics(images.cpu(), firstSamples![..n]).Mse.Average();
         firstSamples.Dispose();
 
