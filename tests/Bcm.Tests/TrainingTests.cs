@@ -121,6 +121,24 @@ public sealed class TrainingTests
     }
 
     [Fact]
+    public void ClassConditionalTrainingUsesTheLabels()
+    {
+        var dir = TestPaths.NewTempDir();
+        var options = Tiny(2) with { Network = TestModels.TinyConfig(classes: 10) };
+        using var trainer = Trainer.OpenOrResume(options, dir);
+        trainer.Run();
+        using var samples = trainer.SampleOneStep(4, 0);
+        Assert.True(samples.isfinite().all().item<bool>());
+        // A folder of images has no labels: a conditional network cannot train on it.
+        string imgs = Path.Combine(dir, "imgs");
+        Directory.CreateDirectory(imgs);
+        Imaging.ImageIO.SavePng(samples[0], Path.Combine(imgs, "a.png"));
+        var unlabelled = options with { Data = "folder:" + imgs };
+        var e = Assert.Throws<ArgumentException>(() => Trainer.OpenOrResume(unlabelled, TestPaths.NewTempDir()));
+        Assert.Contains("class-conditional", e.Message);
+    }
+
+    [Fact]
     public void OptionsRoundTripThroughJson()
     {
         var o = Presets.Get("imagenet64");

@@ -52,6 +52,7 @@ public sealed record TrainOptions
         WriteIndented = true,
         PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower,
         DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull,
+        Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping, // plans such as 80>0.002 stay readable
     };
 
     public string ToJson() => JsonSerializer.Serialize(this, Json);
