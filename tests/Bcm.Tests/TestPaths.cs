@@ -9,7 +9,10 @@ internal static class TestPaths
 {
     public static string Root { get; } = FindRoot();
 
-    public static string Shared => Path.GetFullPath(Path.Combine(Root, "..", "shared"));
+    /// <summary>The shared data and golden files: $BCM_SHARED, else ../shared beside the repository.</summary>
+    public static string Shared { get; } = Environment.GetEnvironmentVariable("BCM_SHARED") is { Length: > 0 } env
+        ? Path.GetFullPath(env)
+        : Path.GetFullPath(Path.Combine(Root, "..", "shared"));
 
     public static string Golden(string name) => Path.Combine(Shared, "golden", "bcm-official", name);
 
