@@ -50,8 +50,7 @@ public static class ModelLoader
                 throw new CheckpointException($"{path}: an official-layout state_dict does not say its architecture: pass --preset (e.g. imagenet64)");
             }
             var net = new UNet(config);
-            var weights = tensors.Where(kv => kv.Key.StartsWith(prefix, StringComparison.Ordinal) &&
-                                              (prefix.Length > 0 || !(kv.Key.StartsWith("io.") || kv.Key.StartsWith("loss.") || kv.Key.StartsWith("grad."))))
+            var weights = tensors.Where(kv => kv.Key.StartsWith(prefix, StringComparison.Ordinal) && (prefix.Length > 0 || !IsReferenceData(kv.Key)))
                 .ToDictionary(kv => kv.Key, kv => kv.Value);
             StateDict.Load(net, weights, path, prefix);
             if (device is not null) net.to(device);
@@ -63,6 +62,13 @@ public static class ModelLoader
             foreach (var t in tensors.Values) t.Dispose();
         }
     }
+
+    /// <summary>
+    /// Tensors that official-layout files may carry beside the weights: inputs and expected outputs of the golden
+    /// files (<c>io.*</c>, <c>loss.*</c>, <c>grad.*</c>). They are skipped when loading weights.
+    /// </summary>
+    public static bool IsReferenceData(string key) =>
+        key.StartsWith("io.", StringComparison.Ordinal) || key.StartsWith("loss.", StringComparison.Ordinal) || key.StartsWith("grad.", StringComparison.Ordinal);
 
     /// <summary>All tensors of a .pt/.pth (PyTorch zip) or .safetensors file, with the safetensors metadata.</summary>
     public static (Dictionary<string, Tensor> Tensors, Dictionary<string, string> Metadata) ReadTensors(string path)
