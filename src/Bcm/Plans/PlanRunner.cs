@@ -18,21 +18,25 @@ public static class PlanRunner
     {
         if (sampleSeeds.Count != @base.shape[0]) throw new ArgumentException($"{sampleSeeds.Count} seeds for a batch of {@base.shape[0]}");
         using var _ = no_grad();
-        var x = addStartNoise ? (@base + Noise(sampleSeeds, @base, 0) * plan.Start).DetachFromDisposeScope() : @base.clone().DetachFromDisposeScope();
+        using var outer = NewDisposeScope();
+        var x = addStartNoise ? @base + Noise(sampleSeeds, @base, 0) * plan.Start : @base.clone();
         for (int i = 0; i < plan.Steps.Count; i++)
         {
-            using var scope = NewDisposeScope();
-            Tensor next = plan.Steps[i] switch
+            Tensor next;
+            using (NewDisposeScope())
             {
-                Jump j => model.Jump(x, j.From, j.To, labels),
-                Noise n => x + Noise(sampleSeeds, x, i + 1) * (n.ReachSigma ? Math.Sqrt(Math.Max(0, n.Sigma * n.Sigma - model.SigmaMin * model.SigmaMin)) : n.Sigma),
-                _ => throw new NotSupportedException(plan.Steps[i].GetType().Name),
-            };
-            x.Dispose();
-            x = next.DetachFromDisposeScope();
+                next = (plan.Steps[i] switch
+                {
+                    Jump j => model.Jump(x, j.From, j.To, labels),
+                    Noise n => x + Noise(sampleSeeds, x, i + 1) * (n.ReachSigma ? Math.Sqrt(Math.Max(0, n.Sigma * n.Sigma - model.SigmaMin * model.SigmaMin)) : n.Sigma),
+                    _ => throw new NotSupportedException(plan.Steps[i].GetType().Name),
+                }).MoveToOuterDisposeScope();
+            }
+            x.Dispose(); // each step's intermediates are freed at once, not at the end of the plan
+            x = next;
             callback?.Invoke(new PlanProgress(i, plan.Steps[i], x));
         }
-        return x;
+        return x.MoveToOuterDisposeScope();
     }
 
     /// <summary>Standard normal noise for each sample from (seed, step): independent of batch size and position.</summary>
