@@ -73,6 +73,7 @@ internal static class InvertCommand
             for (int i = 0; i < nImages; i++)
             {
                 using (var r = result.Reconstructions[i]) ImageIO.SavePng(r, Path.Combine(outDir, $"{names[i]}.reconstruction.png"));
+                if (paths.Length == 0) using (var o = x[i]) ImageIO.SavePng(o, Path.Combine(outDir, $"{names[i]}.png")); // the data-set input as the model saw it
                 csv.Append(CultureInfo.InvariantCulture, $"{names[i]},{result.Mse[i]:F6},{result.Psnr[i]:F3}\n");
             }
             csv.Append(CultureInfo.InvariantCulture, $"mean,{result.MeanMse:F6},{result.MeanPsnr:F3}\n");

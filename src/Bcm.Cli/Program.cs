@@ -7,6 +7,7 @@ var root = new RootCommand("bcm: Bidirectional Consistency Models (Li & He, 2024
     TrainCommand.Create(),
     SampleCommand.Create(),
     InvertCommand.Create(),
+    InterpolateCommand.Create(),
     InfoCommand.Create(),
     BenchCommand.Create(),
 };

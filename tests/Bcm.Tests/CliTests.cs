@@ -98,10 +98,22 @@ public sealed class CliTests
     }
 
     [Fact]
+    public void InterpolateWritesAStrip()
+    {
+        var dir = TestPaths.NewTempDir();
+        var r = Bcm("interpolate", "--seeds", "1", "2", "-n", "4", "--checkpoint", TinyRun.Value, "--out", dir);
+        Assert.True(r.Code == 0, r.Err);
+        Assert.True(File.Exists(Path.Combine(dir, "strip.png")));
+        var (path, _) = SafeTensors.Load(Path.Combine(dir, "path.safetensors"));
+        Assert.Equal(new long[] { 4, 1, 8, 8 }, path["path"].shape);
+        AssertCleanError(Bcm("interpolate", Path.Combine(dir, "strip.png"), "--checkpoint", TinyRun.Value), "exactly two images");
+    }
+
+    [Fact]
     public void HelpListsTheCommands()
     {
         var r = Bcm("--help");
         Assert.Equal(0, r.Code);
-        foreach (var c in new[] { "train", "sample", "invert", "info", "bench" }) Assert.Contains(c, r.Out);
+        foreach (var c in new[] { "train", "sample", "invert", "interpolate", "info", "bench" }) Assert.Contains(c, r.Out);
     }
 }

@@ -1,0 +1,76 @@
+using System.CommandLine;
+using Bcm.Editing;
+using Bcm.Imaging;
+using Bcm.Plans;
+using static TorchSharp.torch;
+
+namespace Bcm.Cli;
+
+/// <summary><c>bcm interpolate</c>: between two real images (invert both, mix the latents, regenerate) or between two seeds.</summary>
+internal static class InterpolateCommand
+{
+    public static Command Create()
+    {
+        var images = new Argument<string[]>("images") { Description = "Two PNG/JPEG images of the model's size and channels (or use --seeds)", Arity = ArgumentArity.ZeroOrMore };
+        var seeds = new Option<long[]?>("--seeds") { Description = "Interpolate between the noises of two seeds instead of two images", AllowMultipleArgumentsPerToken = true };
+        var count = new Option<int>("--count", "-n") { Description = "Images along the path, both ends included (default 9)", DefaultValueFactory = _ => 9 };
+        var lerp = new Option<bool>("--lerp") { Description = "Mix the latents linearly instead of by slerp" };
+        var plan = new Option<string>("--plan") { Description = "Inversion plan (default invert1 = 0.07>80)", DefaultValueFactory = _ => "invert1" };
+        var regen = new Option<string>("--regenerate") { Description = "Generation plan for each mix (default onestep)", DefaultValueFactory = _ => "onestep" };
+        var label = new Option<int?>("--class") { Description = "Class label for a conditional model" };
+        var cmd = new Command("interpolate", "Interpolate between two real images (both inverted to noise, latents mixed by slerp, each mix regenerated) " +
+                                             "or between two seeds; writes strip.png (A, the path, B) and path.safetensors.")
+        {
+            images, seeds, Common.Checkpoint, Common.Preset, Common.Out, Common.Seed, Common.Device, Common.Threads, count, lerp, plan, regen, label,
+        };
+        cmd.SetAction(parse => Common.Guard(() =>
+        {
+            Common.ApplyThreads(parse);
+            var loaded = Common.LoadModel(parse.GetValue(Common.Checkpoint), parse.GetValue(Common.Preset), parse.GetValue(Common.Device)!);
+            var device = Common.ParseDevice(parse.GetValue(Common.Device)!);
+            var generate = PlanPresets.Resolve(parse.GetValue(regen)!);
+            int n = parse.GetValue(count);
+            if (n < 2) throw new CliError("--count must be ≥ 2");
+            var shape = loaded.Model.Network.SampleShape;
+            int classes = loaded.Model.Network.NumClasses;
+            Tensor? labels = null;
+            if (classes > 0)
+            {
+                int c = parse.GetValue(label) ?? throw new CliError("the model is class-conditional: give --class");
+                if (c < 0 || c >= classes) throw new CliError($"--class must be in 0..{classes - 1}");
+                labels = tensor(new long[] { c }, device: device);
+            }
+            long seed = parse.GetValue(Common.Seed);
+            bool slerp = !parse.GetValue(lerp);
+            var paths = parse.GetValue(images) ?? [];
+            Tensor path, ends;
+            if (parse.GetValue(seeds) is { Length: > 0 } s)
+            {
+                if (s.Length != 2 || paths.Length > 0) throw new CliError("--seeds takes exactly two seeds, and no images");
+                var one = new long[] { 1 }.Concat(shape).ToArray();
+                using var zero = zeros(one, device: device);
+                var za = PlanRunner.Noise([s[0]], zero, 0) * generate.Start;
+                var zb = PlanRunner.Noise([s[1]], zero, 0) * generate.Start;
+                var alphas = Enumerable.Range(0, n).Select(i => i / (double)(n - 1)).ToArray();
+                path = Interpolation.Regenerate(loaded.Model, za, zb, alphas, generate, seed, slerp, labels);
+                ends = cat([path[..1], path[^1..]], 0);
+            }
+            else
+            {
+                if (paths.Length != 2) throw new CliError($"give exactly two images (got {paths.Length}), or --seeds S1 S2");
+                var x = ImageIO.ReadBatch(paths, (int)shape[0], (int)shape[^1]).to(device);
+                var invert = PlanPresets.Resolve(parse.GetValue(plan)!);
+                (_, _, path) = Interpolation.BetweenImages(loaded.Model, x[..1], x[1..], n, invert, generate, seed, slerp, labels);
+                ends = x;
+            }
+            string outDir = Common.OutDir(parse.GetValue(Common.Out), "interpolation");
+            using (var strip = cat([ends[..1].cpu(), path.cpu(), ends[1..].cpu()], 0))
+                ImageIO.SaveGrid(strip, Path.Combine(outDir, "strip.png"), columns: n + 2);
+            Checkpoints.SafeTensors.Save(Path.Combine(outDir, "path.safetensors"), new Dictionary<string, Tensor> { ["path"] = path },
+                new Dictionary<string, string> { ["generate"] = generate.ToString(), ["mix"] = slerp ? "slerp" : "lerp", ["checkpoint"] = loaded.Source });
+            Console.WriteLine($"{n} images from α = 0 to 1 ({(slerp ? "slerp" : "lerp")}, regenerated with {generate}) → {Path.GetFullPath(Path.Combine(outDir, "strip.png"))}");
+            return 0;
+        }));
+        return cmd;
+    }
+}
