@@ -8,6 +8,9 @@ var root = new RootCommand("bcm: Bidirectional Consistency Models (Li & He, 2024
     SampleCommand.Create(),
     InvertCommand.Create(),
     InterpolateCommand.Create(),
+    EditCommands.Inpaint(),
+    EditCommands.Degrade(),
+    EditCommands.Restore(),
     InfoCommand.Create(),
     BenchCommand.Create(),
 };

@@ -131,6 +131,9 @@ public static class ImageIO
         return back.GetPixelSpan().ToArray();
     }
 
+    /// <summary>Writes RGBA bytes as a PNG (atomically).</summary>
+    public static void SaveRgbaPng(byte[] rgba, int width, int height, string path) => SavePng(rgba, width, height, path, 1);
+
     private static void SavePng(byte[] rgba, int width, int height, string path, int scale)
     {
         using var bitmap = FromRgba(rgba, width, height);

@@ -1,0 +1,16 @@
+using Bcm.Model;
+using static TorchSharp.torch;
+
+namespace Bcm.Editing;
+
+/// <summary>
+/// Blind restoration (method §6): zigzag rounds on the degraded image without using the degradation: add small noise,
+/// jump up to t_r, jump back to ε, with decreasing t_r. The default levels are a starting point, not tuned.
+/// </summary>
+public static class Restoration
+{
+    public static readonly double[] DefaultLevels = [1.2, 0.6, 0.3];
+
+    public static Tensor Run(BcmModel model, Tensor degraded, IReadOnlyList<double>? levels = null, long seed = 0, Tensor? labels = null) =>
+        Rounds.Run(model, degraded, levels ?? DefaultLevels, seed, labels: labels);
+}

@@ -1,0 +1,57 @@
+using Bcm.Model;
+using Bcm.Plans;
+using static TorchSharp.torch;
+
+namespace Bcm.Editing;
+
+/// <summary>
+/// Rounds of "add small noise, jump up to t_r, jump back down to ε" with decreasing t_r, optionally pasting known
+/// pixels back after each round: the common core of BCM inpainting and blind restoration (method §6). Each round is
+/// the plan <c>s>t_r>ε</c> run on the current image (s = 0.07 by default: the network is poorly trained at t ≈ ε).
+/// </summary>
+public static class Rounds
+{
+    /// <summary>The plan of one round.</summary>
+    public static Plan Round(double up, double start = 0.07, double end = Schedules.Sigmas.Min) =>
+        new(start, [new Jump(start, up), new Jump(up, end)]);
+
+    /// <summary>
+    /// Runs the rounds on <paramref name="x"/>; where <paramref name="known"/> is true the pixels of <paramref name="reference"/>
+    /// are pasted back after every round and in the result, so known pixels come out bit-identical.
+    /// </summary>
+    public static Tensor Run(BcmModel model, Tensor x, IReadOnlyList<double> levels, long seed, Tensor? known = null, Tensor? reference = null,
+        Tensor? labels = null, Action<int, Tensor>? afterRound = null)
+    {
+        if (levels.Count == 0) throw new ArgumentException("give at least one round");
+        if (known is not null && reference is null) throw new ArgumentException("a mask needs the reference image");
+        using var scope = NewDisposeScope();
+        var seeds = PlanRunner.SeedRange(seed, (int)x.shape[0]);
+        var current = known is null ? x.clone() : where(known, reference!, x);
+        for (int r = 0; r < levels.Count; r++)
+        {
+            var plan = Round(levels[r]);
+            plan.Validate();
+            // Fresh noise per round: offset the per-sample seeds by the round index.
+            var next = PlanRunner.Run(model, current, plan, seeds.Select(s => s + 1_000_003L * (r + 1)).ToArray(), labels);
+            current = known is null ? next : where(known, reference!, next);
+            afterRound?.Invoke(r, current);
+        }
+        return current.MoveToOuterDisposeScope();
+    }
+
+    /// <summary>Network evaluations of a list of rounds (two per round).</summary>
+    public static int Nfe(IReadOnlyList<double> levels) => 2 * levels.Count;
+
+    /// <summary>Parses "80,40,20" into levels, each in (0.07, T].</summary>
+    public static double[] Parse(string text)
+    {
+        var parts = text.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+        if (parts.Length == 0) throw new PlanException("give at least one round level, e.g. 20,10,5");
+        return parts.Select((p, i) =>
+        {
+            if (!double.TryParse(p, System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture, out double v) || !(v > 0.07) || v > Schedules.Sigmas.Max)
+                throw new PlanException($"round {i + 1} '{p}': a level must be a number in (0.07, 80]");
+            return v;
+        }).ToArray();
+    }
+}

@@ -1,0 +1,58 @@
+using Bcm.Editing;
+using Bcm.Plans;
+using Xunit;
+using static TorchSharp.torch;
+
+namespace Bcm.Tests;
+
+public sealed class EditingTests
+{
+    [Fact]
+    public void InpaintingLeavesKnownPixelsBitIdentical()
+    {
+        var model = TestModels.RandomTiny(21);
+        using var image = rand(2, 1, 8, 8) * 2 - 1;
+        using var known = Inpainting.BoxMask(8, 8, 2, 1, 4, 3);
+        int rounds = 0;
+        using var result = Inpainting.Run(model, image, known, [20, 5, 1.2], seed: 4, afterRound: (_, _) => rounds++);
+        Assert.Equal(3, rounds);
+        using var k = known.expand_as(image);
+        Assert.True((result.masked_select(k) == image.masked_select(k)).all().item<bool>(), "known pixels must be unchanged");
+        Assert.True((result.masked_select(k.logical_not()) - image.masked_select(k.logical_not())).abs().max().item<float>() > 1e-3, "unknown pixels are filled");
+        Assert.Equal(12, known.logical_not().sum().item<long>());
+    }
+
+    [Fact]
+    public void RestorationKeepsSizeAndChannels()
+    {
+        var model = TestModels.RandomTiny(22, channels: 3);
+        using var degraded = rand(2, 3, 8, 8) * 2 - 1;
+        using var restored = Restoration.Run(model, degraded, seed: 1);
+        Assert.Equal(degraded.shape, restored.shape);
+        Assert.True(restored.isfinite().all().item<bool>());
+        Assert.Equal(6, Rounds.Nfe(Restoration.DefaultLevels));
+    }
+
+    [Theory]
+    [InlineData("", "at least one")]
+    [InlineData("20,abc", "round 2 'abc'")]
+    [InlineData("90", "(0.07, 80]")]
+    [InlineData("0.05", "(0.07, 80]")]
+    public void BadRoundLevelsAreNamed(string text, string expected) =>
+        Assert.Contains(expected, Assert.Throws<PlanException>(() => Rounds.Parse(text)).Message);
+
+    [Fact]
+    public void BoxOutsideTheImageIsAnError() =>
+        Assert.Contains("does not fit", Assert.Throws<ArgumentException>(() => Inpainting.BoxMask(8, 8, 6, 0, 4, 2)).Message);
+
+    [Fact]
+    public void JpegDegradationKeepsTheSizeAndChangesPixels()
+    {
+        var rgba = new byte[16 * 16 * 4];
+        new Random(1).NextBytes(rgba);
+        for (int i = 3; i < rgba.Length; i += 4) rgba[i] = 255;
+        var jpeg = Imaging.ImageIO.JpegRoundTrip(rgba, 16, 16, 10);
+        Assert.Equal(rgba.Length, jpeg.Length);
+        Assert.NotEqual(rgba, jpeg);
+    }
+}
