@@ -86,7 +86,7 @@ internal static class EditCommands
         var image = new Argument<string>("image") { Description = "Degraded image (the model's size and channels)" };
         var clean = new Option<string?>("--clean") { Description = "The clean image, to report PSNR before and after" };
         var cmd = new Command("restore", "Blind restoration: zigzag rounds on the degraded image, without knowing the degradation " +
-                                         $"(default levels {string.Join(",", Restoration.DefaultLevels)}, untuned).")
+                                         $"(default levels {string.Join(",", Restoration.DefaultLevels)}: 4 NFE).")
         {
             image, clean, RoundsOption, Label, Common.Checkpoint, Common.Preset, Common.Out, Common.Seed, Common.Device, Common.Threads,
         };
