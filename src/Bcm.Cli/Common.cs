@@ -72,6 +72,19 @@ internal static class Common
         return ModelLoader.Load(checkpoint, preset, device: ParseDevice(device));
     }
 
+    /// <summary>The one class label a conditional model needs (null for an unconditional model), checked against its classes.</summary>
+    public static TorchSharp.torch.Tensor? SingleLabel(System.CommandLine.ParseResult parse, Option<int?> option, int classes, TorchSharp.torch.Device device)
+    {
+        if (classes == 0)
+        {
+            if (parse.GetValue(option) is not null) throw new CliError("--class given, but the model is unconditional");
+            return null;
+        }
+        int c = parse.GetValue(option) ?? throw new CliError("the model is class-conditional: give --class");
+        if (c < 0 || c >= classes) throw new CliError($"--class must be in 0..{classes - 1}");
+        return TorchSharp.torch.tensor(new long[] { c }, device: device);
+    }
+
     public static string OutDir(string? @out, string fallback)
     {
         string dir = @out ?? fallback;

@@ -117,14 +117,7 @@ internal static class EditCommands
         var loaded = Common.LoadModel(parse.GetValue(Common.Checkpoint), parse.GetValue(Common.Preset), parse.GetValue(Common.Device)!);
         var device = Common.ParseDevice(parse.GetValue(Common.Device)!);
         var shape = loaded.Model.Network.SampleShape;
-        int classes = loaded.Model.Network.NumClasses;
-        Tensor? labels = null;
-        if (classes > 0)
-        {
-            int c = parse.GetValue(Label) ?? throw new CliError("the model is class-conditional: give --class");
-            if (c < 0 || c >= classes) throw new CliError($"--class must be in 0..{classes - 1}");
-            labels = tensor(new long[] { c }, device: device);
-        }
+        var labels = Common.SingleLabel(parse, Label, loaded.Model.Network.NumClasses, device);
         return (loaded.Model, (int)shape[0], (int)shape[^1], device, labels);
     }
 }

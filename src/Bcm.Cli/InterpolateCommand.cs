@@ -32,14 +32,7 @@ internal static class InterpolateCommand
             int n = parse.GetValue(count);
             if (n < 2) throw new CliError("--count must be ≥ 2");
             var shape = loaded.Model.Network.SampleShape;
-            int classes = loaded.Model.Network.NumClasses;
-            Tensor? labels = null;
-            if (classes > 0)
-            {
-                int c = parse.GetValue(label) ?? throw new CliError("the model is class-conditional: give --class");
-                if (c < 0 || c >= classes) throw new CliError($"--class must be in 0..{classes - 1}");
-                labels = tensor(new long[] { c }, device: device);
-            }
+            var labels = Common.SingleLabel(parse, label, loaded.Model.Network.NumClasses, device);
             long seed = parse.GetValue(Common.Seed);
             bool slerp = !parse.GetValue(lerp);
             var paths = parse.GetValue(images) ?? [];
