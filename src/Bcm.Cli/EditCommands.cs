@@ -81,12 +81,22 @@ internal static class EditCommands
         return cmd;
     }
 
-    public static Command Restore()
+    public static Command Restore() => RoundsCommand("restore", "Degraded image (the model's size and channels)",
+        "Blind restoration: zigzag rounds on the degraded image, without knowing the degradation " +
+        $"(default levels {string.Join(",", Restoration.DefaultLevels)}: {Rounds.Nfe(Restoration.DefaultLevels)} NFE).",
+        Restoration.DefaultLevels, "restored.png", "restoration");
+
+    public static Command Edit() => RoundsCommand("edit", "Painted or sketched image (the model's size and channels)",
+        "Stroke-guided editing: invert a painted image to a middle noise level and regenerate it, so the strokes become a " +
+        $"plausible image (default level {string.Join(",", GuidedEdit.DefaultLevels)}; higher follows the data more, the painting less).",
+        GuidedEdit.DefaultLevels, "edited.png", "edit");
+
+    // Both commands run rounds of up/down jumps on one image; --clean reports PSNR before and after.
+    private static Command RoundsCommand(string name, string imageHelp, string description, double[] defaults, string fileName, string defaultOut)
     {
-        var image = new Argument<string>("image") { Description = "Degraded image (the model's size and channels)" };
-        var clean = new Option<string?>("--clean") { Description = "The clean image, to report PSNR before and after" };
-        var cmd = new Command("restore", "Blind restoration: zigzag rounds on the degraded image, without knowing the degradation " +
-                                         $"(default levels {string.Join(",", Restoration.DefaultLevels)}: 4 NFE).")
+        var image = new Argument<string>("image") { Description = imageHelp };
+        var clean = new Option<string?>("--clean") { Description = "A reference image, to report PSNR before and after" };
+        var cmd = new Command(name, description)
         {
             image, clean, RoundsOption, Label, Common.Checkpoint, Common.Preset, Common.Out, Common.Seed, Common.Device, Common.Threads,
         };
@@ -95,15 +105,15 @@ internal static class EditCommands
             Common.ApplyThreads(parse);
             var (model, channels, size, device, labels) = Load(parse);
             var x = ImageIO.ReadBatch([parse.GetValue(image)!], channels, size).to(device);
-            var levels = parse.GetValue(RoundsOption) is string r ? Rounds.Parse(r) : Restoration.DefaultLevels;
-            var restored = Restoration.Run(model, x, levels, parse.GetValue(Common.Seed), labels);
-            string outDir = Common.OutDir(parse.GetValue(Common.Out), "restoration");
-            using (var r0 = restored[0]) ImageIO.SavePng(r0, Path.Combine(outDir, "restored.png"));
-            string report = $"restored with {levels.Length} rounds ({Rounds.Nfe(levels)} NFE) → {Path.GetFullPath(Path.Combine(outDir, "restored.png"))}";
+            var levels = parse.GetValue(RoundsOption) is string r ? Rounds.Parse(r) : defaults;
+            var result = Rounds.Run(model, x, levels, parse.GetValue(Common.Seed), labels: labels);
+            string outDir = Common.OutDir(parse.GetValue(Common.Out), defaultOut);
+            using (var r0 = result[0]) ImageIO.SavePng(r0, Path.Combine(outDir, fileName));
+            string report = $"{levels.Length} round(s) ({Rounds.Nfe(levels)} NFE) → {Path.GetFullPath(Path.Combine(outDir, fileName))}";
             if (parse.GetValue(clean) is string cleanPath)
             {
                 using var c = ImageIO.ReadBatch([cleanPath], channels, size).to(device);
-                double before = RoundTrip.Metrics(c, x).Psnr[0], after = RoundTrip.Metrics(c, restored).Psnr[0];
+                double before = RoundTrip.Metrics(c, x).Psnr[0], after = RoundTrip.Metrics(c, result).Psnr[0];
                 report += $"; PSNR against the clean image {before:F2} dB before, {after:F2} dB after";
             }
             Console.WriteLine(report);

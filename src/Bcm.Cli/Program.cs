@@ -11,6 +11,7 @@ var root = new RootCommand("bcm: Bidirectional Consistency Models (Li & He, 2024
     EditCommands.Inpaint(),
     EditCommands.Degrade(),
     EditCommands.Restore(),
+    EditCommands.Edit(),
     InfoCommand.Create(),
     BenchCommand.Create(),
 };

@@ -110,10 +110,36 @@ public sealed class CliTests
     }
 
     [Fact]
+    public void InpaintDegradeRestoreAndEditWriteTheirOutputs()
+    {
+        var dir = TestPaths.NewTempDir();
+        string png = Path.Combine(dir, "digit.png");
+        using (var img = DataReaders.BuiltInDigits().Batch([5], 8)[0]) Imaging.ImageIO.SavePng(img, png);
+        var inpaint = Bcm("inpaint", png, "--box", "2,2,4,4", "--rounds", "10,1.2", "--checkpoint", TinyRun.Value, "--out", dir);
+        Assert.True(inpaint.Code == 0, inpaint.Err);
+        Assert.Contains("4 NFE", inpaint.Out);
+        Assert.True(File.Exists(Path.Combine(dir, "inpainted.png")));
+        AssertCleanError(Bcm("inpaint", png, "--box", "6,6,4,4", "--checkpoint", TinyRun.Value), "does not fit");
+        AssertCleanError(Bcm("inpaint", png, "--checkpoint", TinyRun.Value), "--mask MASK.png or --box");
+
+        var degrade = Bcm("degrade", png, "-q", "10", "--out", dir);
+        Assert.True(degrade.Code == 0, degrade.Err);
+        string jpeg = Path.Combine(dir, "digit.jpeg10.png");
+        Assert.True(File.Exists(jpeg));
+        var restore = Bcm("restore", jpeg, "--clean", png, "--checkpoint", TinyRun.Value, "--out", dir);
+        Assert.True(restore.Code == 0, restore.Err);
+        Assert.Matches(@"PSNR against the clean image \d+\.\d+ dB before, \d+\.\d+ dB after", restore.Out);
+        var edit = Bcm("edit", png, "--rounds", "5", "--checkpoint", TinyRun.Value, "--out", dir);
+        Assert.True(edit.Code == 0, edit.Err);
+        Assert.True(File.Exists(Path.Combine(dir, "edited.png")));
+        AssertCleanError(Bcm("restore", jpeg, "--rounds", "0.01", "--checkpoint", TinyRun.Value), "round 1 '0.01'");
+    }
+
+    [Fact]
     public void HelpListsTheCommands()
     {
         var r = Bcm("--help");
         Assert.Equal(0, r.Code);
-        foreach (var c in new[] { "train", "sample", "invert", "interpolate", "info", "bench" }) Assert.Contains(c, r.Out);
+        foreach (var c in new[] { "train", "sample", "invert", "interpolate", "inpaint", "degrade", "restore", "edit", "info", "bench" }) Assert.Contains(c, r.Out);
     }
 }

@@ -1,0 +1,17 @@
+using Bcm.Model;
+using static TorchSharp.torch;
+
+namespace Bcm.Editing;
+
+/// <summary>
+/// Stroke- or sketch-guided editing (beyond the paper, SDEdit-style with BCM jumps): start from a painted image,
+/// invert it to a middle noise level and regenerate, so that the strokes become a plausible image of the data.
+/// Higher levels follow the data more and the painting less.
+/// </summary>
+public static class GuidedEdit
+{
+    public static readonly double[] DefaultLevels = [5.0];
+
+    public static Tensor Run(BcmModel model, Tensor painted, IReadOnlyList<double>? levels = null, long seed = 0, Tensor? labels = null) =>
+        Rounds.Run(model, painted, levels ?? DefaultLevels, seed, labels: labels);
+}
