@@ -84,15 +84,16 @@ internal static class EditCommands
     public static Command Restore() => RoundsCommand("restore", "Degraded image (the model's size and channels)",
         "Blind restoration: zigzag rounds on the degraded image, without knowing the degradation " +
         $"(default levels {string.Join(",", Restoration.DefaultLevels)}: {Rounds.Nfe(Restoration.DefaultLevels)} NFE).",
-        Restoration.DefaultLevels, "restored.png", "restoration");
+        Restoration.DefaultLevels, Restoration.Run, "restored.png", "restoration");
 
     public static Command Edit() => RoundsCommand("edit", "Painted or sketched image (the model's size and channels)",
         "Stroke-guided editing: invert a painted image to a middle noise level and regenerate it, so the strokes become a " +
         $"plausible image (default level {string.Join(",", GuidedEdit.DefaultLevels)}; higher follows the data more, the painting less).",
-        GuidedEdit.DefaultLevels, "edited.png", "edit");
+        GuidedEdit.DefaultLevels, GuidedEdit.Run, "edited.png", "edit");
 
     // Both commands run rounds of up/down jumps on one image; --clean reports PSNR before and after.
-    private static Command RoundsCommand(string name, string imageHelp, string description, double[] defaults, string fileName, string defaultOut)
+    private static Command RoundsCommand(string name, string imageHelp, string description, double[] defaults,
+        Func<Model.BcmModel, Tensor, IReadOnlyList<double>?, long, Tensor?, Tensor> run, string fileName, string defaultOut)
     {
         var image = new Argument<string>("image") { Description = imageHelp };
         var clean = new Option<string?>("--clean") { Description = "A reference image, to report PSNR before and after" };
@@ -106,7 +107,7 @@ internal static class EditCommands
             var (model, channels, size, device, labels) = Load(parse);
             var x = ImageIO.ReadBatch([parse.GetValue(image)!], channels, size).to(device);
             var levels = parse.GetValue(RoundsOption) is string r ? Rounds.Parse(r) : defaults;
-            var result = Rounds.Run(model, x, levels, parse.GetValue(Common.Seed), labels: labels);
+            var result = run(model, x, levels, parse.GetValue(Common.Seed), labels);
             string outDir = Common.OutDir(parse.GetValue(Common.Out), defaultOut);
             using (var r0 = result[0]) ImageIO.SavePng(r0, Path.Combine(outDir, fileName));
             string report = $"{levels.Length} round(s) ({Rounds.Nfe(levels)} NFE) → {Path.GetFullPath(Path.Combine(outDir, fileName))}";

@@ -30,10 +30,7 @@ internal static class InvertCommand
             var device = Common.ParseDevice(parse.GetValue(Common.Device)!);
             var invert = PlanPresets.Resolve(parse.GetValue(plan)!);
             var generate = PlanPresets.Resolve(parse.GetValue(regen)!);
-            if (!invert.IsInversion) throw new CliError($"--plan '{invert}' does not go up in noise level: it is not an inversion (e.g. 0.07>80)");
-            if (generate.IsInversion) throw new CliError($"--regenerate '{generate}' goes up in noise level: give a generation plan (e.g. 80>0.002)");
-            if (Math.Abs(generate.Start - invert.End) > 1e-9 * invert.End)
-                throw new CliError($"--regenerate starts at {generate.Start} but the inversion ends at {invert.End}");
+            RoundTrip.CheckPlans(invert, generate); // before any image is read
             var shape = loaded.Model.Network.SampleShape;
             int channels = (int)shape[0], size = (int)shape[^1];
             var paths = parse.GetValue(images) ?? [];

@@ -167,13 +167,12 @@ public static partial class DataReaders
     // Looks at the first two bytes: 1f 8b is gzip.
     private static Stream MaybeGunzip(Stream raw)
     {
-        var buffered = new BufferedStream(raw);
+        if (!raw.CanSeek) throw new InvalidOperationException("stream must be seekable");
+        long start = raw.Position;
         Span<byte> magic = stackalloc byte[2];
-        long start = raw.CanSeek ? raw.Position : 0;
-        int read = buffered.Read(magic);
-        if (raw.CanSeek) buffered.Seek(start, SeekOrigin.Begin);
-        else throw new InvalidOperationException("stream must be seekable");
-        return read == 2 && magic[0] == 0x1f && magic[1] == 0x8b ? new GZipStream(buffered, CompressionMode.Decompress) : buffered;
+        int read = raw.ReadAtLeast(magic, 2, throwOnEndOfStream: false);
+        raw.Position = start;
+        return read == 2 && magic[0] == 0x1f && magic[1] == 0x8b ? new GZipStream(raw, CompressionMode.Decompress) : raw;
     }
 
     [GeneratedRegex(@"\d+")]

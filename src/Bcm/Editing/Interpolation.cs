@@ -51,9 +51,7 @@ public static class Interpolation
         Plan invert, Plan generate, long seed, bool slerp = true, Tensor? labels = null)
     {
         if (count < 2) throw new ArgumentException("an interpolation needs at least 2 images (α = 0 and 1)");
-        if (!invert.IsInversion) throw new ArgumentException($"'{invert}' is not an inversion plan");
-        if (Math.Abs(generate.Start - invert.End) > 1e-9 * invert.End)
-            throw new ArgumentException($"the generation plan starts at {generate.Start}, the inversion ends at {invert.End}");
+        RoundTrip.CheckPlans(invert, generate);
         var za = PlanRunner.Run(model, imageA, invert, [seed], labels);
         var zb = PlanRunner.Run(model, imageB, invert, [seed + 1], labels);
         var alphas = Enumerable.Range(0, count).Select(i => i / (double)(count - 1)).ToArray();
