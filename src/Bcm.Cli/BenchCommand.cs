@@ -34,16 +34,18 @@ internal static class BenchCommand
             {
                 var o = Presets.Get(name) with { BatchSize = b, Device = device.ToString() };
                 var cfg = o.Network;
-                using var online = new UNet(cfg);
-                using var target = new UNet(cfg);
+                var onlineNet = NetworkFactory.Create(cfg);
+                var targetNet = NetworkFactory.Create(cfg);
+                using var online = onlineNet.Module;
+                using var target = targetNet.Module;
                 online.to(device);
                 target.to(device);
                 foreach (var p in target.parameters()) p.requires_grad = false;
-                var model = new BcmModel(online);
-                var tmodel = new BcmModel(target);
+                var model = new BcmModel(onlineNet);
+                var tmodel = new BcmModel(targetNet);
                 var ts = Schedules.Karras.Grid(161);
                 var rng = new Random(0);
-                var x0 = (rand([b, cfg.InChannels, cfg.ImageSize, cfg.ImageSize], device: device) * 2 - 1).DetachFromDisposeScope();
+                var x0 = (rand([b, .. cfg.SampleShape], device: device) * 2 - 1).DetachFromDisposeScope();
                 var labels = cfg.NumClasses > 0 ? randint(cfg.NumClasses, [b], device: device) : null;
                 double trainSeconds = Time(reps, () =>
                 {
@@ -60,7 +62,7 @@ internal static class BenchCommand
                     using var scope = NewDisposeScope();
                     PlanRunner.Run(model, zeros_like(x0), PlanPresets.Resolve("onestep"), PlanRunner.SeedRange(0, b), labels);
                 });
-                double flops = 2.0 * online.MacsPerSample * b;
+                double flops = 2.0 * onlineNet.MacsPerSample * b;
                 long parameters = online.parameters().Sum(p => p.numel());
                 Console.WriteLine($"| {name} | {parameters:N0} | {b / trainSeconds:F1} | {9 * flops / trainSeconds / 1e9:F1} | {b / sampleSeconds:F1} | {flops / sampleSeconds / 1e9:F1} |");
                 x0.Dispose();

@@ -13,7 +13,8 @@ internal static class TrainCommand
         var batch = new Option<int?>("--batch-size", "-b") { Description = "Images per step (default from the preset)" };
         var lr = new Option<double?>("--lr") { Description = "RAdam learning rate (default from the preset)" };
         var ctOnly = new Option<bool>("--ct-only") { Description = "Train the consistency term alone (the iCT ablation)" };
-        var initFrom = new Option<string?>("--init-from") { Description = "Fine-tune from a consistency-model checkpoint in the official layout: u-embedding copied from t, align = [I | 0]" };
+        var objective = new Option<string?>("--objective") { Description = "bct (default): bidirectional consistency training; edm: the EDM denoiser baseline on the same network (u unused), for Heun sampling, ODE inversion and --init-from" };
+        var initFrom = new Option<string?>("--init-from") { Description = "Start from a consistency model or denoiser: an official-layout checkpoint, or a bcm checkpoint/run folder (e.g. an --objective edm run); u-embedding copied from t, align = [I | 0]" };
         var fixedScales = new Option<int?>("--fixed-scales") { Description = "Hold N fixed (e.g. 321 when fine-tuning) instead of the curriculum" };
         var limit = new Option<int?>("--data-limit") { Description = "Use only the first N images" };
         var ckptEvery = new Option<int?>("--checkpoint-every") { Description = "Steps between checkpoints (default from the preset)" };
@@ -24,7 +25,7 @@ internal static class TrainCommand
         var cmd = new Command("train", "Train a BCM (bidirectional consistency training). Resumes when --out already holds checkpoints; " +
                                        "writes options.json, stats.jsonl, checkpoints/, samples/ and a final report (grids and inversion MSE).")
         {
-            Common.Preset, Common.Data, Common.Out, Common.Seed, Common.Device, Common.Threads, steps, batch, lr, ctOnly, initFrom, fixedScales, limit, ckptEvery, keep, sampleEvery, flip, noReport,
+            Common.Preset, Common.Data, Common.Out, Common.Seed, Common.Device, Common.Threads, steps, batch, lr, ctOnly, objective, initFrom, fixedScales, limit, ckptEvery, keep, sampleEvery, flip, noReport,
         };
         cmd.SetAction(parse => Common.Guard(() =>
         {
@@ -38,6 +39,7 @@ internal static class TrainCommand
                 BatchSize = parse.GetValue(batch) ?? o.BatchSize,
                 LearningRate = parse.GetValue(lr) ?? o.LearningRate,
                 CtOnly = parse.GetValue(ctOnly) || o.CtOnly,
+                Objective = parse.GetValue(objective) ?? o.Objective,
                 InitFrom = parse.GetValue(initFrom) ?? o.InitFrom,
                 FixedScales = parse.GetValue(fixedScales) ?? o.FixedScales,
                 DataLimit = parse.GetValue(limit) ?? o.DataLimit,
@@ -53,7 +55,7 @@ internal static class TrainCommand
             using var trainer = Trainer.OpenOrResume(o, runDir, printer);
             int parameters = (int)trainer.Online.Network.Module.parameters().Sum(p => p.numel());
             Console.Error.WriteLine($"training {trainer.Options.Preset} on {trainer.Options.Data}: {parameters:N0} parameters, " +
-                                    $"batch {trainer.Options.BatchSize}, {trainer.Options.Steps} steps{(trainer.Options.CtOnly ? ", CT term only" : "")} → {Path.GetFullPath(runDir)}");
+                                    $"batch {trainer.Options.BatchSize}, {trainer.Options.Steps} steps{(trainer.Options.CtOnly ? ", CT term only" : "")}{(trainer.IsDenoiser ? ", EDM denoiser objective" : "")} → {Path.GetFullPath(runDir)}");
             using var cancel = new CancellationTokenSource();
             ConsoleCancelEventHandler onCancel = (_, e) =>
             {
@@ -71,9 +73,13 @@ internal static class TrainCommand
                 Console.CancelKeyPress -= onCancel;
             }
             if (cancel.IsCancellationRequested) return 130;
-            if (!parse.GetValue(noReport))
+            if (trainer.Options.Network.SampleShape.Length != 3 || trainer.IsDenoiser)
             {
-                var real = Trainer.LoadData(trainer.Options.Data.StartsWith("mnist") || trainer.Options.Data.StartsWith("fashion-mnist")
+                Console.WriteLine($"trained; measure it with: bcm eval -c {runDir}");
+            }
+            else if (!parse.GetValue(noReport))
+            {
+                var real = (Bcm.Data.ImageDataset)Trainer.LoadData(trainer.Options.Data.StartsWith("mnist") || trainer.Options.Data.StartsWith("fashion-mnist")
                     ? trainer.Options with { Data = trainer.Options.Data + "@test", DataLimit = 0 } : trainer.Options);
                 var numbers = RunReport.Write(trainer.Ema, real, Path.Combine(runDir, "report"), runDir, trainer.Step, log: printer);
                 Console.WriteLine($"report: {Path.GetFullPath(Path.Combine(runDir, "report", "report.md"))}");

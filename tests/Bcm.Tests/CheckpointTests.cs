@@ -80,7 +80,7 @@ public sealed class CheckpointTests
     {
         using var doc = System.Text.Json.JsonDocument.Parse(File.ReadAllText(TestPaths.Golden("imagenet64-bcm.manifest.json")));
         var keys = doc.RootElement.GetProperty("keys");
-        using var net = new UNet(Bcm.Training.Presets.Get("imagenet64").Network);
+        using var net = new UNet((UNetConfig)Bcm.Training.Presets.Get("imagenet64").Network);
         var own = net.state_dict();
         Assert.Equal(keys.EnumerateObject().Count(), own.Count);
         foreach (var k in keys.EnumerateObject())

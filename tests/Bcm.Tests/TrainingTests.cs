@@ -45,7 +45,7 @@ public sealed class TrainingTests
         var generate = Plan.Parse("1>0.002");
         using var rt = RoundTrip.Run(trainer.Ema, images, invert, generate, 0);
         double baseline = RoundTrip.Metrics(images, samples).Mse.Average();
-        using var untrained = new Networks.UNet(trainer.Options.Network);
+        using var untrained = new Networks.UNet((Networks.UNetConfig)trainer.Options.Network);
         using var rtUntrained = RoundTrip.Run(new Model.BcmModel(untrained), images, invert, generate, 0);
         Assert.True(rt.MeanMse < 0.4 * baseline, $"round-trip MSE {rt.MeanMse:F4} vs unrelated-sample MSE {baseline:F4}");
         Assert.True(rt.MeanMse < 0.4 * rtUntrained.MeanMse, $"round-trip MSE {rt.MeanMse:F4} vs untrained network {rtUntrained.MeanMse:F4}");

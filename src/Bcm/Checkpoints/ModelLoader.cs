@@ -13,7 +13,7 @@ namespace Bcm.Checkpoints;
 /// </summary>
 public static class ModelLoader
 {
-    public sealed record Loaded(BcmModel Model, UNetConfig Config, string Source, long? Step, TrainOptions? Options);
+    public sealed record Loaded(BcmModel Model, NetworkConfig Config, string Source, long? Step, TrainOptions? Options);
 
     public static Loaded Load(string path, string? preset = null, bool useEma = true, Device? device = null)
     {
@@ -26,7 +26,7 @@ public static class ModelLoader
         var (tensors, meta) = ReadTensors(path);
         try
         {
-            UNetConfig config;
+            NetworkConfig config;
             string prefix = "";
             TrainOptions? options = null;
             long? step = null;
@@ -49,12 +49,12 @@ public static class ModelLoader
             {
                 throw new CheckpointException($"{path}: an official-layout state_dict does not say its architecture: pass --preset (e.g. imagenet64)");
             }
-            var net = new UNet(config);
+            var net = NetworkFactory.Create(config);
             var weights = tensors.Where(kv => kv.Key.StartsWith(prefix, StringComparison.Ordinal) && (prefix.Length > 0 || !IsReferenceData(kv.Key)))
                 .ToDictionary(kv => kv.Key, kv => kv.Value);
-            StateDict.Load(net, weights, path, prefix);
-            if (device is not null) net.to(device);
-            net.eval();
+            StateDict.Load(net.Module, weights, path, prefix);
+            if (device is not null) net.Module.to(device);
+            net.Module.eval();
             return new Loaded(new BcmModel(net), config, path, step, options);
         }
         finally

@@ -43,6 +43,28 @@ public static class DataSources
             ? root
             : Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".cache", "bcm"), name);
 
+    /// <summary>Vectors drawn from a named mixture when no size is given.</summary>
+    public const int DefaultMixtureSize = 65_536;
+
+    /// <summary>
+    /// The training set a specification names, for a network whose samples have shape <paramref name="sampleShape"/>:
+    /// images (any form of <see cref="Load"/>) or <c>mixture:NAME</c> (<see cref="GaussianMixture.Named"/>, a fixed sample
+    /// of <paramref name="limit"/> vectors, default <see cref="DefaultMixtureSize"/>). <paramref name="limit"/> &gt; 0 keeps the first N.
+    /// </summary>
+    public static ITrainingData LoadForTraining(string spec, long[] sampleShape, int limit = 0, IProgress<string>? log = null)
+    {
+        if (spec.StartsWith("mixture:", StringComparison.Ordinal))
+        {
+            var set = GaussianMixture.Named(spec["mixture:".Length..]).ToDataset(limit > 0 ? limit : DefaultMixtureSize);
+            set.CheckShape(sampleShape);
+            return set;
+        }
+        if (sampleShape.Length != 3)
+            throw new ArgumentException($"data '{spec}' holds images, the network takes vectors of shape [{string.Join(", ", sampleShape)}]: use {GaussianMixture.Help}");
+        var images = Load(spec, (int)sampleShape[0], (int)sampleShape[^1], log);
+        return limit > 0 ? images.Take(limit) : images;
+    }
+
     /// <summary>Loads the data set a specification names. <paramref name="channels"/> and <paramref name="size"/> are used for image folders.</summary>
     public static ImageDataset Load(string spec, int channels = 1, int size = 32, IProgress<string>? log = null)
     {

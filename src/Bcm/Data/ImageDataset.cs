@@ -4,9 +4,9 @@ namespace Bcm.Data;
 
 /// <summary>
 /// An in-memory image data set: pixels as bytes [N, C, H, W] (0..255, or 0..<see cref="MaxValue"/>) and optional labels.
-/// <see cref="Batch"/> turns a selection into float32 in [−1, 1] at the model's size.
+/// <c>Batch</c> turns a selection into float32 in [−1, 1] at the model's size.
 /// </summary>
-public sealed class ImageDataset
+public sealed class ImageDataset : ITrainingData
 {
     public ImageDataset(string name, byte[] pixels, int count, int channels, int height, int width, int[]? labels, int numClasses, int maxValue = 255)
     {
@@ -72,8 +72,21 @@ public sealed class ImageDataset
     }
 
     /// <summary>Labels of <paramref name="indices"/> as int64, or null for an unlabelled set.</summary>
-    public Tensor? LabelBatch(IReadOnlyList<int> indices, Device? device = null) =>
-        Labels is null ? null : tensor(indices.Select(i => (long)Labels[i]).ToArray(), device: device);
+    public Tensor? LabelBatch(IReadOnlyList<int> indices, Device? device = null) => ITrainingData.SelectLabels(Labels, indices, device);
+
+    public void CheckShape(long[] sampleShape)
+    {
+        if (sampleShape.Length != 3 || sampleShape[1] != sampleShape[2])
+            throw new ArgumentException($"{Name} holds images, the network takes samples of shape [{string.Join(", ", sampleShape)}] (use a UNet)");
+        if (sampleShape[0] != Channels)
+            throw new ArgumentException($"{Name} has {Channels} channel(s), the network takes {sampleShape[0]}");
+    }
+
+    public Tensor Batch(IReadOnlyList<int> indices, long[] sampleShape, IReadOnlyList<bool>? flip = null, Device? device = null)
+    {
+        CheckShape(sampleShape);
+        return Batch(indices, (int)sampleShape[^1], flip, device);
+    }
 
     private Tensor Fit(Tensor x, int size)
     {

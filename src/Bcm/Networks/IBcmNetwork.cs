@@ -25,4 +25,13 @@ public interface IBcmNetwork
 
     /// <summary>Configuration serialisable to JSON, from which <see cref="NetworkFactory"/> rebuilds the network.</summary>
     NetworkConfig Config { get; }
+
+    /// <summary>
+    /// Makes the network ignore u: the u embedding becomes a copy of the t embedding and the align projection [I | 0]
+    /// (method §4: fine-tuning from a consistency model, or from a denoiser trained with u unused).
+    /// </summary>
+    void InitialiseFromConsistencyModel();
+
+    /// <summary>True for the parameters that act only through u (absent from a consistency model's checkpoint).</summary>
+    bool IsUParameter(string name);
 }

@@ -42,4 +42,21 @@ internal static class Layers
         if (dim % 2 == 1) emb = cat([emb, zeros_like(emb[.., ..1])], 1);
         return emb;
     }
+
+    /// <summary>
+    /// The consistency-model initialisation of method §4 for any network with the t/u embedding pair: copy the t
+    /// embedding into the u embedding and set the align projection to [I | 0], so the network ignores u.
+    /// </summary>
+    public static void AlignToT(Module timeEmbed, Module timeEmbedEnd, Linear align)
+    {
+        using var _ = no_grad();
+        var src = timeEmbed.named_parameters().ToDictionary(p => p.name, p => p.parameter);
+        foreach (var (name, p) in timeEmbedEnd.named_parameters()) p.copy_(src[name]);
+        long embDim = align.weight!.shape[0];
+        align.weight.copy_(cat([eye(embDim), zeros(embDim, embDim)], 1));
+    }
+
+    /// <summary>Parameters that matter only through u (the u embedding and the align projection).</summary>
+    public static bool IsUParameter(string name) =>
+        name.StartsWith("time_embed_end.", StringComparison.Ordinal) || name == "time_embed_align.weight";
 }

@@ -159,12 +159,7 @@ public sealed class UNet : Module<Tensor, Tensor, Tensor, Tensor?, Tensor>, IBcm
     /// Fine-tuning initialisation from a consistency model (method §4): copy time_embed into time_embed_end and set
     /// time_embed_align = [I | 0], so that the network ignores u and reproduces the consistency model exactly.
     /// </summary>
-    public void InitialiseFromConsistencyModel()
-    {
-        using var _ = no_grad();
-        var src = time_embed.named_parameters().ToDictionary(p => p.name, p => p.parameter);
-        foreach (var (name, p) in time_embed_end.named_parameters()) p.copy_(src[name]);
-        long embDim = 4L * config.ModelChannels;
-        time_embed_align.weight!.copy_(cat([eye(embDim), zeros(embDim, embDim)], 1));
-    }
+    public void InitialiseFromConsistencyModel() => Layers.AlignToT(time_embed, time_embed_end, time_embed_align);
+
+    public bool IsUParameter(string name) => Layers.IsUParameter(name);
 }

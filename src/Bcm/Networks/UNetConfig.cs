@@ -16,14 +16,13 @@ public sealed record UNetConfig : NetworkConfig
     /// <summary>Downsampling factors (not pixel sizes) at which attention blocks are inserted.</summary>
     public int[] AttentionResolutions { get; init; } = [2];
     public int NumHeadChannels { get; init; } = 32;
-    /// <summary>Number of classes, 0 for an unconditional model.</summary>
-    public int NumClasses { get; init; }
+    public override int NumClasses { get; init; }
+    public override long[] SampleShape => [InChannels, ImageSize, ImageSize];
     public double Dropout { get; init; }
     public double DropoutHighRes { get; init; }
     public bool ResBlockUpDown { get; init; } = true;
 
-    /// <summary>Checks the configuration, with a message naming the bad field.</summary>
-    public void Validate()
+    public override void Validate()
     {
         if (ImageSize < 1) throw new ArgumentException($"image size must be positive, got {ImageSize}");
         if (ModelChannels < 32 || ModelChannels % 32 != 0)

@@ -38,6 +38,18 @@ public static class Presets
                     NumResBlocks = 1, AttentionResolutions = [2], NumHeadChannels = 32,
                 },
             }),
+            ["mixture2d"] = ("2-D Gaussian mixture (8 modes on a circle) with a residual MLP (3 blocks of 256): exact ground truth, minutes", () => new TrainOptions
+            {
+                Preset = "mixture2d", Data = "mixture:8gaussians", BatchSize = 256, Steps = 4_000, EmaHalfLifeImages = 50_000,
+                LearningRate = 1e-3, ScalesStart = 10, ScalesEnd = 320, CheckpointEvery = 1_000, SampleEvery = 0,
+                Network = new MlpConfig { Dim = 2, Hidden = 256, Blocks = 3, EmbedChannels = 64 },
+            }),
+            ["mixture64"] = ("64-D Gaussian mixture (8 random modes) with a residual MLP (4 blocks of 512): exact ground truth in high dimension", () => new TrainOptions
+            {
+                Preset = "mixture64", Data = "mixture:gmm:64:8", BatchSize = 256, Steps = 4_000, EmaHalfLifeImages = 50_000,
+                LearningRate = 1e-3, ScalesStart = 10, ScalesEnd = 320, CheckpointEvery = 1_000, SampleEvery = 0,
+                Network = new MlpConfig { Dim = 64, Hidden = 512, Blocks = 4, EmbedChannels = 64 },
+            }),
             ["cifar10"] = ("32x32 CIFAR-10, C=128, mult (1,2,2,2), attention at 16x16 (the iCT/NCSN++-sized UNet; GPU)", () => new TrainOptions
             {
                 Preset = "cifar10", Data = "cifar10", BatchSize = 512, Steps = 400_000, EmaHalfLifeImages = 500_000, RandomFlip = true,

@@ -13,7 +13,13 @@ public sealed record TrainOptions
     public string Data { get; init; } = "digits";
     /// <summary>Use only the first N images of the data set (0 = all).</summary>
     public int DataLimit { get; init; }
-    public required UNetConfig Network { get; init; }
+    /// <summary>The network F_θ (a UNet for images, an MLP for vectors).</summary>
+    public required NetworkConfig Network { get; init; }
+    /// <summary>
+    /// <c>bct</c>: bidirectional consistency training (method §4); <c>edm</c>: the EDM denoiser baseline on the same
+    /// network, trained with u unused (u embedding tied to t, align [I | 0], both frozen) so that a BCM can start from it.
+    /// </summary>
+    public string Objective { get; init; } = "bct";
     public int BatchSize { get; init; } = 64;
     /// <summary>Total optimiser steps K; also sets the curriculum's doubling period.</summary>
     public long Steps { get; init; } = 10_000;
@@ -44,7 +50,10 @@ public sealed record TrainOptions
     public int KeepCheckpoints { get; init; } = 3;
     /// <summary>Write a one-step sample grid every this many steps (0 = only at the end).</summary>
     public int SampleEvery { get; init; } = 500;
-    /// <summary>Initialise from a consistency-model checkpoint (official layout, .pt or .safetensors) with the [I | 0] alignment.</summary>
+    /// <summary>
+    /// Initialise from a consistency model or denoiser with the [I | 0] alignment: an official-layout checkpoint (.pt or
+    /// .safetensors), or a bcm checkpoint or run folder (its EMA weights, e.g. an <c>edm</c> baseline run).
+    /// </summary>
     public string? InitFrom { get; init; }
 
     public static readonly JsonSerializerOptions Json = new()
@@ -64,6 +73,8 @@ public sealed record TrainOptions
     public void Validate()
     {
         Network.Validate();
+        if (Objective is not ("bct" or "edm")) throw new ArgumentException($"objective must be bct or edm, got '{Objective}'");
+        if (Objective == "edm" && CtOnly) throw new ArgumentException("ct-only is a BCT ablation; it does not apply to the edm objective");
         if (BatchSize < 1) throw new ArgumentException($"batch size must be ≥ 1, got {BatchSize}");
         if (Steps < 1) throw new ArgumentException($"steps must be ≥ 1, got {Steps}");
         if (!(LearningRate > 0)) throw new ArgumentException($"learning rate must be positive, got {LearningRate}");

@@ -19,19 +19,18 @@ namespace Bcm.Training;
 /// </summary>
 public sealed class Trainer : IDisposable
 {
-    private readonly UNet online, target, ema;
+    private readonly IBcmNetwork online, target, ema;
     private readonly RAdam optimiser;
-    private readonly ImageDataset data;
+    private readonly ITrainingData data;
     private readonly Device device;
     private readonly Parameter[] onlineParams, targetParams, emaParams;
     private int[]? epochOrder;
     private long epochOfOrder = -1;
 
-    public Trainer(TrainOptions options, ImageDataset data, string runDir)
+    public Trainer(TrainOptions options, ITrainingData data, string runDir)
     {
         options.Validate();
-        if (data.Channels != options.Network.InChannels)
-            throw new ArgumentException($"{data.Name} has {data.Channels} channel(s), the network takes {options.Network.InChannels}");
+        data.CheckShape(options.Network.SampleShape);
         if (options.Network.NumClasses > 0 && (data.Labels is null || data.NumClasses > options.Network.NumClasses))
             throw new ArgumentException($"the network is class-conditional with {options.Network.NumClasses} classes, but {data.Name} has {(data.Labels is null ? "no labels" : data.NumClasses + " classes")}");
         Options = options;
@@ -41,29 +40,36 @@ public sealed class Trainer : IDisposable
         if (device.type == DeviceType.CUDA && !cuda.is_available())
             throw new ArgumentException("--device cuda was asked for, but CUDA is not available (install a TorchSharp CUDA backend)");
         manual_seed((long)(Seeds.Mix(options.Seed, 0) & 0x7FFFFFFF));
-        online = new UNet(options.Network);
+        online = NetworkFactory.Create(options.Network);
         if (options.InitFrom is not null) LoadConsistencyModel(online, options.InitFrom);
-        target = new UNet(options.Network);
-        ema = new UNet(options.Network);
-        online.to(device);
-        target.to(device);
-        ema.to(device);
-        onlineParams = online.parameters().ToArray();
-        targetParams = target.parameters().ToArray();
-        emaParams = ema.parameters().ToArray();
-        CopyInto(online, target);
-        CopyInto(online, ema);
-        foreach (var p in targetParams.Concat(emaParams)) p.requires_grad = false;
-        online.train();
-        target.train(); // the official target stays in train mode (same dropout as the online network)
-        ema.eval();
-        optimiser = new RAdam(online.named_parameters().Select(p => (p.name, p.parameter)), options.LearningRate, options.Beta1, options.Beta2);
+        else if (IsDenoiser) online.InitialiseFromConsistencyModel();
+        target = NetworkFactory.Create(options.Network);
+        ema = NetworkFactory.Create(options.Network);
+        online.Module.to(device);
+        target.Module.to(device);
+        ema.Module.to(device);
+        // The EDM baseline trains a denoiser that ignores u: its u parameters stay tied to t and frozen.
+        var trainable = online.Module.named_parameters().Where(p => !(IsDenoiser && online.IsUParameter(p.name))).ToArray();
+        foreach (var (name, p) in online.Module.named_parameters()) p.requires_grad = trainable.Any(q => q.name == name);
+        onlineParams = trainable.Select(p => p.parameter).ToArray();
+        var names = trainable.Select(p => p.name).ToHashSet();
+        targetParams = target.Module.named_parameters().Where(p => names.Contains(p.name)).Select(p => p.parameter).ToArray();
+        emaParams = ema.Module.named_parameters().Where(p => names.Contains(p.name)).Select(p => p.parameter).ToArray();
+        CopyInto(online.Module, target.Module);
+        CopyInto(online.Module, ema.Module);
+        foreach (var p in target.Module.parameters().Concat(ema.Module.parameters())) p.requires_grad = false;
+        online.Module.train();
+        target.Module.train(); // the official target stays in train mode (same dropout as the online network)
+        ema.Module.eval();
+        optimiser = new RAdam(trainable.Select(p => (p.name, p.parameter)), options.LearningRate, options.Beta1, options.Beta2);
         Online = new BcmModel(online);
         Target = new BcmModel(target);
         Ema = new BcmModel(ema);
     }
 
     public TrainOptions Options { get; }
+    /// <summary>True for the EDM baseline objective (a denoiser f(x, σ, ε)).</summary>
+    public bool IsDenoiser => Options.Objective == "edm";
     public string RunDir { get; }
     public long Step { get; private set; }
     public BcmModel Online { get; }
@@ -103,17 +109,14 @@ public sealed class Trainer : IDisposable
         return fresh;
     }
 
-    public static ImageDataset LoadData(TrainOptions options, IProgress<string>? log = null)
-    {
-        var set = DataSources.Load(options.Data, options.Network.InChannels, options.Network.ImageSize, log);
-        return options.DataLimit > 0 ? set.Take(options.DataLimit) : set;
-    }
+    public static ITrainingData LoadData(TrainOptions options, IProgress<string>? log = null) =>
+        DataSources.LoadForTraining(options.Data, options.Network.SampleShape, options.DataLimit, log);
 
     private void Restore(Dictionary<string, Tensor> tensors, Dictionary<string, string> meta, string path)
     {
-        StateDict.Load(online, tensors, path, "online.");
-        StateDict.Load(ema, tensors, path, "ema.");
-        CopyInto(online, target);
+        StateDict.Load(online.Module, tensors, path, "online.");
+        StateDict.Load(ema.Module, tensors, path, "ema.");
+        CopyInto(online.Module, target.Module);
         var optimState = tensors.Where(kv => kv.Key.StartsWith("optim.", StringComparison.Ordinal))
             .ToDictionary(kv => kv.Key["optim.".Length..], kv => kv.Value.to(device));
         optimiser.LoadState(optimState, long.Parse(meta["optimizer_step"], System.Globalization.CultureInfo.InvariantCulture), path);
@@ -121,15 +124,21 @@ public sealed class Trainer : IDisposable
     }
 
     /// <summary>
-    /// Fine-tuning from a consistency model (method §4): its weights (official layout; a consistency model has no
-    /// time_embed_end or time_embed_align), then time_embed_end = time_embed and time_embed_align = [I | 0].
+    /// Fine-tuning from a consistency model or a denoiser (method §4): its weights (official layout, where a consistency
+    /// model has no time_embed_end or time_embed_align; or a bcm checkpoint or run folder, whose EMA weights are used),
+    /// then time_embed_end = time_embed and time_embed_align = [I | 0].
     /// </summary>
-    public static void LoadConsistencyModel(UNet net, string path)
+    public static void LoadConsistencyModel(IBcmNetwork net, string path)
     {
-        var (tensors, _) = ModelLoader.ReadTensors(path);
+        if (Directory.Exists(path))
+            path = TrainingCheckpoint.List(path).LastOrDefault().Path ?? throw new CheckpointException($"{path}: a folder without checkpoints/ckpt-*.safetensors");
+        var (tensors, meta) = ModelLoader.ReadTensors(path);
         try
         {
-            StateDict.Load(net, tensors, path, optional: name => name.StartsWith("time_embed_end.", StringComparison.Ordinal) || name == "time_embed_align.weight");
+            string prefix = meta.TryGetValue("format", out var format) && format == TrainingCheckpoint.Format ? "ema." : "";
+            var weights = tensors.Where(kv => kv.Key.StartsWith(prefix, StringComparison.Ordinal) && (prefix.Length > 0 || !ModelLoader.IsReferenceData(kv.Key)))
+                .ToDictionary(kv => kv.Key, kv => kv.Value);
+            StateDict.Load(net.Module, weights, path, prefix, optional: net.IsUParameter);
             net.InitialiseFromConsistencyModel();
         }
         finally
@@ -149,6 +158,7 @@ public sealed class Trainer : IDisposable
         int batch = Options.BatchSize;
         int scales = CurrentScales;
         var ts = Karras.Grid(scales);
+        if (IsDenoiser) return DenoiserStep();
         var p = Karras.IntervalProbabilities(ts, Options.PMean, Options.PStd);
         var pCt = (double[])p.Clone();
         pCt[^1] = 0; // the top interval is never a CT pair
@@ -169,7 +179,7 @@ public sealed class Trainer : IDisposable
             flips[i] = Options.RandomFlip && rng.NextDouble() < 0.5;
         }
         var indices = BatchIndices(batch);
-        var x0 = data.Batch(indices, Options.Network.ImageSize, Options.RandomFlip ? flips : null, device);
+        var x0 = data.Batch(indices, Options.Network.SampleShape, Options.RandomFlip ? flips : null, device);
         var labels = Options.Network.NumClasses > 0 ? data.LabelBatch(indices, device) : null;
         using var gen = Seeds.Generator(Options.Seed, Seeds.Noise, Step);
         var noise = randn(x0.shape, generator: gen).to(device);
@@ -178,6 +188,32 @@ public sealed class Trainer : IDisposable
 
         using var terms = BctLoss.Compute(Online, Target, x0, noise, ts, intervals, uIndices, labels, huber, Options.CtOnly, dropoutSeed);
         var loss = terms.Total.mean();
+        var (lossValue, gradNorm) = Optimise(loss);
+        return (lossValue, terms.Ct.mean().item<float>(), terms.Soft.mean().item<float>(), gradNorm);
+    }
+
+    // The EDM baseline's step: the denoising loss at log-normal σ (same data order, noise and dropout seeding).
+    private (double Loss, double Ct, double Soft, double GradNorm) DenoiserStep()
+    {
+        using var scope = NewDisposeScope();
+        int batch = Options.BatchSize;
+        var rng = Seeds.Random(Options.Seed, Seeds.Indices, Step);
+        var sigmas = EdmLoss.DrawSigmas(rng, batch, EdmLoss.PMean, EdmLoss.PStd, Sigmas.Min, Sigmas.Max);
+        var flips = Enumerable.Range(0, batch).Select(_ => Options.RandomFlip && rng.NextDouble() < 0.5).ToArray();
+        var indices = BatchIndices(batch);
+        var x0 = data.Batch(indices, Options.Network.SampleShape, Options.RandomFlip ? flips : null, device);
+        var labels = Options.Network.NumClasses > 0 ? data.LabelBatch(indices, device) : null;
+        using var gen = Seeds.Generator(Options.Seed, Seeds.Noise, Step);
+        var noise = randn(x0.shape, generator: gen).to(device);
+        manual_seed((long)(Seeds.Mix(Options.Seed, Seeds.Dropout, Step) & 0x7FFF_FFFF_FFFF_FFFF));
+        var loss = EdmLoss.Compute(Online, x0, noise, tensor(sigmas.Select(v => (float)v).ToArray(), device: device), labels).mean();
+        var (lossValue, gradNorm) = Optimise(loss);
+        return (lossValue, 0, 0, gradNorm);
+    }
+
+    // Backward, the gradient seam, clipping, the optimiser step, EMA and target: shared by both objectives.
+    private (double Loss, double GradNorm) Optimise(Tensor loss)
+    {
         double lossValue = loss.item<float>();
         if (!double.IsFinite(lossValue))
             throw new TrainingDivergedException($"the loss became {lossValue} at step {Step}; the last good checkpoint is kept. Lower the learning rate (now {Options.LearningRate}) or check the data.");
@@ -192,7 +228,7 @@ public sealed class Trainer : IDisposable
         optimiser.Step();
         Step++;
         UpdateEmaAndTarget();
-        return (lossValue, terms.Ct.mean().item<float>(), terms.Soft.mean().item<float>(), gradNorm);
+        return (lossValue, gradNorm);
     }
 
     /// <summary>Trains until <see cref="TrainOptions.Steps"/>, checkpointing, logging and sampling as configured.</summary>
@@ -216,7 +252,7 @@ public sealed class Trainer : IDisposable
                 SaveCheckpoint();
                 evt = "checkpoint";
             }
-            if (Options.SampleEvery > 0 && Step % Options.SampleEvery == 0)
+            if (Options.SampleEvery > 0 && Step % Options.SampleEvery == 0 && Options.Network.SampleShape.Length == 3)
                 Imaging.ImageIO.SaveGrid(SampleOneStep(64, 0), Path.Combine(RunDir, "samples", $"onestep-{Step:D8}.png"));
             var report = new TrainProgress(Step, Options.Steps, scales, loss, ct, soft, gradNorm, ips, elapsed, eta, evt);
             stats.WriteLine(JsonSerializer.Serialize(report, StatsJson));
@@ -229,7 +265,7 @@ public sealed class Trainer : IDisposable
     public void SaveCheckpoint()
     {
         string path = Path.Combine(RunDir, "checkpoints", TrainingCheckpoint.FileName(Step));
-        TrainingCheckpoint.Save(path, online, ema, optimiser, Step, Options);
+        TrainingCheckpoint.Save(path, online.Module, ema.Module, optimiser, Step, Options);
         TrainingCheckpoint.Prune(RunDir, Options.KeepCheckpoints);
     }
 
@@ -287,8 +323,8 @@ public sealed class Trainer : IDisposable
     public void Dispose()
     {
         optimiser.Dispose();
-        online.Dispose();
-        target.Dispose();
-        ema.Dispose();
+        online.Module.Dispose();
+        target.Module.Dispose();
+        ema.Module.Dispose();
     }
 }

@@ -1,0 +1,94 @@
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+using static TorchSharp.torch.nn;
+
+namespace Bcm.Networks;
+
+/// <summary>
+/// Residual MLP for vectors behind <see cref="IBcmNetwork"/>. The noise levels enter as in the UNet: sinusoidal
+/// embeddings of c_noise(t) and c_noise(u), each through Linear → SiLU → Linear, joined by a bias-free align
+/// projection (so the consistency-model initialisation [I | 0] applies unchanged); each block adds a projection
+/// of the embedding. The output layer starts at zero, so an untrained f is the identity plus the skip scaling.
+/// </summary>
+public sealed class Mlp : Module<Tensor, Tensor, Tensor, Tensor?, Tensor>, IBcmNetwork
+{
+    private readonly Sequential time_embed;
+    private readonly Sequential time_embed_end;
+    private readonly Linear time_embed_align;
+    private readonly Embedding? label_emb;
+    private readonly Linear input;
+    private readonly ModuleList<MlpBlock> blocks = new();
+    private readonly Sequential @out;
+    private readonly MlpConfig config;
+
+    public Mlp(MlpConfig config) : base(nameof(Mlp))
+    {
+        config.Validate();
+        this.config = config;
+        long e = config.EmbedChannels, emb = 4L * e, h = config.Hidden;
+        time_embed = Sequential(("0", Linear(e, emb)), ("1", SiLU()), ("2", Linear(emb, emb)));
+        time_embed_end = Sequential(("0", Linear(e, emb)), ("1", SiLU()), ("2", Linear(emb, emb)));
+        time_embed_align = Linear(2 * emb, emb, hasBias: false);
+        if (config.NumClasses > 0) label_emb = Embedding(config.NumClasses, emb);
+        input = Linear(config.Dim, h);
+        for (int i = 0; i < config.Blocks; i++) blocks.Add(new MlpBlock(h, emb, config.Dropout));
+        @out = Sequential(("0", LayerNorm(h)), ("1", SiLU()), ("2", Layers.Zero(Linear(h, config.Dim))));
+        MacsPerSample = 2 * (e * emb + emb * emb) + 2 * emb * emb + config.Dim * h
+                        + config.Blocks * (2 * h * h + emb * h) + h * config.Dim;
+        RegisterComponents();
+    }
+
+    public long[] SampleShape => [config.Dim];
+    public int NumClasses => config.NumClasses;
+    public Module Module => this;
+    public NetworkConfig Config => config;
+    public long MacsPerSample { get; }
+
+    public Tensor Forward(Tensor x, Tensor cNoiseT, Tensor cNoiseU, Tensor? y) => forward(x, cNoiseT, cNoiseU, y);
+
+    public override Tensor forward(Tensor x, Tensor cNoiseT, Tensor cNoiseU, Tensor? y)
+    {
+        using var scope = NewDisposeScope();
+        if ((label_emb is null) != (y is null))
+            throw new ArgumentException(label_emb is null ? "this model is unconditional: it takes no class labels" : "this model is class-conditional: class labels are required");
+        int e = config.EmbedChannels;
+        var embT = time_embed.forward(Layers.TimestepEmbedding(cNoiseT, e));
+        var embU = time_embed_end.forward(Layers.TimestepEmbedding(cNoiseU, e));
+        var emb = time_embed_align.forward(cat([embT, embU], 1));
+        if (label_emb is not null) emb = emb + label_emb.forward(y!);
+        var h = input.forward(x);
+        foreach (var block in blocks) h = block.forward(h, emb);
+        return @out.forward(h).MoveToOuterDisposeScope();
+    }
+
+    public void InitialiseFromConsistencyModel() => Layers.AlignToT(time_embed, time_embed_end, time_embed_align);
+
+    public bool IsUParameter(string name) => Layers.IsUParameter(name);
+}
+
+/// <summary>h + Linear(Dropout(SiLU(Linear(SiLU(LayerNorm(h))) + Linear(SiLU(emb))))).</summary>
+internal sealed class MlpBlock : Module<Tensor, Tensor, Tensor>
+{
+    private readonly LayerNorm norm;
+    private readonly Linear fc1, fc2, emb_proj;
+    private readonly Dropout dropout;
+
+    public MlpBlock(long hidden, long embDim, double dropout) : base(nameof(MlpBlock))
+    {
+        norm = LayerNorm(hidden);
+        fc1 = Linear(hidden, hidden);
+        emb_proj = Linear(embDim, hidden);
+        fc2 = Linear(hidden, hidden);
+        this.dropout = Dropout(dropout);
+        RegisterComponents();
+    }
+
+    public override Tensor forward(Tensor h, Tensor emb)
+    {
+        using var scope = NewDisposeScope();
+        var a = fc1.forward(functional.silu(norm.forward(h))) + emb_proj.forward(functional.silu(emb));
+        a = fc2.forward(dropout.forward(functional.silu(a)));
+        return (h + a).MoveToOuterDisposeScope();
+    }
+}

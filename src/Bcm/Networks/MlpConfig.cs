@@ -1,0 +1,31 @@
+namespace Bcm.Networks;
+
+/// <summary>
+/// A residual MLP F_θ(x, c_noise(t), c_noise(u)) for d-dimensional vectors (method §2 with a different F): the same
+/// t/u embeddings and bias-free align projection as the UNet, added into every residual block.
+/// </summary>
+public sealed record MlpConfig : NetworkConfig
+{
+    public override string Kind => "mlp";
+    /// <summary>Dimension d of a sample.</summary>
+    public int Dim { get; init; } = 2;
+    /// <summary>Width of the hidden layers.</summary>
+    public int Hidden { get; init; } = 256;
+    /// <summary>Number of residual blocks.</summary>
+    public int Blocks { get; init; } = 3;
+    /// <summary>Width of the sinusoidal noise-level embedding (the embedding MLP has width 4× this).</summary>
+    public int EmbedChannels { get; init; } = 64;
+    public override int NumClasses { get; init; }
+    public double Dropout { get; init; }
+    public override long[] SampleShape => [Dim];
+
+    public override void Validate()
+    {
+        if (Dim < 1) throw new ArgumentException($"mlp dim must be ≥ 1, got {Dim}");
+        if (Hidden < 1) throw new ArgumentException($"mlp hidden width must be ≥ 1, got {Hidden}");
+        if (Blocks < 1) throw new ArgumentException($"mlp needs at least one block, got {Blocks}");
+        if (EmbedChannels < 2 || EmbedChannels % 2 != 0) throw new ArgumentException($"mlp embed channels must be even and ≥ 2, got {EmbedChannels}");
+        if (NumClasses < 0) throw new ArgumentException("number of classes must be ≥ 0");
+        if (Dropout is < 0 or >= 1) throw new ArgumentException("dropout must be in [0, 1)");
+    }
+}
