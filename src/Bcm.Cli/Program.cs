@@ -14,5 +14,7 @@ var root = new RootCommand("bcm: Bidirectional Consistency Models (Li & He, 2024
     EditCommands.Edit(),
     InfoCommand.Create(),
     BenchCommand.Create(),
+    EvalCommand.Create(),
+    ClassifierCommand.Create(),
 };
 return root.Parse(args).Invoke();

@@ -28,10 +28,13 @@ public static class OdeSolver
         return from > to ? down : down.Reverse().ToArray();
     }
 
-    /// <summary>Network evaluations of a solve: Heun uses two per step, Euler one.</summary>
-    public static int Nfe(Method method, int steps) => method == Method.Heun ? 2 * steps : steps;
+    /// <summary>
+    /// Network evaluations of a solve between ε and T: Heun uses two per step except at σ = ε, where the boundary
+    /// condition gives D = x without the network (EDM likewise takes an Euler last step): 2N − 1; Euler uses N.
+    /// </summary>
+    public static int Nfe(Method method, int steps) => method == Method.Heun ? 2 * steps - 1 : steps;
 
-    /// <summary>The number of steps whose NFE is closest to <paramref name="nfe"/> (at least one).</summary>
+    /// <summary>The number of steps whose NFE is at most <paramref name="nfe"/> and closest to it (at least one).</summary>
     public static int StepsFor(Method method, int nfe) => Math.Max(1, method == Method.Heun ? (nfe + 1) / 2 : nfe);
 
     /// <summary>Integrates the ODE from sigmas[0] to sigmas[^1] starting at <paramref name="x"/> (x at noise level sigmas[0]).</summary>
@@ -72,8 +75,8 @@ public static class OdeSolver
     public static Tensor Invert(BcmModel denoiser, Tensor data, int steps, Method method = Method.Heun, Tensor? labels = null) =>
         Solve(denoiser, data, Grid(steps, denoiser.SigmaMin, denoiser.SigmaMax), method, labels);
 
-    // dx/dσ = (x − D(x, σ))/σ with D(x, σ) = f(x, σ, ε). At σ = ε the parameterisation gives D = x (slope 0), where
-    // the true slope is O(1) but is multiplied by a step of about ε: a negligible error.
+    // dx/dσ = (x − D(x, σ))/σ with D(x, σ) = f(x, σ, ε). At σ = ε the boundary condition f(x, ε, ε) = x gives slope 0
+    // without evaluating the network (the true slope is O(1) but multiplies a step of about ε: a negligible error).
     private static Tensor Slope(BcmModel denoiser, Tensor x, double sigma, Tensor? labels) =>
-        (x - denoiser.Jump(x, sigma, denoiser.SigmaMin, labels)) / sigma;
+        sigma <= denoiser.SigmaMin * (1 + 1e-9) ? zeros_like(x) : (x - denoiser.Jump(x, sigma, denoiser.SigmaMin, labels)) / sigma;
 }

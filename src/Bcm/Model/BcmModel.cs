@@ -23,6 +23,9 @@ public sealed class BcmModel
     public double SigmaMin { get; }
     public double SigmaMax { get; }
 
+    /// <summary>The device of the network's parameters (the CPU for a network without parameters).</summary>
+    public Device Device => Network.Module.parameters().FirstOrDefault()?.device ?? CPU;
+
     /// <summary>Raw network output F_θ(c_in(t)·x, c_noise(t), c_noise(u), y); u defaults to ε.</summary>
     public Tensor Raw(Tensor x, Tensor t, Tensor? u = null, Tensor? y = null)
     {

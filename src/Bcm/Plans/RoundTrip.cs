@@ -46,11 +46,7 @@ public static class RoundTrip
     /// <summary>Per-image MSE and PSNR on [0, 1] (images clamped to [−1, 1] first, as when saved as pixels).</summary>
     public static (double[] Mse, double[] Psnr) Metrics(Tensor reference, Tensor images)
     {
-        using var scope = NewDisposeScope();
-        var a = (reference.clamp(-1, 1) + 1) / 2;
-        var b = (images.clamp(-1, 1) + 1) / 2;
-        var dims = Enumerable.Range(1, (int)a.dim() - 1).Select(i => (long)i).ToArray();
-        var mse = (a - b).square().mean(dims).to(ScalarType.Float64).cpu().data<double>().ToArray();
-        return (mse, mse.Select(m => 10 * Math.Log10(1 / Math.Max(m, 1e-12))).ToArray());
+        var mse = Bcm.Metrics.ImageQuality.Mse(reference, images);
+        return (mse, Bcm.Metrics.ImageQuality.Psnr(mse));
     }
 }

@@ -21,7 +21,7 @@ public static class RunReport
         int count = 64, long seed = 0, IProgress<string>? log = null)
     {
         Directory.CreateDirectory(outDir);
-        var device = model.Network.Module.parameters().First().device;
+        var device = model.Device;
         int size = (int)model.Network.SampleShape[^1];
         var shape = new long[] { count }.Concat(model.Network.SampleShape).ToArray();
         var labels = model.Network.NumClasses > 0 ? arange(count, device: device) % model.Network.NumClasses : null;

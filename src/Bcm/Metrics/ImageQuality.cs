@@ -1,0 +1,46 @@
+using static TorchSharp.torch;
+
+namespace Bcm.Metrics;
+
+/// <summary>Per-image reconstruction quality on images in [−1, 1] (mapped to [0, 1]): MSE, PSNR and SSIM.</summary>
+public static class ImageQuality
+{
+    /// <summary>Mean squared error per image on [0, 1], both clamped to [−1, 1] first (as when saved as pixels).</summary>
+    public static double[] Mse(Tensor reference, Tensor images)
+    {
+        using var scope = NewDisposeScope();
+        var diff = ((images.clamp(-1, 1) - reference.clamp(-1, 1)) / 2).to(ScalarType.Float64);
+        return diff.square().flatten(1).mean([1]).cpu().data<double>().ToArray();
+    }
+
+    /// <summary>PSNR per image in dB on [0, 1] (peak 1; 120 dB for identical images).</summary>
+    public static double[] Psnr(Tensor reference, Tensor images) => Psnr(Mse(reference, images));
+
+    public static double[] Psnr(double[] mse) => mse.Select(m => 10 * Math.Log10(1 / Math.Max(m, 1e-12))).ToArray();
+
+    /// <summary>
+    /// SSIM per image (Wang et al. 2004) on [0, 1]: Gaussian window σ = 1.5 of size 11 (smaller for smaller images),
+    /// K1 = 0.01, K2 = 0.03, valid positions only, averaged over channels.
+    /// </summary>
+    public static double[] Ssim(Tensor reference, Tensor images)
+    {
+        using var scope = NewDisposeScope();
+        var x = ((reference + 1) / 2).to(ScalarType.Float64);
+        var y = ((images + 1) / 2).to(ScalarType.Float64);
+        long channels = x.shape[1];
+        int size = (int)Math.Min(11, Math.Min(x.shape[2], x.shape[3]));
+        if (size % 2 == 0) size--;
+        var g = exp(-(arange(size, dtype: ScalarType.Float64) - (size - 1) / 2.0).square() / (2 * 1.5 * 1.5));
+        g = g / g.sum();
+        var window = outer(g, g).expand(channels, 1, size, size).contiguous().to(x.device);
+        Tensor Filter(Tensor t) => nn.functional.conv2d(t, window, groups: channels);
+        const double c1 = 0.01 * 0.01, c2 = 0.03 * 0.03;
+        var mx = Filter(x);
+        var my = Filter(y);
+        var sxx = Filter(x * x) - mx * mx;
+        var syy = Filter(y * y) - my * my;
+        var sxy = Filter(x * y) - mx * my;
+        var map = (2 * mx * my + c1) * (2 * sxy + c2) / ((mx * mx + my * my + c1) * (sxx + syy + c2));
+        return map.flatten(1).mean([1]).cpu().data<double>().ToArray();
+    }
+}

@@ -1,0 +1,221 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Text;
+using System.Text.Json;
+using Bcm.Baselines;
+using Bcm.Data;
+using Bcm.Imaging;
+using Bcm.Metrics;
+using Bcm.Model;
+using Bcm.Plans;
+using static TorchSharp.torch;
+
+namespace Bcm.Reports;
+
+/// <summary>Sample quality of one generation method, on the classifier's features.</summary>
+public sealed record SampleQuality(string Method, int Nfe, double Fid, double Kid, double KidStd, double Precision, double Recall,
+    double ClassCoverage, double ClassTv, double ImagesPerSecond);
+
+/// <summary>Reconstruction quality of one inversion method (inversion then generation back).</summary>
+public sealed record ReconstructionQuality(string Method, int InversionNfe, int GenerationNfe, double Mse, double Psnr, double Ssim, double ImagesPerSecond);
+
+/// <summary>
+/// The measured-claims report for image models: FID/KID/precision/recall/class coverage on a classifier's features versus
+/// NFE for BCM plans and the EDM baseline (Heun), with the real-versus-real floor; reconstruction MSE/PSNR/SSIM versus
+/// NFE for BCM inversion and ODE inversion; throughput. Writes report.md, results.json, CSV, plots and sample grids.
+/// </summary>
+public static class ImageReport
+{
+    public sealed record Options
+    {
+        public int Samples { get; init; } = 1000;
+        public int InversionImages { get; init; } = 256;
+        public long Seed { get; init; }
+        public int BatchSize { get; init; } = 250;
+        public string[] BcmPlans { get; init; } = ["onestep", "ancestral2", "zigzag3", "mixed4"];
+        public int[] BaselineNfe { get; init; } = [2, 4, 10, 20, 40, 80];
+        public int[] InversionNfe { get; init; } = [2, 4, 10, 20, 50, 100];
+    }
+
+    public sealed record Results(string Model, string? Baseline, string Classifier, string ClassifierSha256, string ClassifierAccuracy, string RealData,
+        SampleQuality Floor, List<SampleQuality> Generation, List<ReconstructionQuality> Reconstruction, double Seconds);
+
+    public static Results Write(BcmModel bcm, string modelName, BcmModel? baseline, string? baselineName, Classifier classifier, string classifierPath,
+        ImageDataset reference, ImageDataset otherReal, string outDir, Options? options = null, IProgress<string>? log = null)
+    {
+        options ??= new Options();
+        var clock = Stopwatch.StartNew();
+        Directory.CreateDirectory(outDir);
+        var shape = bcm.Network.SampleShape;
+        int size = (int)shape[^1], n = Math.Min(options.Samples, Math.Min(reference.Count, otherReal.Count));
+        if (classifier.Size != size || classifier.Channels != shape[0])
+            throw new ArgumentException($"the classifier takes {classifier.Channels}x{classifier.Size}x{classifier.Size} images, the model makes {string.Join("x", shape)}");
+        var device = bcm.Device;
+
+        log?.Report($"features of {n} real images (reference) and {n} others (floor)");
+        using var refImages = reference.Batch(Enumerable.Range(0, n).ToArray(), size);
+        var (refFeatures, _) = classifier.Embed(refImages);
+        var otherIdx = Enumerable.Range(0, otherReal.Count).ToArray();
+        new Random(1).Shuffle(otherIdx);
+        using var otherImages = otherReal.Batch(otherIdx[..n], size);
+        var floor = Quality("real vs real (floor)", 0, otherImages, refFeatures, classifier, 0);
+
+        var generation = new List<SampleQuality>();
+        var seeds = PlanRunner.SeedRange(options.Seed, n);
+        int classes = bcm.Network.NumClasses;
+        Tensor? Labels(int from, int count) => classes > 0 ? (arange(from, from + count, device: device) % classes) : null;
+        foreach (var name in options.BcmPlans)
+        {
+            var plan = PlanPresets.Resolve(name);
+            log?.Report($"BCM {name} ({plan.Nfe} NFE) on {n} samples");
+            var watch = Stopwatch.StartNew();
+            using var images = InBatches(n, options.BatchSize, (from, count) =>
+                PlanRunner.Run(bcm, zeros([count, .. shape], device: device), plan, seeds[from..(from + count)], Labels(from, count)));
+            double ips = n / watch.Elapsed.TotalSeconds;
+            ImageIO.SaveGrid(images[..Math.Min(64, n)], Path.Combine(outDir, $"samples-bcm-{name}.png"));
+            generation.Add(Quality($"BCM {name}", plan.Nfe, images, refFeatures, classifier, ips));
+        }
+        if (baseline is not null)
+            foreach (var nfe in options.BaselineNfe)
+            {
+                int steps = OdeSolver.StepsFor(OdeSolver.Method.Heun, nfe);
+                int actual = OdeSolver.Nfe(OdeSolver.Method.Heun, steps);
+                log?.Report($"EDM Heun {steps} steps ({actual} NFE) on {n} samples");
+                var watch = Stopwatch.StartNew();
+                using var images = InBatches(n, options.BatchSize, (from, count) =>
+                {
+                    using var z = PlanRunner.Noise(seeds[from..(from + count)], zeros([count, .. shape], device: device), 0);
+                    return OdeSolver.Generate(baseline, z, steps, labels: Labels(from, count));
+                });
+                double ips = n / watch.Elapsed.TotalSeconds;
+                ImageIO.SaveGrid(images[..Math.Min(64, n)], Path.Combine(outDir, $"samples-edm-{actual}.png"));
+                generation.Add(Quality("EDM Heun", actual, images, refFeatures, classifier, ips));
+            }
+
+        var reconstruction = Reconstructions(bcm, baseline, reference, size, options, device, outDir, log);
+        var meta = classifier.Metadata;
+        var results = new Results(modelName, baselineName, classifierPath, meta.GetValueOrDefault("sha256", "?"), meta.GetValueOrDefault("test_accuracy", "?"),
+            reference.Name, floor, generation, reconstruction, clock.Elapsed.TotalSeconds);
+        WriteOutputs(results, outDir, options);
+        return results;
+    }
+
+    private static Tensor InBatches(int n, int batch, Func<int, int, Tensor> make)
+    {
+        var parts = new List<Tensor>();
+        for (int from = 0; from < n; from += batch)
+            using (NewDisposeScope())
+                parts.Add(make(from, Math.Min(batch, n - from)).cpu().MoveToOuterDisposeScope());
+        var all = cat(parts, 0);
+        foreach (var p in parts) p.Dispose();
+        return all;
+    }
+
+    private static SampleQuality Quality(string method, int nfe, Tensor images, double[] refFeatures, Classifier classifier, double ips)
+    {
+        var (features, predictions) = classifier.Embed(images.clamp(-1, 1));
+        int dim = Classifier.FeatureDim, classes = classifier.Classes;
+        double fid = FeatureMetrics.Fid(features, refFeatures, dim);
+        var kid = FeatureMetrics.Kid(features, refFeatures, dim, subsets: 10, subsetSize: Math.Min(500, predictions.Length));
+        var (precision, recall) = FeatureMetrics.PrecisionRecall(refFeatures, features, dim);
+        var counts = new int[classes];
+        foreach (var p in predictions) counts[p]++;
+        double coverage = counts.Count(c => c >= 0.5 * predictions.Length / classes) / (double)classes;
+        double tv = 0.5 * counts.Sum(c => Math.Abs(c / (double)predictions.Length - 1.0 / classes));
+        return new SampleQuality(method, nfe, fid, kid.Mean, kid.Std, precision, recall, coverage, tv, ips);
+    }
+
+    private static List<ReconstructionQuality> Reconstructions(BcmModel bcm, BcmModel? baseline, ImageDataset reference, int size, Options options,
+        Device device, string outDir, IProgress<string>? log)
+    {
+        int n = Math.Min(options.InversionImages, reference.Count);
+        var idx = Enumerable.Range(0, n).ToArray();
+        using var images = reference.Batch(idx, size, device: device);
+        using var labels = bcm.Network.NumClasses > 0 ? reference.LabelBatch(idx, device) : null;
+        var list = new List<ReconstructionQuality>();
+        ReconstructionQuality Measure(string method, int invNfe, int genNfe, Tensor recon, double seconds)
+        {
+            using var cpuImages = images.cpu();
+            using var cpuRecon = recon.cpu();
+            var mse = ImageQuality.Mse(cpuImages, cpuRecon);
+            return new ReconstructionQuality(method, invNfe, genNfe, mse.Average(), ImageQuality.Psnr(mse).Average(), ImageQuality.Ssim(cpuImages, cpuRecon).Average(), n / seconds);
+        }
+        var generate = PlanPresets.Resolve("onestep");
+        foreach (var name in new[] { "invert1", "invert2" })
+        {
+            var invert = PlanPresets.Resolve(name);
+            log?.Report($"BCM {name} + onestep on {n} real images");
+            var watch = Stopwatch.StartNew();
+            using var rt = RoundTrip.Run(bcm, images, invert, generate, options.Seed, labels);
+            list.Add(Measure($"BCM {name} + onestep", invert.Nfe, generate.Nfe, rt.Reconstructions, watch.Elapsed.TotalSeconds));
+            ImageIO.SavePairs(images[..Math.Min(32, n)], rt.Reconstructions[..Math.Min(32, n)], Path.Combine(outDir, $"roundtrip-bcm-{name}.png"));
+        }
+        if (baseline is not null)
+            foreach (var nfe in options.InversionNfe)
+            {
+                int steps = OdeSolver.StepsFor(OdeSolver.Method.Heun, nfe);
+                int actual = OdeSolver.Nfe(OdeSolver.Method.Heun, steps);
+                log?.Report($"EDM ODE inversion + generation, Heun {steps} steps each ({actual} + {actual} NFE)");
+                var watch = Stopwatch.StartNew();
+                using var scope = NewDisposeScope();
+                var latents = OdeSolver.Invert(baseline, images, steps, labels: labels);
+                var recon = OdeSolver.Solve(baseline, latents, OdeSolver.Grid(steps, baseline.SigmaMax, baseline.SigmaMin), labels: labels);
+                list.Add(Measure("EDM ODE inversion + ODE generation (Heun)", actual, actual, recon, watch.Elapsed.TotalSeconds));
+                if (nfe == options.InversionNfe[^1] || nfe == 20)
+                    ImageIO.SavePairs(images[..Math.Min(32, n)], recon[..Math.Min(32, n)], Path.Combine(outDir, $"roundtrip-edm-{actual}.png"));
+            }
+        return list;
+    }
+
+    private static void WriteOutputs(Results r, string outDir, Options options)
+    {
+        string F(double v) => v.ToString("G5", CultureInfo.InvariantCulture);
+        Checkpoints.AtomicFile.WriteAllText(Path.Combine(outDir, "results.json"), JsonSerializer.Serialize(r, Training.TrainOptions.Json));
+        var csv = new StringBuilder("method,nfe,fid,kid,kid_std,precision,recall,class_coverage,class_tv,images_per_second\n");
+        foreach (var g in r.Generation.Prepend(r.Floor))
+            csv.AppendLine(string.Join(",", $"\"{g.Method}\"", g.Nfe, F(g.Fid), F(g.Kid), F(g.KidStd), F(g.Precision), F(g.Recall), F(g.ClassCoverage), F(g.ClassTv), F(g.ImagesPerSecond)));
+        Checkpoints.AtomicFile.WriteAllText(Path.Combine(outDir, "generation.csv"), csv.ToString());
+        csv = new StringBuilder("method,inversion_nfe,generation_nfe,mse,psnr,ssim,images_per_second\n");
+        foreach (var q in r.Reconstruction)
+            csv.AppendLine(string.Join(",", $"\"{q.Method}\"", q.InversionNfe, q.GenerationNfe, F(q.Mse), F(q.Psnr), F(q.Ssim), F(q.ImagesPerSecond)));
+        Checkpoints.AtomicFile.WriteAllText(Path.Combine(outDir, "reconstruction.csv"), csv.ToString());
+
+        var bcmRows = r.Generation.Where(g => g.Method.StartsWith("BCM", StringComparison.Ordinal)).ToList();
+        var edmRows = r.Generation.Where(g => g.Method.StartsWith("EDM", StringComparison.Ordinal)).ToList();
+        void Curve(string file, string title, string ylabel, Func<SampleQuality, double> metric)
+        {
+            var plot = new Plot { Title = title, XLabel = "network evaluations (NFE)", YLabel = ylabel, LogX = true, LogY = true };
+            plot.Add(new Series("BCM plans", bcmRows.Select(g => (double)g.Nfe).ToArray(), bcmRows.Select(metric).ToArray()));
+            if (edmRows.Count > 0) plot.Add(new Series("EDM baseline, Heun", edmRows.Select(g => (double)g.Nfe).ToArray(), edmRows.Select(metric).ToArray()));
+            var xs = r.Generation.Select(g => (double)g.Nfe).ToArray();
+            plot.Add(new Series("real vs real (floor)", [xs.Min(), xs.Max()], [metric(r.Floor), metric(r.Floor)], Markers: false));
+            plot.Save(Path.Combine(outDir, file));
+        }
+        Curve("nfe-fid.png", "FID (classifier features) vs NFE", "FID", g => Math.Max(g.Fid, 1e-3));
+        Curve("nfe-kid.png", "KID (classifier features) vs NFE", "KID", g => Math.Max(g.Kid, 1e-6));
+        var rec = new Plot { Title = "inversion round trip: reconstruction MSE vs NFE", XLabel = "NFE of the inversion", YLabel = "MSE on [0, 1]", LogX = true, LogY = true };
+        foreach (var group in r.Reconstruction.GroupBy(q => q.Method.StartsWith("BCM", StringComparison.Ordinal) ? "BCM inversion + 1-step generation" : "EDM ODE inversion + ODE generation"))
+            rec.Add(new Series(group.Key, group.Select(q => (double)q.InversionNfe).ToArray(), group.Select(q => q.Mse).ToArray()));
+        rec.Save(Path.Combine(outDir, "nfe-reconstruction.png"));
+
+        var md = new StringBuilder();
+        md.AppendLine("# Image evaluation\n");
+        md.AppendLine($"Model `{r.Model}`{(r.Baseline is null ? "" : $"; EDM baseline `{r.Baseline}`")}. Reference: {options.Samples} images of {r.RealData}. " +
+                      $"Features: classifier `{Path.GetFileName(r.Classifier)}` (sha256 {r.ClassifierSha256[..Math.Min(16, r.ClassifierSha256.Length)]}…, test accuracy {r.ClassifierAccuracy}). " +
+                      $"Took {r.Seconds:F0} s.\n");
+        md.AppendLine("## Sample quality versus NFE\n");
+        md.AppendLine("| method | NFE | FID | KID (×10³) | precision | recall | classes covered | class TV | images/s |\n|---|---|---|---|---|---|---|---|---|");
+        foreach (var g in r.Generation.Prepend(r.Floor))
+            md.AppendLine($"| {g.Method} | {(g.Nfe == 0 ? "—" : g.Nfe)} | {g.Fid:F2} | {1000 * g.Kid:F2} ± {1000 * g.KidStd:F2} | {g.Precision:F3} | {g.Recall:F3} | {g.ClassCoverage:P0} | {g.ClassTv:F3} | {(g.ImagesPerSecond > 0 ? g.ImagesPerSecond.ToString("F0", CultureInfo.InvariantCulture) : "—")} |");
+        md.AppendLine("\n![](nfe-fid.png) ![](nfe-kid.png)\n");
+        md.AppendLine(string.Join(" ", r.Generation.Select(g => g.Method.StartsWith("BCM", StringComparison.Ordinal)
+            ? $"![{g.Method}](samples-bcm-{g.Method[4..]}.png)" : $"![{g.Method} {g.Nfe}](samples-edm-{g.Nfe}.png)")) + "\n");
+        md.AppendLine("## Inversion round trips versus NFE\n");
+        md.AppendLine($"{options.InversionImages} real images inverted to T = 80 and generated back; MSE/PSNR/SSIM on [0, 1].\n");
+        md.AppendLine("| method | NFE invert | NFE generate | MSE | PSNR (dB) | SSIM | images/s |\n|---|---|---|---|---|---|---|");
+        foreach (var q in r.Reconstruction)
+            md.AppendLine($"| {q.Method} | {q.InversionNfe} | {q.GenerationNfe} | {q.Mse:F4} | {q.Psnr:F2} | {q.Ssim:F3} | {q.ImagesPerSecond:F0} |");
+        md.AppendLine("\n![](nfe-reconstruction.png)");
+        Checkpoints.AtomicFile.WriteAllText(Path.Combine(outDir, "report.md"), md.ToString());
+    }
+}

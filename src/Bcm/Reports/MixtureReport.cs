@@ -1,0 +1,258 @@
+using System.Globalization;
+using System.Text;
+using System.Text.Json;
+using Bcm.Baselines;
+using Bcm.Data;
+using Bcm.Imaging;
+using Bcm.Model;
+using Bcm.Oracle;
+using Bcm.Plans;
+using static TorchSharp.torch;
+
+namespace Bcm.Reports;
+
+/// <summary>
+/// The ground-truth report for models of a Gaussian mixture (issue: measured claims): generation quality against the
+/// exact density and fresh samples for BCM plans and the EDM baseline over NFE, jump errors against the exact ODE over
+/// (t, u) in both directions, inversion against exact latents, and drift over zigzag rounds. Writes report.md,
+/// results.json, CSV files and PNG plots.
+/// </summary>
+public static class MixtureReport
+{
+    public sealed record Options
+    {
+        public int Samples { get; init; } = 2000;
+        public int InversionSamples { get; init; } = 500;
+        public int JumpSamples { get; init; } = 256;
+        public long Seed { get; init; }
+        public string[] BcmPlans { get; init; } = ["onestep", "ancestral2", "zigzag3", "mixed4"];
+        public int[] BaselineNfe { get; init; } = [2, 4, 6, 10, 20, 40, 80];
+        public int[] InversionNfe { get; init; } = [2, 4, 10, 20, 50, 100];
+        public double[] Levels { get; init; } = [0.002, 0.01, 0.05, 0.2, 0.5, 1, 2, 5, 10, 20, 40, 80];
+        public double[] ZigzagLevels { get; init; } = [0.5, 2, 10];
+        public int ZigzagRounds { get; init; } = 10;
+    }
+
+    public sealed record Results(string Mixture, string Model, string? Baseline, double DataLogLikelihood, GenerationQuality Floor,
+        List<GenerationQuality> Generation, List<InversionQuality> Inversion, double[] Levels, double[,] JumpErrorNormalised,
+        double[,] JumpErrorAbsolute, Dictionary<string, double[]> ZigzagLogLikelihood, Dictionary<string, double[]> ZigzagInMode, double Seconds);
+
+    public static Results Write(BcmModel bcm, string modelName, BcmModel? baseline, string? baselineName, GaussianMixture mixture, string outDir,
+        Options? options = null, IProgress<string>? log = null)
+    {
+        options ??= new Options();
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        Directory.CreateDirectory(outDir);
+        var eval = new MixtureEvaluation(mixture);
+        int d = mixture.Dim, n = options.Samples;
+        var device = bcm.Device;
+        var seeds = PlanRunner.SeedRange(options.Seed, n);
+        var zeros = TorchSharp.torch.zeros([n, d], device: device);
+        var generated = new Dictionary<string, double[]>();
+        var generation = new List<GenerationQuality>();
+
+        log?.Report($"exact floor and data log-likelihood ({n} points)");
+        var floor = eval.Floor(n);
+        double dataLl = floor.LogLikelihood;
+        // The exact ODE from the same T·z as the models: the best any deterministic sampler can do from these latents.
+        using (var z = PlanRunner.Noise(seeds, zeros, 0))
+        {
+            var exact = eval.Flow.Jump(MixtureEvaluation.ToDoubles(z).Select(v => v * bcm.SigmaMax).ToArray(), bcm.SigmaMax, bcm.SigmaMin);
+            generation.Add(eval.Quality("exact ODE from T·z", 0, exact));
+            generated["exact ODE"] = exact;
+            if (baseline is not null)
+                foreach (var nfe in options.BaselineNfe)
+                {
+                    int steps = OdeSolver.StepsFor(OdeSolver.Method.Heun, nfe);
+                    log?.Report($"baseline Heun, {steps} steps");
+                    using var x = OdeSolver.Generate(baseline, z, steps);
+                    var values = MixtureEvaluation.ToDoubles(x);
+                    generation.Add(eval.Quality($"EDM Heun", OdeSolver.Nfe(OdeSolver.Method.Heun, steps), values));
+                    generated[$"EDM Heun {OdeSolver.Nfe(OdeSolver.Method.Heun, steps)} NFE"] = values;
+                }
+        }
+        foreach (var name in options.BcmPlans)
+        {
+            var plan = PlanPresets.Resolve(name);
+            log?.Report($"BCM {name} ({plan.Nfe} NFE)");
+            using var x = PlanRunner.Run(bcm, zeros, plan, seeds);
+            var values = MixtureEvaluation.ToDoubles(x);
+            generation.Add(eval.Quality($"BCM {name}", plan.Nfe, values));
+            generated[$"BCM {name} ({plan.Nfe} NFE)"] = values;
+        }
+
+        log?.Report("inversion against the exact ODE");
+        var inversion = Inversions(bcm, baseline, eval, options, device);
+        log?.Report($"jump errors over {options.Levels.Length}x{options.Levels.Length} (t, u) pairs");
+        var (jumpAbs, jumpRel) = eval.JumpErrors(bcm, options.Levels, options.JumpSamples, options.Seed + 99);
+        log?.Report($"zigzag drift over {options.ZigzagRounds} rounds");
+        var (zigLl, zigIn) = Zigzag(bcm, eval, options, device);
+
+        var results = new Results(mixture.Name, modelName, baselineName, dataLl, floor, generation, inversion, options.Levels, jumpRel, jumpAbs,
+            zigLl, zigIn, clock.Elapsed.TotalSeconds);
+        WriteOutputs(results, generated, mixture, outDir, options);
+        return results;
+    }
+
+    private static List<InversionQuality> Inversions(BcmModel bcm, BcmModel? baseline, MixtureEvaluation eval, Options options, Device device)
+    {
+        int n = options.InversionSamples, d = eval.Dim;
+        var list = new List<InversionQuality>();
+        var (clean, _) = eval.Mixture.Sample(n, options.Seed + 31);
+        using var cleanT = MixtureEvaluation.ToTensor(clean, d, device);
+        var seeds = PlanRunner.SeedRange(options.Seed + 31, n);
+        var generate = PlanPresets.Resolve("onestep");
+        foreach (var name in new[] { "invert1", "invert2" })
+        {
+            var plan = PlanPresets.Resolve(name);
+            using var scope = NewDisposeScope();
+            // The start point x₀ + t₀·z is made here so the exact ODE starts from the same point.
+            var start = cleanT + PlanRunner.Noise(seeds, cleanT, 0) * plan.Start;
+            var latents = PlanRunner.Run(bcm, start, plan, seeds, addStartNoise: false);
+            var recon = PlanRunner.Run(bcm, latents, generate, seeds, addStartNoise: false);
+            list.Add(eval.Inversion($"BCM {name} + onestep", plan.Nfe, clean, MixtureEvaluation.ToDoubles(start), plan.Start,
+                MixtureEvaluation.ToDoubles(latents), MixtureEvaluation.ToDoubles(recon), bcm.SigmaMax));
+        }
+        if (baseline is not null)
+            foreach (var nfe in options.InversionNfe)
+            {
+                int steps = OdeSolver.StepsFor(OdeSolver.Method.Heun, nfe);
+                using var scope = NewDisposeScope();
+                var latents = OdeSolver.Invert(baseline, cleanT, steps);
+                var recon = OdeSolver.Solve(baseline, latents, OdeSolver.Grid(steps, baseline.SigmaMax, baseline.SigmaMin));
+                list.Add(eval.Inversion("EDM Heun ODE inversion + Heun", OdeSolver.Nfe(OdeSolver.Method.Heun, steps), clean, clean, baseline.SigmaMin,
+                    MixtureEvaluation.ToDoubles(latents), MixtureEvaluation.ToDoubles(recon), baseline.SigmaMax));
+            }
+        return list;
+    }
+
+    // Rounds "+noise to 0.07, jump to τ, jump to ε" from real points: an exact model keeps the data distribution, so the
+    // log-likelihood and the in-mode fraction should stay at the data's values round after round.
+    private static (Dictionary<string, double[]>, Dictionary<string, double[]>) Zigzag(BcmModel bcm, MixtureEvaluation eval, Options options, Device device)
+    {
+        var ll = new Dictionary<string, double[]>();
+        var inMode = new Dictionary<string, double[]>();
+        var (clean, _) = eval.Mixture.Sample(options.InversionSamples, options.Seed + 57);
+        foreach (var tau in options.ZigzagLevels)
+        {
+            var lls = new double[options.ZigzagRounds + 1];
+            var ins = new double[options.ZigzagRounds + 1];
+            var first = eval.Quality("", 0, clean);
+            (lls[0], ins[0]) = (first.LogLikelihood, first.InModeFraction);
+            using var x = MixtureEvaluation.ToTensor(clean, eval.Dim, device);
+            Editing.Rounds.Run(bcm, x, Enumerable.Repeat(tau, options.ZigzagRounds).ToArray(), options.Seed + 57, afterRound: (r, current) =>
+            {
+                var q = eval.Quality("", 0, MixtureEvaluation.ToDoubles(current));
+                (lls[r + 1], ins[r + 1]) = (q.LogLikelihood, q.InModeFraction);
+            }).Dispose();
+            string key = "τ = " + tau.ToString(CultureInfo.InvariantCulture);
+            ll[key] = lls;
+            inMode[key] = ins;
+        }
+        return (ll, inMode);
+    }
+
+    private static void WriteOutputs(Results r, Dictionary<string, double[]> generated, GaussianMixture mixture, string outDir, Options options)
+    {
+        string F(double v) => v.ToString("G4", CultureInfo.InvariantCulture);
+        var json = new JsonSerializerOptions(Training.TrainOptions.Json) { NumberHandling = System.Text.Json.Serialization.JsonNumberHandling.AllowNamedFloatingPointLiterals };
+        var jsonResults = new
+        {
+            r.Mixture, r.Model, r.Baseline, r.DataLogLikelihood, r.Floor, r.Generation, r.Inversion, r.Levels,
+            JumpErrorNormalised = ToJagged(r.JumpErrorNormalised), JumpErrorAbsolute = ToJagged(r.JumpErrorAbsolute),
+            r.ZigzagLogLikelihood, r.ZigzagInMode, r.Seconds,
+        };
+        Checkpoints.AtomicFile.WriteAllText(Path.Combine(outDir, "results.json"), JsonSerializer.Serialize(jsonResults, json));
+
+        var csv = new StringBuilder("method,nfe,log_likelihood,mmd2,sliced_w2,mode_coverage,in_mode_fraction,mode_weight_tv\n");
+        foreach (var g in r.Generation.Prepend(r.Floor))
+            csv.AppendLine(string.Join(",", $"\"{g.Method}\"", g.Nfe, F(g.LogLikelihood), F(g.Mmd2), F(g.SlicedW2), F(g.ModeCoverage), F(g.InModeFraction), F(g.ModeWeightTv)));
+        Checkpoints.AtomicFile.WriteAllText(Path.Combine(outDir, "generation.csv"), csv.ToString());
+        csv = new StringBuilder("method,nfe,latent_rmse,latent_relative,reconstruction_rmse\n");
+        foreach (var i in r.Inversion) csv.AppendLine(string.Join(",", $"\"{i.Method}\"", i.Nfe, F(i.LatentRmse), F(i.LatentRelative), F(i.ReconstructionRmse)));
+        Checkpoints.AtomicFile.WriteAllText(Path.Combine(outDir, "inversion.csv"), csv.ToString());
+        csv = new StringBuilder("t," + string.Join(",", r.Levels.Select(v => "u=" + F(v))) + "\n");
+        for (int a = 0; a < r.Levels.Length; a++)
+            csv.AppendLine(F(r.Levels[a]) + "," + string.Join(",", Enumerable.Range(0, r.Levels.Length).Select(b => F(r.JumpErrorNormalised[a, b]))));
+        Checkpoints.AtomicFile.WriteAllText(Path.Combine(outDir, "jump-error.csv"), csv.ToString());
+
+        // Plots.
+        var bcmRows = r.Generation.Where(g => g.Method.StartsWith("BCM", StringComparison.Ordinal)).ToList();
+        var edmRows = r.Generation.Where(g => g.Method.StartsWith("EDM", StringComparison.Ordinal)).ToList();
+        void Curve(string file, string title, string ylabel, Func<GenerationQuality, double> metric, bool logY)
+        {
+            var plot = new Plot { Title = title, XLabel = "network evaluations (NFE)", YLabel = ylabel, LogX = true, LogY = logY };
+            plot.Add(new Series("BCM plans", bcmRows.Select(g => (double)g.Nfe).ToArray(), bcmRows.Select(metric).ToArray()));
+            if (edmRows.Count > 0) plot.Add(new Series("EDM baseline, Heun", edmRows.Select(g => (double)g.Nfe).ToArray(), edmRows.Select(metric).ToArray()));
+            var xs = r.Generation.Where(g => g.Nfe > 0).Select(g => (double)g.Nfe).DefaultIfEmpty(1).ToArray();
+            plot.Add(new Series("exact samples (floor)", [xs.Min(), xs.Max()], [metric(r.Floor), metric(r.Floor)], Markers: false));
+            plot.Save(Path.Combine(outDir, file));
+        }
+        Curve("nfe-mmd.png", $"{mixture.Name}: MMD² to exact samples vs NFE", "MMD² (RBF, median bandwidth)", g => Math.Max(g.Mmd2, 1e-6), true);
+        Curve("nfe-sw.png", $"{mixture.Name}: sliced W2 to exact samples vs NFE", "sliced Wasserstein-2", g => g.SlicedW2, true);
+        Curve("nfe-loglik.png", $"{mixture.Name}: mean exact log-likelihood vs NFE", "mean log p0(x)", g => g.LogLikelihood, false);
+
+        var inv = new Plot { Title = $"{mixture.Name}: inversion round trip vs NFE", XLabel = "NFE of the inversion", YLabel = "reconstruction RMSE", LogX = true, LogY = true };
+        foreach (var group in r.Inversion.GroupBy(i => i.Method.StartsWith("BCM", StringComparison.Ordinal) ? "BCM invert + 1-step generate" : "EDM ODE inversion + ODE generation"))
+            inv.Add(new Series(group.Key, group.Select(i => (double)i.Nfe).ToArray(), group.Select(i => i.ReconstructionRmse).ToArray()));
+        inv.Save(Path.Combine(outDir, "inversion.png"));
+
+        var labels = r.Levels.Select(v => v.ToString("G3", CultureInfo.InvariantCulture)).ToArray();
+        Plot.Heatmap(r.JumpErrorNormalised, labels, labels, $"{mixture.Name}: BCM jump error vs exact ODE (normalised RMS)", "from t", "to u",
+            Path.Combine(outDir, "jump-error.png"));
+
+        var zig = new Plot { Title = $"{mixture.Name}: zigzag rounds from real points", XLabel = "round", YLabel = "mean log p0(x)" };
+        foreach (var (key, values) in r.ZigzagLogLikelihood) zig.Add(new Series(key, Enumerable.Range(0, values.Length).Select(i => (double)i).ToArray(), values));
+        zig.Add(new Series("data", [0, options.ZigzagRounds], [r.DataLogLikelihood, r.DataLogLikelihood], Markers: false));
+        zig.Save(Path.Combine(outDir, "zigzag.png"));
+
+        var scatterFiles = new List<(string Name, string File)>();
+        if (mixture.Dim == 2)
+        {
+            var reference = mixture.Sample(options.Samples, 424_242).Values;
+            var all = generated.Prepend(new KeyValuePair<string, double[]>("data", reference)).ToList();
+            int index = 0;
+            foreach (var (name, values) in all)
+            {
+                if (name.StartsWith("EDM", StringComparison.Ordinal) && !(name.Contains(" 2 NFE") || name.Contains(" 10 NFE") || name.Contains(" 40 NFE"))) continue;
+                var plot = new Plot { Title = name, XLabel = "x1", YLabel = "x2", XRange = (-1.6, 1.6), YRange = (-1.6, 1.6), EqualAspect = true };
+                plot.Add(new Series("", Enumerable.Range(0, values.Length / 2).Select(i => values[2 * i]).ToArray(),
+                    Enumerable.Range(0, values.Length / 2).Select(i => values[2 * i + 1]).ToArray(), Line: false, MarkerSize: 1.6f));
+                string file = $"samples-{index++:D2}.png";
+                plot.Save(Path.Combine(outDir, file), 420, 420);
+                scatterFiles.Add((name, file));
+            }
+        }
+
+        var md = new StringBuilder();
+        md.AppendLine($"# Ground-truth evaluation on {mixture.Name}\n");
+        md.AppendLine($"Model: `{r.Model}`{(r.Baseline is null ? "" : $"; EDM baseline: `{r.Baseline}`")}. {options.Samples} generated points per method, " +
+                      $"reference = an independent exact sample of the same size. Took {r.Seconds:F0} s.\n");
+        md.AppendLine("## Generation\n");
+        md.AppendLine("| method | NFE | mean log p0 | MMD² | sliced W2 | modes covered | in-mode fraction | mode-weight TV |\n|---|---|---|---|---|---|---|---|");
+        foreach (var g in r.Generation.Prepend(r.Floor))
+            md.AppendLine($"| {g.Method} | {(g.Nfe == 0 ? "—" : g.Nfe)} | {g.LogLikelihood:F3} | {g.Mmd2:G3} | {g.SlicedW2:G3} | {g.ModeCoverage:P0} | {g.InModeFraction:P1} | {g.ModeWeightTv:F3} |");
+        md.AppendLine("\n![](nfe-mmd.png) ![](nfe-sw.png) ![](nfe-loglik.png)\n");
+        if (scatterFiles.Count > 0) md.AppendLine(string.Join(" ", scatterFiles.Select(s => $"![{s.Name}]({s.File})")) + "\n");
+        md.AppendLine("## Inversion\n");
+        md.AppendLine("Latent error against the exact ODE from the same start point (BCM starts at x + 0.07·z, the ODE baseline at x, σ = ε); " +
+                      "reconstruction error after generating back.\n");
+        md.AppendLine("| method | NFE (inversion) | latent RMSE | latent RMSE / sqrt(s² + T²) | reconstruction RMSE |\n|---|---|---|---|---|");
+        foreach (var i in r.Inversion) md.AppendLine($"| {i.Method} | {i.Nfe} | {i.LatentRmse:G3} | {i.LatentRelative:G3} | {i.ReconstructionRmse:G3} |");
+        md.AppendLine("\n![](inversion.png)\n");
+        md.AppendLine("## Jumps against the exact ODE\n");
+        md.AppendLine("RMS of f_θ(x, t, u) − f*(x, t, u) over x ~ p_t, divided by sqrt(s² + u²) (the spread of x_u); below the diagonal " +
+                      "generates (u < t), above it inverts (u > t). Raw numbers in jump-error.csv.\n");
+        md.AppendLine("![](jump-error.png)\n");
+        md.AppendLine("## Zigzag rounds\n");
+        md.AppendLine("Rounds of +0.07 noise, a jump up to τ and back to ε, from real points: exact jumps keep the data's log-likelihood.\n");
+        md.AppendLine("| τ | " + string.Join(" | ", Enumerable.Range(0, options.ZigzagRounds + 1).Select(i => $"round {i}")) + " |");
+        md.AppendLine("|---|" + string.Concat(Enumerable.Repeat("---|", options.ZigzagRounds + 1)));
+        foreach (var (key, values) in r.ZigzagLogLikelihood) md.AppendLine($"| {key} | " + string.Join(" | ", values.Select(v => v.ToString("F3", CultureInfo.InvariantCulture))) + " |");
+        md.AppendLine("\n![](zigzag.png)");
+        Checkpoints.AtomicFile.WriteAllText(Path.Combine(outDir, "report.md"), md.ToString());
+    }
+
+    private static double?[][] ToJagged(double[,] m) =>
+        Enumerable.Range(0, m.GetLength(0)).Select(a => Enumerable.Range(0, m.GetLength(1)).Select(b => double.IsFinite(m[a, b]) ? m[a, b] : (double?)null).ToArray()).ToArray();
+}

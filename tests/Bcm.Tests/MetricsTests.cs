@@ -1,0 +1,158 @@
+using Bcm.Baselines;
+using Bcm.Data;
+using Bcm.Metrics;
+using Bcm.Oracle;
+using Bcm.Plans;
+using Xunit;
+using static TorchSharp.torch;
+
+namespace Bcm.Tests;
+
+public sealed class MetricsTests
+{
+    private static double[] Gaussian(int n, int d, int seed, double shift = 0, double scale = 1)
+    {
+        var rng = new Random(seed);
+        return Enumerable.Range(0, n * d).Select(i => shift + scale * GaussianMixture.Normal(rng) * (1 + (i % d) * 0.1)).ToArray();
+    }
+
+    [Fact]
+    public void FidOfASetWithItselfIsZeroAndGrowsWithPerturbation()
+    {
+        var x = Gaussian(600, 16, 1);
+        Assert.True(FeatureMetrics.Fid(x, x, 16) < 1e-6, "FID(X, X) must vanish");
+        double previous = 0;
+        foreach (var shift in new[] { 0.1, 0.3, 1.0 })
+        {
+            var y = x.Select(v => v + shift).ToArray(); // shifted copy: FID = d·shift² exactly
+            double fid = FeatureMetrics.Fid(x, y, 16);
+            Assert.Equal(16 * shift * shift, fid, 6);
+            Assert.True(fid > previous);
+            previous = fid;
+        }
+        // Scaling changes only the covariance term: tr(Σ + a²Σ − 2aΣ) = (1 − a)² tr Σ.
+        var (_, cov) = FeatureMetrics.Moments(x, 16);
+        double trace = Enumerable.Range(0, 16).Sum(i => cov[i, i]);
+        var mean = Enumerable.Range(0, 16).Select(j => Enumerable.Range(0, 600).Average(i => x[i * 16 + j])).ToArray();
+        var scaled = x.Select((v, i) => mean[i % 16] + 2 * (v - mean[i % 16])).ToArray();
+        Assert.Equal(trace, FeatureMetrics.Fid(x, scaled, 16), 6);
+    }
+
+    [Fact]
+    public void KidIsUnbiasedOnEqualDistributionsAndPositiveOtherwise()
+    {
+        var a = Gaussian(800, 8, 2);
+        var b = Gaussian(800, 8, 3);
+        var same = FeatureMetrics.Kid(a, b, 8, subsets: 20, subsetSize: 400);
+        Assert.True(Math.Abs(same.Mean) < 3 * same.Std / Math.Sqrt(20) + 1e-4, $"KID between samples of one distribution {same.Mean} ± {same.Std}");
+        var shifted = FeatureMetrics.Kid(a, Gaussian(800, 8, 4, shift: 0.5), 8, subsets: 20, subsetSize: 400);
+        Assert.True(shifted.Mean > 10 * Math.Abs(same.Mean) && shifted.Mean > 5 * shifted.Std / Math.Sqrt(20));
+    }
+
+    [Fact]
+    public void PrecisionAndRecallSeparateMissingModesFromOffManifoldSamples()
+    {
+        var real = Gaussian(400, 4, 5);
+        var (p, r) = FeatureMetrics.PrecisionRecall(real, Gaussian(400, 4, 6), 4);
+        Assert.InRange(p, 0.8, 1.0);
+        Assert.InRange(r, 0.8, 1.0);
+        // Samples collapsed to a small region: precise but no recall.
+        var (p2, r2) = FeatureMetrics.PrecisionRecall(real, Gaussian(400, 4, 7, scale: 0.1), 4);
+        Assert.True(p2 > 0.9 && r2 < 0.3, $"collapsed: precision {p2}, recall {r2}");
+        // Samples far away: neither.
+        var (p3, _) = FeatureMetrics.PrecisionRecall(real, Gaussian(400, 4, 8, shift: 20), 4);
+        Assert.Equal(0, p3);
+    }
+
+    [Fact]
+    public void MmdAndSlicedWassersteinSeeDistributionShift()
+    {
+        var a = Gaussian(500, 2, 9);
+        var b = Gaussian(500, 2, 10);
+        var c = Gaussian(500, 2, 11, shift: 1);
+        Assert.True(Math.Abs(SampleDistance.Mmd2(a, b, 2)) < 0.01);
+        Assert.True(SampleDistance.Mmd2(a, c, 2) > 0.1);
+        Assert.True(SampleDistance.SlicedWasserstein(a, c, 2) > 5 * SampleDistance.SlicedWasserstein(a, b, 2));
+        Assert.Equal(0, SampleDistance.SlicedWasserstein(a, a, 2), 12);
+    }
+
+    [Fact]
+    public void PsnrAndSsimTakeKnownValuesOnConstructedImages()
+    {
+        using var a = full(2, 1, 16, 16, 0.0f);           // 0.5 on [0, 1]
+        using var b = full(2, 1, 16, 16, 0.2f);           // 0.6 on [0, 1]: MSE 0.01, PSNR 20 dB
+        Assert.All(ImageQuality.Psnr(a, b), v => Assert.Equal(20.0, v, 4));
+        Assert.All(ImageQuality.Ssim(a, a), v => Assert.Equal(1.0, v, 9));
+        // Constant images: variances vanish, SSIM = (2ab + C1)/(a² + b² + C1).
+        double c1 = 1e-4, expected = (2 * 0.5 * 0.6 + c1) / (0.25 + 0.36 + c1);
+        Assert.All(ImageQuality.Ssim(a, b), v => Assert.Equal(expected, v, 6));
+        // Structure matters: a checkerboard against its negative is strongly anti-correlated.
+        using var board = (arange(16).unsqueeze(0) + arange(16).unsqueeze(1)).remainder(2).to(ScalarType.Float32).mul(2).sub(1).reshape(1, 1, 16, 16);
+        Assert.True(ImageQuality.Ssim(board, -board)[0] < -0.9);
+    }
+
+    [Fact]
+    public void EigenDecompositionReconstructsTheMatrix()
+    {
+        var rng = new Random(4);
+        int n = 12;
+        var m = new double[n, n];
+        for (int i = 0; i < n; i++)
+            for (int j = 0; j <= i; j++) m[i, j] = m[j, i] = GaussianMixture.Normal(rng);
+        var (values, vectors) = FeatureMetrics.Eigen(m);
+        for (int i = 0; i < n; i++)
+            for (int j = 0; j < n; j++)
+                Assert.Equal(m[i, j], Enumerable.Range(0, n).Sum(k => vectors[i, k] * values[k] * vectors[j, k]), 9);
+    }
+
+    [Fact]
+    public void HeunSolverConvergesAtSecondOrderToTheExactFlow()
+    {
+        const double s = 0.5;
+        var model = AnalyticGaussianNetwork.Denoiser(3, s);
+        using var x = tensor(new[] { 1.0f, -0.5f, 0.25f, 0.3f, 0.9f, -1.2f }, [2, 3]);
+        double Error(int steps, OdeSolver.Method method)
+        {
+            // Generation from t = 80: the exact result is x·sqrt((s² + ε²)/(s² + 80²)).
+            using var z = x * 80;
+            using var result = OdeSolver.Solve(model, z, OdeSolver.Grid(steps, 80, 0.002), method);
+            double ratio = Math.Sqrt((s * s + 0.002 * 0.002) / (s * s + 80 * 80));
+            using var expected = z * ratio;
+            return (result - expected).abs().max().item<float>();
+        }
+        double e10 = Error(10, OdeSolver.Method.Heun), e40 = Error(40, OdeSolver.Method.Heun);
+        Assert.True(e40 < 1e-2, $"Heun 40 steps error {e40}");
+        Assert.True(e10 / e40 > 12, $"Heun should converge at second order (×16 for 4× the steps): error {e10} at 10 steps, {e40} at 40");
+        Assert.True(Error(40, OdeSolver.Method.Euler) > 3 * e40, "Euler is first order");
+        Assert.Equal(79, OdeSolver.Nfe(OdeSolver.Method.Heun, 40));
+        Assert.Equal(20, OdeSolver.StepsFor(OdeSolver.Method.Heun, 40));
+        // The grid runs either way and hits both ends exactly.
+        var up = OdeSolver.Grid(5, 0.002, 80);
+        Assert.Equal(0.002, up[0]);
+        Assert.Equal(80, up[^1]);
+        Assert.True(up.Zip(up.Skip(1)).All(p => p.Second > p.First));
+    }
+
+    [Fact]
+    public void AnExactModelScoresAtTheFloorOfTheOracleEvaluation()
+    {
+        const double s = 0.5;
+        var mixture = new GaussianMixture("single", [1.0], [[0.0, 0.0]], [[s * s, s * s]]);
+        var eval = new MixtureEvaluation(mixture);
+        var model = AnalyticGaussianNetwork.Model(2, s);
+        var (abs, rel) = eval.JumpErrors(model, [0.002, 0.5, 5, 80], 64, 0);
+        for (int a = 0; a < 4; a++)
+            for (int b = 0; b < 4; b++)
+                if (a != b) Assert.True(rel[a, b] < 1e-4, $"jump {a}->{b}: normalised error {rel[a, b]} (abs {abs[a, b]})");
+        using var zeros = TorchSharp.torch.zeros(1000, 2);
+        using var x = PlanRunner.Run(model, zeros, PlanPresets.Resolve("onestep"), PlanRunner.SeedRange(0, 1000));
+        var quality = eval.Quality("exact", 1, MixtureEvaluation.ToDoubles(x));
+        var floor = eval.Floor(1000);
+        Assert.True(Math.Abs(quality.LogLikelihood - floor.LogLikelihood) < 0.1, $"log-likelihood {quality.LogLikelihood} vs floor {floor.LogLikelihood}");
+        Assert.True(quality.Mmd2 < 0.01);
+        Assert.Equal(1.0, quality.ModeCoverage);
+        // A model that collapses everything onto one point is caught by every metric.
+        var collapsed = eval.Quality("collapsed", 1, new double[2000].Select((_, i) => 0.01 * (i % 3)).ToArray());
+        Assert.True(collapsed.Mmd2 > 20 * Math.Max(quality.Mmd2, 1e-3) && collapsed.SlicedW2 > 5 * quality.SlicedW2);
+    }
+}
