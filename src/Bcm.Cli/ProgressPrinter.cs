@@ -20,7 +20,7 @@ internal sealed class ProgressPrinter(TimeSpan? interval = null) : IProgress<Tra
         double frac = (double)p.Step / p.TotalSteps;
         int width = 24, filled = (int)(frac * width);
         string bar = new string('#', filled) + new string('.', width - filled);
-        string line = $"[{bar}] {p.Step}/{p.TotalSteps} N={p.Scales} loss {Common.F(p.Loss)} (ct {Common.F(p.Ct)}, soft {Common.F(p.Soft)}) " +
+        string line = $"[{bar}] {p.Step}/{p.TotalSteps} " + (p.Scales > 0 ? $"N={p.Scales} loss {Common.F(p.Loss)} (ct {Common.F(p.Ct)}, soft {Common.F(p.Soft)}) " : $"denoising loss {Common.F(p.Loss)} ") +
                       $"|g| {Common.F(p.GradNorm, "F2")} {Common.F(p.ImagesPerSecond, "F1")} img/s ETA {Eta(p.EtaSeconds)}{(p.Event is null ? "" : " " + p.Event)}";
         if (interactive) Console.Error.Write("\r" + line.PadRight(Console.WindowWidth > 0 ? Math.Min(Console.WindowWidth - 1, 160) : 0) + (final ? "\n" : ""));
         else Console.Error.WriteLine($"{DateTime.Now:HH:mm:ss} {line}");

@@ -148,9 +148,4 @@ public sealed class TrainingTests
         Assert.Throws<ArgumentException>(() => (o with { BatchSize = 0 }).Validate());
         Assert.Contains("unknown preset", Assert.Throws<ArgumentException>(() => Presets.Get("huge")).Message);
     }
-
-    private sealed class SyncProgress<T>(Action<T> action) : IProgress<T>
-    {
-        public void Report(T value) => action(value);
-    }
 }

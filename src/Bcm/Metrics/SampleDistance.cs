@@ -4,16 +4,19 @@ namespace Bcm.Metrics;
 public static class SampleDistance
 {
     /// <summary>
-    /// Unbiased MMD² with a Gaussian kernel exp(−‖a − b‖²/(2h²)); h is the median distance within <paramref name="y"/>
-    /// unless given. 0 in expectation when both samples come from one distribution (and can then be slightly negative).
+    /// Unbiased MMD² with a sum of Gaussian kernels exp(−‖a − b‖²/(2h²)), h = m/8, m/4, m/2, m for the median distance m
+    /// within <paramref name="y"/> (one bandwidth when given): the small bandwidths see the shape of each mode, the large
+    /// ones the balance between modes. 0 in expectation when both samples come from one distribution (and can then be
+    /// slightly negative).
     /// </summary>
     public static double Mmd2(double[] x, double[] y, int dim, double? bandwidth = null)
     {
         int n = x.Length / dim, m = y.Length / dim;
         if (n < 2 || m < 2) throw new ArgumentException("MMD needs at least two points in each sample");
-        double h = bandwidth ?? MedianDistance(y, dim);
-        double gamma = 1 / (2 * h * h);
-        double Kxx = Sum(x, x, dim, gamma, true), Kyy = Sum(y, y, dim, gamma, true), Kxy = Sum(x, y, dim, gamma, false);
+        double median = MedianDistance(y, dim);
+        double[] hs = bandwidth is double h ? [h] : [median / 8, median / 4, median / 2, median];
+        var gammas = hs.Select(b => 1 / (2 * b * b)).ToArray();
+        double Kxx = Sum(x, x, dim, gammas, true), Kyy = Sum(y, y, dim, gammas, true), Kxy = Sum(x, y, dim, gammas, false);
         return Kxx / (n * (n - 1.0)) + Kyy / (m * (m - 1.0)) - 2 * Kxy / ((double)n * m);
     }
 
@@ -76,7 +79,7 @@ public static class SampleDistance
         return s;
     }
 
-    private static double Sum(double[] a, double[] b, int dim, double gamma, bool skipDiagonal)
+    private static double Sum(double[] a, double[] b, int dim, double[] gammas, bool skipDiagonal)
     {
         int n = a.Length / dim, m = b.Length / dim;
         var partial = new double[n];
@@ -84,7 +87,11 @@ public static class SampleDistance
         {
             double s = 0;
             for (int k = 0; k < m; k++)
-                if (!(skipDiagonal && i == k)) s += Math.Exp(-gamma * Sq(a, i, b, k, dim));
+            {
+                if (skipDiagonal && i == k) continue;
+                double d2 = Sq(a, i, b, k, dim);
+                foreach (var g in gammas) s += Math.Exp(-g * d2);
+            }
             partial[i] = s;
         });
         return partial.Sum();

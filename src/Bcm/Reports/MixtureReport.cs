@@ -188,7 +188,7 @@ public static class MixtureReport
             plot.Add(new Series("exact samples (floor)", [xs.Min(), xs.Max()], [metric(r.Floor), metric(r.Floor)], Markers: false));
             plot.Save(Path.Combine(outDir, file));
         }
-        Curve("nfe-mmd.png", $"{mixture.Name}: MMD² to exact samples vs NFE", "MMD² (RBF, median bandwidth)", g => Math.Max(g.Mmd2, 1e-6), true);
+        Curve("nfe-mmd.png", $"{mixture.Name}: MMD² to exact samples vs NFE", "MMD² (RBF, 4 bandwidths)", g => Math.Max(g.Mmd2, 1e-6), true);
         Curve("nfe-sw.png", $"{mixture.Name}: sliced W2 to exact samples vs NFE", "sliced Wasserstein-2", g => g.SlicedW2, true);
         Curve("nfe-loglik.png", $"{mixture.Name}: mean exact log-likelihood vs NFE", "mean log p0(x)", g => g.LogLikelihood, false);
 

@@ -17,7 +17,7 @@ public sealed record TrainOptions
     public required NetworkConfig Network { get; init; }
     /// <summary>
     /// <c>bct</c>: bidirectional consistency training (method §4); <c>edm</c>: the EDM denoiser baseline on the same
-    /// network, trained with u unused (u embedding tied to t, align [I | 0], both frozen) so that a BCM can start from it.
+    /// network, trained with u unused (align frozen at [I | 0], u embedding frozen) so that a BCM can start from it.
     /// </summary>
     public string Objective { get; init; } = "bct";
     public int BatchSize { get; init; } = 64;

@@ -48,7 +48,7 @@ public sealed class Trainer : IDisposable
         online.Module.to(device);
         target.Module.to(device);
         ema.Module.to(device);
-        // The EDM baseline trains a denoiser that ignores u: its u parameters stay tied to t and frozen.
+        // The EDM baseline trains a denoiser that ignores u: its u parameters (align [I | 0], u embedding) stay frozen.
         var trainable = online.Module.named_parameters().Where(p => !(IsDenoiser && online.IsUParameter(p.name))).ToArray();
         foreach (var (name, p) in online.Module.named_parameters()) p.requires_grad = trainable.Any(q => q.name == name);
         onlineParams = trainable.Select(p => p.parameter).ToArray();
@@ -241,7 +241,7 @@ public sealed class Trainer : IDisposable
         using var stats = new StreamWriter(statsPath, append: true) { AutoFlush = true };
         while (Step < Options.Steps && !cancel.IsCancellationRequested)
         {
-            int scales = CurrentScales;
+            int scales = IsDenoiser ? 0 : CurrentScales; // 0: no curriculum (the EDM objective)
             var (loss, ct, soft, gradNorm) = TrainStep();
             double elapsed = clock.Elapsed.TotalSeconds;
             double ips = (Step - startStep) * Options.BatchSize / Math.Max(elapsed, 1e-9);
