@@ -81,10 +81,49 @@ internal static class EditCommands
         return cmd;
     }
 
-    public static Command Restore() => RoundsCommand("restore", "Degraded image (the model's size and channels)",
-        "Blind restoration: zigzag rounds on the degraded image, without knowing the degradation " +
-        $"(default levels {string.Join(",", Restoration.DefaultLevels)}: {Rounds.Nfe(Restoration.DefaultLevels)} NFE).",
-        Restoration.DefaultLevels, Restoration.Run, "restored.png", "restoration");
+    public static Command Restore()
+    {
+        var data = new Option<string?>("--data", "-d") { Description = "Measure on a data set instead of one image: " + Bcm.Data.DataSources.Help };
+        var count = new Option<int>("-n") { Description = "Images to measure with --data (default 200)", DefaultValueFactory = _ => 200 };
+        var offset = new Option<int>("--offset") { Description = "First image index with --data (default 0)", DefaultValueFactory = _ => 0 };
+        var qualities = new Option<string>("--jpeg-quality", "-q") { Description = "JPEG qualities to measure with --data, comma-separated (default 10,15,20)", DefaultValueFactory = _ => "10,15,20" };
+        return RoundsCommand("restore", "Degraded image (the model's size and channels); omit it with --data",
+            "Blind restoration: zigzag rounds on the degraded image, without knowing the degradation " +
+            $"(default levels {string.Join(",", Restoration.DefaultLevels)}: {Rounds.Nfe(Restoration.DefaultLevels)} NFE). With --data, a measurement " +
+            "instead: JPEG-compress N images of a data set at each quality, restore them and report PSNR before and after.",
+            Restoration.DefaultLevels, Restoration.Run, "restored.png", "restoration", [data, count, offset, qualities], (parse, image) =>
+        {
+            if (parse.GetValue(data) is null) return null;
+            if (parse.GetValue(image) is not null) throw new CliError("give an image or --data, not both");
+            var (model, channels, size, device, labels) = Load(parse);
+            int n = parse.GetValue(count), first = parse.GetValue(offset);
+            if (n < 1 || first < 0) throw new CliError("-n must be ≥ 1 and --offset ≥ 0");
+            var qs = parse.GetValue(qualities)!.Split(',').Select(q => int.TryParse(q, NumberStyles.Integer, CultureInfo.InvariantCulture, out int v) && v is >= 1 and <= 100 ? v
+                : throw new CliError($"--jpeg-quality '{q}': expected integers in 1..100")).ToArray();
+            var levels = parse.GetValue(RoundsOption) is string r ? Rounds.Parse(r) : Restoration.DefaultLevels;
+            var set = Bcm.Data.DataSources.Load(parse.GetValue(data)!, channels, size);
+            if (first + n > set.Count) throw new CliError($"{set.Name} has {set.Count} images: --offset {first} -n {n} goes past the end");
+            var idx = Enumerable.Range(first, n).ToArray();
+            using var clean = set.Batch(idx, size, device: device);
+            using var batchLabels = labels is null ? null : labels.expand(n);
+            string outDir = Common.OutDir(parse.GetValue(Common.Out), "restoration");
+            var csv = new System.Text.StringBuilder("jpeg_quality,images,levels,nfe,psnr_before,psnr_after,gain,gain_stderr,improved_fraction\n");
+            Console.WriteLine($"{set.Name} images {first}..{first + n - 1}, rounds {string.Join(",", levels)} ({Rounds.Nfe(levels)} NFE)");
+            foreach (var q in qs)
+            {
+                using var m = Restoration.Measure(model, clean, q, levels, parse.GetValue(Common.Seed), batchLabels);
+                string F(double v) => v.ToString("F3", CultureInfo.InvariantCulture);
+                csv.AppendLine($"{q},{n},\"{string.Join(",", levels)}\",{Rounds.Nfe(levels)},{F(m.PsnrBefore.Average())},{F(m.PsnrAfter.Average())},{F(m.MeanGain)},{F(m.GainStandardError)},{F(m.ImprovedFraction)}");
+                Console.WriteLine($"JPEG Q={q}: PSNR {m.PsnrBefore.Average():F2} dB → {m.PsnrAfter.Average():F2} dB (gain {m.MeanGain:+0.00;-0.00} ± {m.GainStandardError:F2} dB, {m.ImprovedFraction:P0} of images improved)");
+                int k = Math.Min(8, n);
+                using var strip = cat([clean[..k].cpu(), m.Degraded[..k].cpu(), m.Restored[..k].cpu()], 0);
+                ImageIO.SaveGrid(strip, Path.Combine(outDir, $"restoration-q{q}.png"), columns: k);
+            }
+            Bcm.Checkpoints.AtomicFile.WriteAllText(Path.Combine(outDir, "restoration.csv"), csv.ToString());
+            Console.WriteLine($"→ {Path.GetFullPath(Path.Combine(outDir, "restoration.csv"))} (restoration-qQ.png: clean, JPEG, restored rows)");
+            return 0;
+        });
+    }
 
     public static Command Edit() => RoundsCommand("edit", "Painted or sketched image (the model's size and channels)",
         "Stroke-guided editing: invert a painted image to a middle noise level and regenerate it, so the strokes become a " +
@@ -93,19 +132,24 @@ internal static class EditCommands
 
     // Both commands run rounds of up/down jumps on one image; --clean reports PSNR before and after.
     private static Command RoundsCommand(string name, string imageHelp, string description, double[] defaults,
-        Func<Model.BcmModel, Tensor, IReadOnlyList<double>?, long, Tensor?, Tensor> run, string fileName, string defaultOut)
+        Func<Model.BcmModel, Tensor, IReadOnlyList<double>?, long, Tensor?, Tensor> run, string fileName, string defaultOut,
+        Option[]? extraOptions = null, Func<ParseResult, Argument<string?>, int?>? alternative = null)
     {
-        var image = new Argument<string>("image") { Description = imageHelp };
+        // With an alternative mode (restore --data) the image becomes optional.
+        var image = new Argument<string?>("image") { Description = imageHelp, Arity = alternative is null ? ArgumentArity.ExactlyOne : ArgumentArity.ZeroOrOne };
         var clean = new Option<string?>("--clean") { Description = "A reference image, to report PSNR before and after" };
         var cmd = new Command(name, description)
         {
             image, clean, RoundsOption, Label, Common.Checkpoint, Common.Preset, Common.Out, Common.Seed, Common.Device, Common.Threads,
         };
+        foreach (var option in extraOptions ?? []) cmd.Options.Add(option);
         cmd.SetAction(parse => Common.Guard(() =>
         {
             Common.ApplyThreads(parse);
+            if (alternative?.Invoke(parse, image) is int code) return code;
             var (model, channels, size, device, labels) = Load(parse);
-            var x = ImageIO.ReadBatch([parse.GetValue(image)!], channels, size).to(device);
+            string path = parse.GetValue(image) ?? throw new CliError($"give the image to {name} (or --data to measure on a data set)");
+            var x = ImageIO.ReadBatch([path], channels, size).to(device);
             var levels = parse.GetValue(RoundsOption) is string r ? Rounds.Parse(r) : defaults;
             var result = run(model, x, levels, parse.GetValue(Common.Seed), labels);
             string outDir = Common.OutDir(parse.GetValue(Common.Out), defaultOut);

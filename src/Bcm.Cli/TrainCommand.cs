@@ -21,11 +21,12 @@ internal static class TrainCommand
         var keep = new Option<int?>("--keep") { Description = "Checkpoints to keep (default 3)" };
         var sampleEvery = new Option<int?>("--sample-every") { Description = "Steps between sample grids in samples/ (0 = none)" };
         var flip = new Option<bool?>("--flip") { Description = "Random horizontal flips of training images (default from the preset: off for digits, on for CIFAR-10)" };
+        var maxMinutes = new Option<double?>("--max-minutes") { Description = "Stop after this much wall time (checkpoint written; resume later), e.g. to compare runs at equal CPU time" };
         var noReport = new Option<bool>("--no-report") { Description = "Skip the final sample grids and inversion round trip" };
         var cmd = new Command("train", "Train a BCM (bidirectional consistency training). Resumes when --out already holds checkpoints; " +
                                        "writes options.json, stats.jsonl, checkpoints/, samples/ and a final report (grids and inversion MSE).")
         {
-            Common.Preset, Common.Data, Common.Out, Common.Seed, Common.Device, Common.Threads, steps, batch, lr, ctOnly, objective, initFrom, fixedScales, limit, ckptEvery, keep, sampleEvery, flip, noReport,
+            Common.Preset, Common.Data, Common.Out, Common.Seed, Common.Device, Common.Threads, steps, batch, lr, ctOnly, objective, initFrom, fixedScales, limit, ckptEvery, keep, sampleEvery, flip, maxMinutes, noReport,
         };
         cmd.SetAction(parse => Common.Guard(() =>
         {
@@ -57,13 +58,21 @@ internal static class TrainCommand
             Console.Error.WriteLine($"training {trainer.Options.Preset} on {trainer.Options.Data}: {parameters:N0} parameters, " +
                                     $"batch {trainer.Options.BatchSize}, {trainer.Options.Steps} steps{(trainer.Options.CtOnly ? ", CT term only" : "")}{(trainer.IsDenoiser ? ", EDM denoiser objective" : "")} → {Path.GetFullPath(runDir)}");
             using var cancel = new CancellationTokenSource();
+            bool interrupted = false;
             ConsoleCancelEventHandler onCancel = (_, e) =>
             {
                 e.Cancel = true;
+                interrupted = true;
                 cancel.Cancel();
                 Console.Error.WriteLine("\nstopping after this step and saving a checkpoint (Ctrl+C again to abort)…");
             };
             Console.CancelKeyPress += onCancel;
+            double? budget = parse.GetValue(maxMinutes);
+            if (budget is double m)
+            {
+                if (!(m > 0)) throw new CliError("--max-minutes must be positive");
+                cancel.CancelAfter(TimeSpan.FromMinutes(m));
+            }
             try
             {
                 trainer.Run(printer, cancel.Token);
@@ -72,7 +81,12 @@ internal static class TrainCommand
             {
                 Console.CancelKeyPress -= onCancel;
             }
-            if (cancel.IsCancellationRequested) return 130;
+            if (interrupted) return 130;
+            if (cancel.IsCancellationRequested && trainer.Step < trainer.Options.Steps)
+            {
+                Console.WriteLine($"time budget of {budget} min reached at step {trainer.Step} (checkpoint written; run again to continue)");
+                return 0;
+            }
             if (trainer.Options.Network.SampleShape.Length != 3 || trainer.IsDenoiser)
             {
                 Console.WriteLine($"trained; measure it with: bcm eval -c {runDir}");

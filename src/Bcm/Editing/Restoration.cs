@@ -13,4 +13,36 @@ public static class Restoration
 
     public static Tensor Run(BcmModel model, Tensor degraded, IReadOnlyList<double>? levels = null, long seed = 0, Tensor? labels = null) =>
         Rounds.Run(model, degraded, levels ?? DefaultLevels, seed, labels: labels);
+
+    /// <summary>PSNR of each image before and after restoration (dB on [0, 1]), with the degraded and restored batches.</summary>
+    public sealed record Measurement(double[] PsnrBefore, double[] PsnrAfter, Tensor Degraded, Tensor Restored) : IDisposable
+    {
+        public double MeanGain => PsnrAfter.Zip(PsnrBefore).Average(p => p.First - p.Second);
+        /// <summary>Standard error of the mean gain.</summary>
+        public double GainStandardError
+        {
+            get
+            {
+                var gains = PsnrAfter.Zip(PsnrBefore).Select(p => p.First - p.Second).ToArray();
+                double mean = gains.Average();
+                return gains.Length < 2 ? 0 : Math.Sqrt(gains.Sum(g => (g - mean) * (g - mean)) / (gains.Length - 1) / gains.Length);
+            }
+        }
+        /// <summary>Share of images whose PSNR went up.</summary>
+        public double ImprovedFraction => PsnrAfter.Zip(PsnrBefore).Count(p => p.First > p.Second) / (double)PsnrAfter.Length;
+
+        public void Dispose()
+        {
+            Degraded.Dispose();
+            Restored.Dispose();
+        }
+    }
+
+    /// <summary>JPEG-degrades clean images at <paramref name="quality"/>, restores them blindly and measures PSNR before and after.</summary>
+    public static Measurement Measure(BcmModel model, Tensor clean, int quality, IReadOnlyList<double>? levels = null, long seed = 0, Tensor? labels = null)
+    {
+        var degraded = Imaging.ImageIO.JpegDegrade(clean, quality);
+        var restored = Run(model, degraded, levels, seed, labels);
+        return new Measurement(Metrics.ImageQuality.Psnr(clean, degraded), Metrics.ImageQuality.Psnr(clean, restored), degraded, restored);
+    }
 }

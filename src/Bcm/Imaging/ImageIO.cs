@@ -32,6 +32,12 @@ public static class ImageIO
             rgba = Resize(rgba, w, h, size, size);
             w = h = size;
         }
+        return FromRgba(rgba, w, h, channels);
+    }
+
+    /// <summary>RGBA bytes to C, H, W bytes with 1 (luma, BT.601 weights) or 3 channels.</summary>
+    public static byte[] FromRgba(byte[] rgba, int w, int h, int channels)
+    {
         var result = new byte[channels * w * h];
         for (int p = 0; p < w * h; p++)
         {
@@ -46,6 +52,24 @@ public static class ImageIO
             else throw new ArgumentException($"images with {channels} channels are not supported (1 or 3)");
         }
         return result;
+    }
+
+    /// <summary>
+    /// JPEG-compresses every image of a batch [B, C, H, W] in [−1, 1] at <paramref name="quality"/> and decodes it again:
+    /// the same bytes as <c>bcm degrade</c> writes for the image saved as PNG.
+    /// </summary>
+    public static Tensor JpegDegrade(Tensor images, int quality)
+    {
+        long b = images.shape[0], c = images.shape[1], h = images.shape[2], w = images.shape[3];
+        var all = new byte[b * c * h * w];
+        for (long i = 0; i < b; i++)
+        {
+            using var image = images[i];
+            var jpeg = JpegRoundTrip(ToRgba(image), (int)w, (int)h, quality);
+            FromRgba(jpeg, (int)w, (int)h, (int)c).CopyTo(all, i * c * h * w);
+        }
+        using var bytes = tensor(all, [b, c, h, w]);
+        return (bytes.to(ScalarType.Float32) / 127.5 - 1.0).to(images.device);
     }
 
     /// <summary>Reads images as a [B, C, size, size] tensor in [−1, 1]; each must be size x size already.</summary>
