@@ -133,6 +133,62 @@ public sealed class CliTests
         Assert.True(edit.Code == 0, edit.Err);
         Assert.True(File.Exists(Path.Combine(dir, "edited.png")));
         AssertCleanError(Bcm("restore", jpeg, "--rounds", "0.01", "--checkpoint", TinyRun.Value), "round 1 '0.01'");
+
+        // Measurement mode: JPEG-degrade a slice of a data set, restore, report PSNR per quality.
+        var measure = Bcm("restore", "--data", "digits", "--offset", "10", "-n", "6", "-q", "10,30", "--checkpoint", TinyRun.Value, "--out", dir);
+        Assert.True(measure.Code == 0, measure.Err);
+        Assert.Matches(@"JPEG Q=10: PSNR \d+\.\d+ dB → \d+\.\d+ dB", measure.Out);
+        var csv = File.ReadAllLines(Path.Combine(dir, "restoration.csv"));
+        Assert.Equal(3, csv.Length);
+        Assert.StartsWith("10,6,", csv[1]);
+        Assert.True(File.Exists(Path.Combine(dir, "restoration-q30.png")));
+        AssertCleanError(Bcm("restore", jpeg, "--data", "digits", "--checkpoint", TinyRun.Value), "not both");
+        AssertCleanError(Bcm("restore", "--data", "digits", "-q", "0", "--checkpoint", TinyRun.Value), "--jpeg-quality '0'");
+        AssertCleanError(Bcm("restore", "--data", "digits", "--offset", "1790", "-n", "100", "--checkpoint", TinyRun.Value), "goes past the end");
+        AssertCleanError(Bcm("restore", "--checkpoint", TinyRun.Value), "give the image to restore");
+    }
+
+    [Fact]
+    public void EvalMeasuresAMixtureModelAgainstTheOracleWithItsBaseline()
+    {
+        var dir = TestPaths.NewTempDir();
+        var options = Presets.Get("mixture2d") with
+        {
+            Steps = 3, BatchSize = 16, CheckpointEvery = 3, DataLimit = 256, Network = new Networks.MlpConfig { Dim = 2, Hidden = 16, Blocks = 1, EmbedChannels = 8 },
+        };
+        string bcm = Path.Combine(dir, "bcm"), edm = Path.Combine(dir, "edm");
+        using (var t = Trainer.OpenOrResume(options, bcm)) t.Run();
+        using (var t = Trainer.OpenOrResume(options with { Objective = "edm" }, edm)) t.Run();
+        string outDir = Path.Combine(dir, "eval");
+        var r = Bcm("eval", "--checkpoint", bcm, "--baseline", edm, "-n", "200", "--out", outDir);
+        Assert.True(r.Code == 0, r.Err);
+        Assert.Contains("exact samples (floor)", r.Out);
+        foreach (var f in new[] { "report.md", "results.json", "generation.csv", "inversion.csv", "jump-error.csv", "jump-error.png", "nfe-mmd.png", "zigzag.png", "samples-00.png" })
+            Assert.True(File.Exists(Path.Combine(outDir, f)), f);
+        var generation = File.ReadAllLines(Path.Combine(outDir, "generation.csv"));
+        Assert.Contains(generation, l => l.StartsWith("\"EDM Heun\",79,", StringComparison.Ordinal));
+        Assert.Contains(generation, l => l.StartsWith("\"BCM mixed4\",4,", StringComparison.Ordinal));
+        Assert.Contains(File.ReadAllLines(Path.Combine(outDir, "inversion.csv")), l => l.StartsWith("\"EDM Heun ODE inversion + Heun\",99,", StringComparison.Ordinal));
+        // A BCM run is not a baseline, and an image model needs its classifier.
+        AssertCleanError(Bcm("eval", "--checkpoint", bcm, "--baseline", bcm), "not an EDM baseline run");
+        AssertCleanError(Bcm("eval", "--checkpoint", TinyRun.Value, "--classifier", Path.Combine(dir, "none.safetensors")), "bcm classifier");
+    }
+
+    [Fact]
+    public void ClassifierAndImageEvalProduceTheirReport()
+    {
+        var dir = TestPaths.NewTempDir();
+        string classifier = Path.Combine(dir, "digits-8.safetensors");
+        var c = Bcm("classifier", "--data", "digits", "--size", "8", "--epochs", "1", "--out", classifier);
+        Assert.True(c.Code == 0, c.Err);
+        Assert.Matches(@"test accuracy \d+\.\d+ % on \d+ images; sha256 [0-9a-f]{64}", c.Out);
+        string outDir = Path.Combine(dir, "eval");
+        var r = Bcm("eval", "--checkpoint", TinyRun.Value, "--classifier", classifier, "-n", "64", "--inversion-images", "16", "--out", outDir);
+        Assert.True(r.Code == 0, r.Err);
+        Assert.Contains("real vs real (floor)", r.Out);
+        foreach (var f in new[] { "report.md", "results.json", "generation.csv", "reconstruction.csv", "nfe-fid.png", "samples-bcm-onestep.png", "roundtrip-bcm-invert1.png" })
+            Assert.True(File.Exists(Path.Combine(outDir, f)), f);
+        Assert.Contains("sha256", File.ReadAllText(Path.Combine(outDir, "results.json")));
     }
 
     [Fact]
@@ -140,6 +196,6 @@ public sealed class CliTests
     {
         var r = Bcm("--help");
         Assert.Equal(0, r.Code);
-        foreach (var c in new[] { "train", "sample", "invert", "interpolate", "inpaint", "degrade", "restore", "edit", "info", "bench" }) Assert.Contains(c, r.Out);
+        foreach (var c in new[] { "train", "sample", "invert", "interpolate", "inpaint", "degrade", "restore", "edit", "info", "bench", "eval", "classifier" }) Assert.Contains(c, r.Out);
     }
 }
