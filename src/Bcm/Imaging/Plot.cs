@@ -4,7 +4,7 @@ using SkiaSharp;
 namespace Bcm.Imaging;
 
 /// <summary>One line or point series of a <see cref="Plot"/>.</summary>
-public sealed record Series(string Name, double[] X, double[] Y, bool Line = true, bool Markers = true, float MarkerSize = 3.5f);
+public sealed record Series(string Name, double[] X, double[] Y, bool Line = true, bool Markers = true, float MarkerSize = 3.5f, int? Color = null);
 
 /// <summary>
 /// Small PNG charts for reports, drawn with SkiaSharp: line/scatter plots with optional log axes, and heat maps.
@@ -87,8 +87,9 @@ public sealed class Plot
         for (int i = 0; i < Series.Count; i++)
         {
             var s = Series[i];
-            using var paint = new SKPaint { Color = Palette[i % Palette.Length], IsAntialias = true, StrokeWidth = 2, Style = SKPaintStyle.Stroke };
-            using var dot = new SKPaint { Color = Palette[i % Palette.Length].WithAlpha(s.Line ? (byte)255 : (byte)140), IsAntialias = true, Style = SKPaintStyle.Fill };
+            var colour = Palette[(s.Color ?? i) % Palette.Length];
+            using var paint = new SKPaint { Color = colour, IsAntialias = true, StrokeWidth = 2, Style = SKPaintStyle.Stroke };
+            using var dot = new SKPaint { Color = colour.WithAlpha(s.Line ? (byte)255 : (byte)140), IsAntialias = true, Style = SKPaintStyle.Fill };
             var pts = s.X.Zip(s.Y).Where(p => Valid(p.First, LogX) && Valid(p.Second, LogY)).Select(p => new SKPoint(Px(p.First), Py(p.Second))).ToArray();
             if (s.Line)
                 for (int j = 1; j < pts.Length; j++) canvas.DrawLine(pts[j - 1], pts[j], paint);
@@ -101,7 +102,7 @@ public sealed class Plot
         for (int i = 0; i < Series.Count; i++)
         {
             if (string.IsNullOrEmpty(Series[i].Name)) continue;
-            using var key = new SKPaint { Color = Palette[i % Palette.Length], IsAntialias = true, StrokeWidth = 3 };
+            using var key = new SKPaint { Color = Palette[(Series[i].Color ?? i) % Palette.Length], IsAntialias = true, StrokeWidth = 3 };
             float lx = right - 10 - small.MeasureText(Series[i].Name) - 26;
             canvas.DrawLine(lx, ly + 4, lx + 18, ly + 4, key);
             canvas.DrawText(Series[i].Name, lx + 24, ly + 8, SKTextAlign.Left, small, ink);

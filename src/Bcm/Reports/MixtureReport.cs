@@ -81,6 +81,8 @@ public static class MixtureReport
             generated[$"BCM {name} ({plan.Nfe} NFE)"] = values;
         }
 
+        log?.Report("trajectories");
+        Trajectories(bcm, eval, options, device, outDir);
         log?.Report("inversion against the exact ODE");
         var inversion = Inversions(bcm, baseline, eval, options, device);
         log?.Report($"jump errors over {options.Levels.Length}x{options.Levels.Length} (t, u) pairs");
@@ -92,6 +94,40 @@ public static class MixtureReport
             zigLl, zigIn, clock.Elapsed.TotalSeconds);
         WriteOutputs(results, generated, mixture, outDir, options);
         return results;
+    }
+
+    // Exact ODE trajectories from T·z down to ε (lines) against the BCM's one-jump predictions f(x_T, T, u) (dots), for
+    // the first coordinate normalised by the spread sqrt(s² + σ²) of x_σ so every level fits one axis.
+    private static void Trajectories(BcmModel bcm, MixtureEvaluation eval, Options options, Device device, string outDir)
+    {
+        const int count = 6;
+        int d = eval.Dim;
+        using var z = PlanRunner.Noise(PlanRunner.SeedRange(options.Seed + 5, count), TorchSharp.torch.zeros([count, d], device: device), 0);
+        var start = MixtureEvaluation.ToDoubles(z).Select(v => v * bcm.SigmaMax).ToArray();
+        double s2 = eval.DataVariance();
+        double Norm(double x, double sigma) => x / Math.Sqrt(s2 + sigma * sigma);
+        var plot = new Plot { Title = $"{eval.Mixture.Name}: PF-ODE trajectories (lines) vs BCM jumps f(x_T, T, u) (dots)",
+            XLabel = "noise level σ", YLabel = "x₁ / sqrt(s² + σ²)", LogX = true };
+        var levels = options.Levels.Where(l => l < bcm.SigmaMax).ToArray();
+        using var xT = MixtureEvaluation.ToTensor(start, d, device);
+        for (int i = 0; i < count; i++)
+        {
+            var path = new List<(double Sigma, double X)>();
+            var end = new double[d];
+            eval.Flow.Jump(start.AsSpan(i * d, d), bcm.SigmaMax, bcm.SigmaMin, end, (sigma, x) => path.Add((sigma, Norm(x[0], sigma))));
+            plot.Add(new Series(i == 0 ? "exact ODE" : "", path.Select(p => p.Sigma).ToArray(), path.Select(p => p.X).ToArray(), Markers: false, Color: i));
+        }
+        var jumpX = new List<double>[count];
+        for (int i = 0; i < count; i++) jumpX[i] = [];
+        foreach (var u in levels)
+        {
+            using var scope = NewDisposeScope();
+            var jumped = MixtureEvaluation.ToDoubles(bcm.Jump(xT, bcm.SigmaMax, u));
+            for (int i = 0; i < count; i++) jumpX[i].Add(Norm(jumped[i * d], u));
+        }
+        for (int i = 0; i < count; i++)
+            plot.Add(new Series(i == 0 ? "BCM f(x_T, T, u)" : "", levels, jumpX[i].ToArray(), Line: false, MarkerSize: 4, Color: i));
+        plot.Save(Path.Combine(outDir, "trajectories.png"), 820, 500);
     }
 
     private static List<InversionQuality> Inversions(BcmModel bcm, BcmModel? baseline, MixtureEvaluation eval, Options options, Device device)
@@ -234,6 +270,10 @@ public static class MixtureReport
             md.AppendLine($"| {g.Method} | {(g.Nfe == 0 ? "—" : g.Nfe)} | {g.LogLikelihood:F3} | {g.Mmd2:G3} | {g.SlicedW2:G3} | {g.ModeCoverage:P0} | {g.InModeFraction:P1} | {g.ModeWeightTv:F3} |");
         md.AppendLine("\n![](nfe-mmd.png) ![](nfe-sw.png) ![](nfe-loglik.png)\n");
         if (scatterFiles.Count > 0) md.AppendLine(string.Join(" ", scatterFiles.Select(s => $"![{s.Name}]({s.File})")) + "\n");
+        md.AppendLine("## Trajectories\n");
+        md.AppendLine("Exact probability-flow trajectories from six points x_T = T·z (lines) and the BCM's single jumps f(x_T, T, u) to each level u (dots): " +
+                      "a perfect BCM puts every dot on its line.\n");
+        md.AppendLine("![](trajectories.png)\n");
         md.AppendLine("## Inversion\n");
         md.AppendLine("Latent error against the exact ODE from the same start point (BCM starts at x + 0.07·z, the ODE baseline at x, σ = ε); " +
                       "reconstruction error after generating back.\n");
