@@ -38,6 +38,21 @@ public static class Restoration
         }
     }
 
+    /// <summary>
+    /// The trivial baseline a restoration must beat: a Gaussian blur of <paramref name="sigmaPixels"/> (5×5 kernel,
+    /// replicate padding), which removes blocking and ringing and blurs edges alike.
+    /// </summary>
+    public static Tensor Smooth(Tensor images, double sigmaPixels)
+    {
+        using var scope = NewDisposeScope();
+        long c = images.shape[1];
+        var g = exp(-(arange(5, dtype: ScalarType.Float32) - 2).square() / (2 * sigmaPixels * sigmaPixels));
+        g = g / g.sum();
+        var kernel = outer(g, g).expand(c, 1, 5, 5).contiguous().to(images.device);
+        var padded = nn.functional.pad(images, [2, 2, 2, 2], TorchSharp.PaddingModes.Replicate);
+        return nn.functional.conv2d(padded, kernel, groups: c).MoveToOuterDisposeScope();
+    }
+
     /// <summary>JPEG-degrades clean images at <paramref name="quality"/>, restores them blindly and measures PSNR before and after.</summary>
     public static Measurement Measure(BcmModel model, Tensor clean, int quality, IReadOnlyList<double>? levels = null, long seed = 0, Tensor? labels = null)
     {
