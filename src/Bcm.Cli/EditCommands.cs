@@ -59,15 +59,33 @@ internal static class EditCommands
     {
         var images = new Argument<string[]>("images") { Description = "PNG/JPEG images", Arity = ArgumentArity.OneOrMore };
         var quality = new Option<int>("--jpeg-quality", "-q") { Description = "JPEG quality 1-100 (default 15)", DefaultValueFactory = _ => 15 };
-        var cmd = new Command("degrade", "Make test inputs for blind restoration: JPEG-compress images (SkiaSharp's encoder) and decode them again as PNG.")
+        var downsample = new Option<int?>("--downsample") { Description = "Instead of JPEG: average F×F pixel blocks (inputs for bcm superres --factor F)" };
+        var cmd = new Command("degrade", "Make test inputs: JPEG-compress images (SkiaSharp's encoder) and decode them again as PNG, for bcm restore; " +
+                                         "or with --downsample F, shrink them by block averaging, for bcm superres.")
         {
-            images, quality, Common.Out,
+            images, quality, downsample, Common.Out,
         };
         cmd.SetAction(parse => Common.Guard(() =>
         {
             int q = parse.GetValue(quality);
             if (q is < 1 or > 100) throw new CliError("--jpeg-quality must be in 1..100");
             string outDir = Common.OutDir(parse.GetValue(Common.Out), "degraded");
+            if (parse.GetValue(downsample) is int f)
+            {
+                if (f < 2) throw new CliError("--downsample must be ≥ 2");
+                foreach (var path in parse.GetValue(images)!)
+                {
+                    ImageIO.ReadRgba(path, out int w, out int h);
+                    if (w % f != 0 || h % f != 0) throw new CliError($"{path}: {w}x{h} is not divisible by {f}");
+                    int c = ImageIO.IsGrey(path) ? 1 : 3;
+                    using var x = ImageIO.ReadBatch([path], c, w == h ? w : throw new CliError($"{path}: square images only"));
+                    using var small = SuperResolution.Downsample(x, f);
+                    string target = Path.Combine(outDir, Path.GetFileNameWithoutExtension(path) + $".down{f}.png");
+                    using (var s0 = small[0]) ImageIO.SavePng(s0, target);
+                    Console.WriteLine(target);
+                }
+                return 0;
+            }
             foreach (var path in parse.GetValue(images)!)
             {
                 var rgba = ImageIO.ReadRgba(path, out int w, out int h);
@@ -76,6 +94,48 @@ internal static class EditCommands
                 ImageIO.SaveRgbaPng(jpeg, w, h, target);
                 Console.WriteLine(target);
             }
+            return 0;
+        }));
+        return cmd;
+    }
+
+    public static Command SuperRes()
+    {
+        var image = new Argument<string>("image") { Description = "Low-resolution image: the model's size divided by --factor (make one with bcm degrade --downsample F)" };
+        var factor = new Option<int>("--factor") { Description = "Upsampling factor (default 2)", DefaultValueFactory = _ => 2 };
+        var clean = new Option<string?>("--clean") { Description = "The full-resolution image, to report PSNR against it (and of bilinear upsampling)" };
+        var cmd = new Command("superres", "Super-resolution by iterative replacement: rounds of jump up → jump down, each followed by putting back the given " +
+                                          $"image's block averages, so the output downsamples exactly to the input (default levels {string.Join(",", SuperResolution.DefaultLevels)}: " +
+                                          $"{Rounds.Nfe(SuperResolution.DefaultLevels)} NFE).")
+        {
+            image, factor, clean, RoundsOption, Label, Common.Checkpoint, Common.Preset, Common.Out, Common.Seed, Common.Device, Common.Threads,
+        };
+        cmd.SetAction(parse => Common.Guard(() =>
+        {
+            Common.ApplyThreads(parse);
+            var (model, channels, size, device, labels) = Load(parse);
+            int f = parse.GetValue(factor);
+            if (f < 2 || size % f != 0) throw new CliError($"--factor must be ≥ 2 and divide the model's size {size}");
+            string path = parse.GetValue(image)!;
+            ImageIO.ReadRgba(path, out int w, out int h);
+            if (w != size / f || h != size / f)
+                throw new CliError($"{path} is {w}x{h}: superres takes a {size / f}x{size / f} image (the model's {size}x{size} divided by --factor {f}); make one with bcm degrade --downsample {f}");
+            var low = ImageIO.ReadBatch([path], channels, size / f).to(device);
+            var levels = parse.GetValue(RoundsOption) is string r ? Rounds.Parse(r) : SuperResolution.DefaultLevels;
+            var rounds = new List<Tensor>();
+            var result = SuperResolution.Run(model, low, f, levels, parse.GetValue(Common.Seed), labels, (_, cur) => rounds.Add(cur.cpu().DetachFromDisposeScope()));
+            string outDir = Common.OutDir(parse.GetValue(Common.Out), "superres");
+            using (var r0 = result[0]) ImageIO.SavePng(r0, Path.Combine(outDir, "superres.png"));
+            using var bilinear = nn.functional.interpolate(low, [size, size], mode: InterpolationMode.Bilinear, align_corners: false);
+            using (var strip = cat([SuperResolution.Upsample(low, f).cpu(), .. rounds], 0))
+                ImageIO.SaveGrid(strip, Path.Combine(outDir, "rounds.png"), columns: (int)strip.shape[0]);
+            string report = $"upsampled {f}x with {levels.Length} rounds ({Rounds.Nfe(levels)} NFE) → {Path.GetFullPath(Path.Combine(outDir, "superres.png"))}";
+            if (parse.GetValue(clean) is string cleanPath)
+            {
+                using var c = ImageIO.ReadBatch([cleanPath], channels, size).to(device);
+                report += $"; PSNR against the clean image {RoundTrip.Metrics(c, result).Psnr[0]:F2} dB (bilinear upsampling {RoundTrip.Metrics(c, bilinear).Psnr[0]:F2} dB)";
+            }
+            Console.WriteLine(report);
             return 0;
         }));
         return cmd;

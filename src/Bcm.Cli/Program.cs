@@ -12,6 +12,7 @@ var root = new RootCommand("bcm: Bidirectional Consistency Models (Li & He, 2024
     EditCommands.Degrade(),
     EditCommands.Restore(),
     EditCommands.Edit(),
+    EditCommands.SuperRes(),
     InfoCommand.Create(),
     BenchCommand.Create(),
     EvalCommand.Create(),

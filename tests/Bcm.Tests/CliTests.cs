@@ -134,6 +134,15 @@ public sealed class CliTests
         Assert.True(File.Exists(Path.Combine(dir, "edited.png")));
         AssertCleanError(Bcm("restore", jpeg, "--rounds", "0.01", "--checkpoint", TinyRun.Value), "round 1 '0.01'");
 
+        var down = Bcm("degrade", png, "--downsample", "2", "--out", dir);
+        Assert.True(down.Code == 0, down.Err);
+        string small = Path.Combine(dir, "digit.down2.png");
+        var sr = Bcm("superres", small, "--factor", "2", "--clean", png, "--rounds", "10,1.2", "--checkpoint", TinyRun.Value, "--out", dir);
+        Assert.True(sr.Code == 0, sr.Err);
+        Assert.Matches(@"PSNR against the clean image \d+\.\d+ dB \(bilinear upsampling \d+\.\d+ dB\)", sr.Out);
+        Assert.True(File.Exists(Path.Combine(dir, "superres.png")));
+        AssertCleanError(Bcm("superres", png, "--factor", "2", "--checkpoint", TinyRun.Value), "superres takes a 4x4 image (the model's 8x8 divided by --factor 2)");
+
         // Measurement mode: JPEG-degrade a slice of a data set, restore, report PSNR per quality.
         var measure = Bcm("restore", "--data", "digits", "--offset", "10", "-n", "6", "-q", "10,30", "--checkpoint", TinyRun.Value, "--out", dir);
         Assert.True(measure.Code == 0, measure.Err);
@@ -196,6 +205,6 @@ public sealed class CliTests
     {
         var r = Bcm("--help");
         Assert.Equal(0, r.Code);
-        foreach (var c in new[] { "train", "sample", "invert", "interpolate", "inpaint", "degrade", "restore", "edit", "info", "bench", "eval", "classifier" }) Assert.Contains(c, r.Out);
+        foreach (var c in new[] { "train", "sample", "invert", "interpolate", "inpaint", "degrade", "restore", "edit", "info", "bench", "eval", "classifier", "superres" }) Assert.Contains(c, r.Out);
     }
 }

@@ -23,6 +23,23 @@ public sealed class EditingTests
     }
 
     [Fact]
+    public void SuperResolutionDownsamplesExactlyToItsInputAndAddsDetail()
+    {
+        var model = TestModels.RandomTiny(23);
+        using var low = rand(3, 1, 4, 4) * 2 - 1;
+        using var result = SuperResolution.Run(model, low, 2, [20, 5], seed: 2);
+        Assert.Equal(new long[] { 3, 1, 8, 8 }, result.shape);
+        using var back = SuperResolution.Downsample(result, 2);
+        Assert.True((back - low).abs().max().item<float>() < 1e-5, "the block averages of the output must equal the input");
+        using var flat = SuperResolution.Upsample(low, 2);
+        Assert.True((result - flat).abs().max().item<float>() > 1e-2, "the model adds detail inside the blocks");
+        // Per-sample seeds: the first image does not depend on the batch it is in.
+        using var alone = SuperResolution.Run(model, low[..1], 2, [20, 5], seed: 2);
+        Assert.True(alone.allclose(result[..1], atol: 1e-5));
+        Assert.Contains("give a 4x4 image", Assert.Throws<ArgumentException>(() => SuperResolution.Run(model, rand(1, 1, 8, 8), 2)).Message);
+    }
+
+    [Fact]
     public void RestorationKeepsSizeAndChannels()
     {
         var model = TestModels.RandomTiny(22, channels: 3);

@@ -22,18 +22,29 @@ public static class Rounds
     public static Tensor Run(BcmModel model, Tensor x, IReadOnlyList<double> levels, long seed, Tensor? known = null, Tensor? reference = null,
         Tensor? labels = null, Action<int, Tensor>? afterRound = null)
     {
-        if (levels.Count == 0) throw new ArgumentException("give at least one round");
         if (known is not null && reference is null) throw new ArgumentException("a mask needs the reference image");
+        return Run(model, x, levels, seed, known is null ? null : current => where(known, reference!, current), labels, afterRound);
+    }
+
+    /// <summary>
+    /// Runs the rounds with a projection applied to the start and after every round: the constraint that the known
+    /// part of the image is kept (pasting known pixels for inpainting, replacing the low frequencies for super-resolution,
+    /// the consistency models' "iterative replacement").
+    /// </summary>
+    public static Tensor Run(BcmModel model, Tensor x, IReadOnlyList<double> levels, long seed, Func<Tensor, Tensor>? project,
+        Tensor? labels = null, Action<int, Tensor>? afterRound = null)
+    {
+        if (levels.Count == 0) throw new ArgumentException("give at least one round");
         using var scope = NewDisposeScope();
         var seeds = PlanRunner.SeedRange(seed, (int)x.shape[0]);
-        var current = known is null ? x.clone() : where(known, reference!, x);
+        var current = project is null ? x.clone() : project(x);
         for (int r = 0; r < levels.Count; r++)
         {
             var plan = Round(levels[r]);
             plan.Validate();
             // Fresh noise per round: offset the per-sample seeds by the round index.
             var next = PlanRunner.Run(model, current, plan, seeds.Select(s => s + 1_000_003L * (r + 1)).ToArray(), labels);
-            current = known is null ? next : where(known, reference!, next);
+            current = project is null ? next : project(next);
             afterRound?.Invoke(r, current);
         }
         return current.MoveToOuterDisposeScope();

@@ -35,6 +35,15 @@ public static class ImageIO
         return FromRgba(rgba, w, h, channels);
     }
 
+    /// <summary>True when every pixel of the image has equal red, green and blue.</summary>
+    public static bool IsGrey(string path)
+    {
+        var rgba = ReadRgba(path, out _, out _);
+        for (int p = 0; p < rgba.Length; p += 4)
+            if (rgba[p] != rgba[p + 1] || rgba[p] != rgba[p + 2]) return false;
+        return true;
+    }
+
     /// <summary>RGBA bytes to C, H, W bytes with 1 (luma, BT.601 weights) or 3 channels.</summary>
     public static byte[] FromRgba(byte[] rgba, int w, int h, int channels)
     {
