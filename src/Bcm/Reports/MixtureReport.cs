@@ -250,7 +250,7 @@ public static class MixtureReport
             int index = 0;
             foreach (var (name, values) in all)
             {
-                if (name.StartsWith("EDM", StringComparison.Ordinal) && !(name.Contains(" 2 NFE") || name.Contains(" 10 NFE") || name.Contains(" 40 NFE"))) continue;
+                if (name.StartsWith("EDM", StringComparison.Ordinal) && !(name.EndsWith(" 3 NFE") || name.EndsWith(" 19 NFE") || name.EndsWith(" 79 NFE"))) continue;
                 var plot = new Plot { Title = name, XLabel = "x1", YLabel = "x2", XRange = (-1.6, 1.6), YRange = (-1.6, 1.6), EqualAspect = true };
                 plot.Add(new Series("", Enumerable.Range(0, values.Length / 2).Select(i => values[2 * i]).ToArray(),
                     Enumerable.Range(0, values.Length / 2).Select(i => values[2 * i + 1]).ToArray(), Line: false, MarkerSize: 1.6f));
