@@ -17,7 +17,11 @@ public sealed record SampleQuality(string Method, int Nfe, double Fid, double Ki
     double ClassCoverage, double ClassTv, double ImagesPerSecond);
 
 /// <summary>Reconstruction quality of one inversion method (inversion then generation back).</summary>
-public sealed record ReconstructionQuality(string Method, int InversionNfe, int GenerationNfe, double Mse, double Psnr, double Ssim, double ImagesPerSecond);
+/// <remarks>
+/// <see cref="LatentStd"/> is the standard deviation of the latents divided by T: about 1 for noise-like latents at
+/// σ = T, far below 1 when a too-coarse inversion leaves the image nearly unchanged.
+/// </remarks>
+public sealed record ReconstructionQuality(string Method, int InversionNfe, int GenerationNfe, double Mse, double Psnr, double Ssim, double LatentStd, double ImagesPerSecond);
 
 /// <summary>
 /// The measured-claims report for image models: FID/KID/precision/recall/class coverage on a classifier's features versus
@@ -116,7 +120,12 @@ public static class ImageReport
         var (features, predictions) = classifier.Embed(images.clamp(-1, 1));
         int dim = Classifier.FeatureDim, classes = classifier.Classes;
         double fid = FeatureMetrics.Fid(features, refFeatures, dim);
-        var kid = FeatureMetrics.Kid(features, refFeatures, dim, subsets: 10, subsetSize: Math.Min(500, predictions.Length));
+        // KID's cubic kernel (a·b/d + 1)³ assumes features of order one (as Inception's are); the classifier's ReLU
+        // features are larger, which lets a few huge kernel values dominate. Both sets are divided by one constant,
+        // the reference set's RMS feature value, before the kernel.
+        double scale = 1 / Math.Sqrt(refFeatures.Average(v => v * v));
+        var kid = FeatureMetrics.Kid(features.Select(v => v * scale).ToArray(), refFeatures.Select(v => v * scale).ToArray(), dim,
+            subsets: 10, subsetSize: Math.Min(500, predictions.Length));
         var (precision, recall) = FeatureMetrics.PrecisionRecall(refFeatures, features, dim);
         var counts = new int[classes];
         foreach (var p in predictions) counts[p]++;
@@ -133,12 +142,13 @@ public static class ImageReport
         using var images = reference.Batch(idx, size, device: device);
         using var labels = bcm.Network.NumClasses > 0 ? reference.LabelBatch(idx, device) : null;
         var list = new List<ReconstructionQuality>();
-        ReconstructionQuality Measure(string method, int invNfe, int genNfe, Tensor recon, double seconds)
+        ReconstructionQuality Measure(string method, int invNfe, int genNfe, Tensor latents, Tensor recon, double seconds)
         {
+            double latentStd = latents.std().item<float>() / bcm.SigmaMax;
             using var cpuImages = images.cpu();
             using var cpuRecon = recon.cpu();
             var mse = ImageQuality.Mse(cpuImages, cpuRecon);
-            return new ReconstructionQuality(method, invNfe, genNfe, mse.Average(), ImageQuality.Psnr(mse).Average(), ImageQuality.Ssim(cpuImages, cpuRecon).Average(), n / seconds);
+            return new ReconstructionQuality(method, invNfe, genNfe, mse.Average(), ImageQuality.Psnr(mse).Average(), ImageQuality.Ssim(cpuImages, cpuRecon).Average(), latentStd, n / seconds);
         }
         var generate = PlanPresets.Resolve("onestep");
         foreach (var name in new[] { "invert1", "invert2" })
@@ -147,7 +157,7 @@ public static class ImageReport
             log?.Report($"BCM {name} + onestep on {n} real images");
             var watch = Stopwatch.StartNew();
             using var rt = RoundTrip.Run(bcm, images, invert, generate, options.Seed, labels);
-            list.Add(Measure($"BCM {name} + onestep", invert.Nfe, generate.Nfe, rt.Reconstructions, watch.Elapsed.TotalSeconds));
+            list.Add(Measure($"BCM {name} + onestep", invert.Nfe, generate.Nfe, rt.Latents, rt.Reconstructions, watch.Elapsed.TotalSeconds));
             ImageIO.SavePairs(images[..Math.Min(32, n)], rt.Reconstructions[..Math.Min(32, n)], Path.Combine(outDir, $"roundtrip-bcm-{name}.png"));
         }
         if (baseline is not null)
@@ -160,7 +170,7 @@ public static class ImageReport
                 using var scope = NewDisposeScope();
                 var latents = OdeSolver.Invert(baseline, images, steps, labels: labels);
                 var recon = OdeSolver.Solve(baseline, latents, OdeSolver.Grid(steps, baseline.SigmaMax, baseline.SigmaMin), labels: labels);
-                list.Add(Measure("EDM ODE inversion + ODE generation (Heun)", actual, actual, recon, watch.Elapsed.TotalSeconds));
+                list.Add(Measure("EDM ODE inversion + ODE generation (Heun)", actual, actual, latents, recon, watch.Elapsed.TotalSeconds));
                 if (nfe == options.InversionNfe[^1] || nfe == 20)
                     ImageIO.SavePairs(images[..Math.Min(32, n)], recon[..Math.Min(32, n)], Path.Combine(outDir, $"roundtrip-edm-{actual}.png"));
             }
@@ -175,9 +185,9 @@ public static class ImageReport
         foreach (var g in r.Generation.Prepend(r.Floor))
             csv.AppendLine(string.Join(",", $"\"{g.Method}\"", g.Nfe, F(g.Fid), F(g.Kid), F(g.KidStd), F(g.Precision), F(g.Recall), F(g.ClassCoverage), F(g.ClassTv), F(g.ImagesPerSecond)));
         Checkpoints.AtomicFile.WriteAllText(Path.Combine(outDir, "generation.csv"), csv.ToString());
-        csv = new StringBuilder("method,inversion_nfe,generation_nfe,mse,psnr,ssim,images_per_second\n");
+        csv = new StringBuilder("method,inversion_nfe,generation_nfe,mse,psnr,ssim,latent_std_over_t,images_per_second\n");
         foreach (var q in r.Reconstruction)
-            csv.AppendLine(string.Join(",", $"\"{q.Method}\"", q.InversionNfe, q.GenerationNfe, F(q.Mse), F(q.Psnr), F(q.Ssim), F(q.ImagesPerSecond)));
+            csv.AppendLine(string.Join(",", $"\"{q.Method}\"", q.InversionNfe, q.GenerationNfe, F(q.Mse), F(q.Psnr), F(q.Ssim), F(q.LatentStd), F(q.ImagesPerSecond)));
         Checkpoints.AtomicFile.WriteAllText(Path.Combine(outDir, "reconstruction.csv"), csv.ToString());
 
         var bcmRows = r.Generation.Where(g => g.Method.StartsWith("BCM", StringComparison.Ordinal)).ToList();
@@ -211,10 +221,11 @@ public static class ImageReport
         md.AppendLine(string.Join(" ", r.Generation.Select(g => g.Method.StartsWith("BCM", StringComparison.Ordinal)
             ? $"![{g.Method}](samples-bcm-{g.Method[4..]}.png)" : $"![{g.Method} {g.Nfe}](samples-edm-{g.Nfe}.png)")) + "\n");
         md.AppendLine("## Inversion round trips versus NFE\n");
-        md.AppendLine($"{options.InversionImages} real images inverted to T = 80 and generated back; MSE/PSNR/SSIM on [0, 1].\n");
-        md.AppendLine("| method | NFE invert | NFE generate | MSE | PSNR (dB) | SSIM | images/s |\n|---|---|---|---|---|---|---|");
+        md.AppendLine($"{options.InversionImages} real images inverted to T = 80 and generated back; MSE/PSNR/SSIM on [0, 1]. " +
+                      "Latent std / T is about 1 for noise-like latents; far below 1, the inversion left the image nearly as it was.\n");
+        md.AppendLine("| method | NFE invert | NFE generate | MSE | PSNR (dB) | SSIM | latent std / T | images/s |\n|---|---|---|---|---|---|---|---|");
         foreach (var q in r.Reconstruction)
-            md.AppendLine($"| {q.Method} | {q.InversionNfe} | {q.GenerationNfe} | {q.Mse:F4} | {q.Psnr:F2} | {q.Ssim:F3} | {q.ImagesPerSecond:F0} |");
+            md.AppendLine($"| {q.Method} | {q.InversionNfe} | {q.GenerationNfe} | {q.Mse:F4} | {q.Psnr:F2} | {q.Ssim:F3} | {q.LatentStd:F3} | {q.ImagesPerSecond:F0} |");
         md.AppendLine("\n![](nfe-reconstruction.png)");
         Checkpoints.AtomicFile.WriteAllText(Path.Combine(outDir, "report.md"), md.ToString());
     }
