@@ -201,6 +201,20 @@ public sealed class CliTests
     }
 
     [Fact]
+    public void TrainStopsOnItsTimeBudgetWithACheckpointAndResumes()
+    {
+        var dir = TestPaths.NewTempDir();
+        var r = Bcm("train", "--preset", "tiny", "--max-minutes", "0.05", "--out", dir, "--no-report");
+        Assert.True(r.Code == 0, r.Err);
+        Assert.Contains("time budget of 0.05 min reached at step", r.Out);
+        var saved = TrainingCheckpoint.List(dir);
+        Assert.NotEmpty(saved);
+        Assert.InRange(saved[^1].Step, 1, 299);
+        AssertCleanError(Bcm("train", "--preset", "tiny", "--max-minutes", "0", "--out", dir), "--max-minutes must be positive");
+        AssertCleanError(Bcm("train", "--preset", "tiny", "--objective", "score", "--out", TestPaths.NewTempDir()), "objective must be bct or edm");
+    }
+
+    [Fact]
     public void HelpListsTheCommands()
     {
         var r = Bcm("--help");
