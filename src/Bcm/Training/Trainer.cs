@@ -253,7 +253,10 @@ public sealed class Trainer : IDisposable
                 evt = "checkpoint";
             }
             if (Options.SampleEvery > 0 && Step % Options.SampleEvery == 0 && Options.Network.SampleShape.Length == 3)
-                Imaging.ImageIO.SaveGrid(SampleOneStep(64, 0), Path.Combine(RunDir, "samples", $"onestep-{Step:D8}.png"));
+            {
+                using var preview = IsDenoiser ? SampleHeun(64, 0, 10) : SampleOneStep(64, 0);
+                Imaging.ImageIO.SaveGrid(preview, Path.Combine(RunDir, "samples", $"{(IsDenoiser ? "heun19" : "onestep")}-{Step:D8}.png"));
+            }
             var report = new TrainProgress(Step, Options.Steps, scales, loss, ct, soft, gradNorm, ips, elapsed, eta, evt);
             stats.WriteLine(JsonSerializer.Serialize(report, StatsJson));
             progress?.Report(report);
@@ -277,6 +280,16 @@ public sealed class Trainer : IDisposable
         var labels = Options.Network.NumClasses > 0 ? arange(n, device: device) % Options.Network.NumClasses : null;
         var x = Plans.PlanRunner.Run(Ema, zeros(shape, device: device), Plans.PlanPresets.Resolve("onestep"), Plans.PlanRunner.SeedRange(seed, n), labels);
         return x.cpu().MoveToOuterDisposeScope();
+    }
+
+    /// <summary>Samples of the EDM baseline: Heun's method in <paramref name="steps"/> steps (2·steps − 1 NFE) from the EMA denoiser.</summary>
+    public Tensor SampleHeun(int n, long seed, int steps)
+    {
+        using var scope = NewDisposeScope();
+        var shape = new long[] { n }.Concat(ema.SampleShape).ToArray();
+        var labels = Options.Network.NumClasses > 0 ? arange(n, device: device) % Options.Network.NumClasses : null;
+        var z = Plans.PlanRunner.Noise(Plans.PlanRunner.SeedRange(seed, n), zeros(shape, device: device), 0);
+        return Baselines.OdeSolver.Generate(Ema, z, steps, labels: labels).cpu().MoveToOuterDisposeScope();
     }
 
     // Data order: one seeded permutation per epoch; position k·B + j of the stream is image order[epoch][…].
