@@ -10,7 +10,7 @@ internal static class EvalCommand
     public static Command Create()
     {
         var baseline = new Option<string?>("--baseline") { Description = "An EDM baseline run (bcm train --objective edm) on the same data: Heun sampling and ODE inversion over NFE beside the BCM" };
-        var samples = new Option<int?>("--samples", "-n") { Description = "Generated samples per method (default 2000 for mixtures)" };
+        var samples = new Option<int?>("--samples", "-n") { Description = "Generated samples per method (default 2000 for mixtures, 1000 for images)" };
         var classifier = new Option<string?>("--classifier") { Description = "Classifier for image metrics (bcm classifier); default classifiers/DATA-SIZE.safetensors" };
         var inversions = new Option<int?>("--inversion-images") { Description = "Real images for the inversion round trips (default 256)" };
         var mixture = new Option<string?>("--mixture") { Description = "Mixture to evaluate against (default: the one the model was trained on): " + GaussianMixture.Help };
@@ -36,7 +36,7 @@ internal static class EvalCommand
             {
                 string name = parse.GetValue(mixture) ?? (data is not null && data.StartsWith("mixture:", StringComparison.Ordinal) ? data["mixture:".Length..]
                     : throw new CliError("this vector model does not say which mixture it learnt: pass --mixture NAME"));
-                var gm = GaussianMixture.Named(name);
+                var gm = GaussianMixture.Named(name.StartsWith("mixture:", StringComparison.Ordinal) ? name["mixture:".Length..] : name);
                 if (gm.Dim != loaded.Config.SampleShape[0]) throw new CliError($"mixture {name} is {gm.Dim}-dimensional, the model takes {loaded.Config.SampleShape[0]}");
                 if (base_ is not null && !base_.Config.SampleShape.SequenceEqual(loaded.Config.SampleShape))
                     throw new CliError("the baseline's samples have another shape than the model's");
