@@ -13,6 +13,7 @@ internal static class EvalCommand
         var samples = new Option<int?>("--samples", "-n") { Description = "Generated samples per method (default 2000 for mixtures, 1000 for images)" };
         var classifier = new Option<string?>("--classifier") { Description = "Classifier for image metrics (bcm classifier); default classifiers/DATA-SIZE.safetensors" };
         var inversions = new Option<int?>("--inversion-images") { Description = "Real images for the inversion round trips (default 256)" };
+        var plans = new Option<string?>("--plans") { Description = "Generation plans to measure, comma-separated names (default onestep,ancestral2,zigzag3,mixed4; e.g. onestep,cm-multistep for an iCT model)" };
         var mixture = new Option<string?>("--mixture") { Description = "Mixture to evaluate against (default: the one the model was trained on): " + GaussianMixture.Help };
         var cmd = new Command("eval", "Measure a model and write a report (report.md with PNG plots, results.json, CSV). For a model of a Gaussian mixture: " +
                                       "generation quality against the exact density and fresh samples, jump errors against the exact probability-flow ODE " +
@@ -20,7 +21,7 @@ internal static class EvalCommand
                                       "coverage on a classifier's features (with the real-versus-real floor), reconstruction MSE/PSNR/SSIM of inversion " +
                                       "round trips, throughput. With --baseline, the EDM baseline's Heun sampler and ODE inversion over NFE beside the BCM.")
         {
-            Common.Checkpoint, baseline, samples, classifier, inversions, Common.Data, mixture, Common.Out, Common.Seed, Common.Device, Common.Threads,
+            Common.Checkpoint, baseline, samples, plans, classifier, inversions, Common.Data, mixture, Common.Out, Common.Seed, Common.Device, Common.Threads,
         };
         cmd.SetAction(parse => Common.Guard(() =>
         {
@@ -32,6 +33,14 @@ internal static class EvalCommand
             if (base_ is not null && base_.Options?.Objective != "edm")
                 throw new CliError($"--baseline {base_.Source}: not an EDM baseline run (train one with: bcm train --objective edm)");
             string? data = loaded.Options?.Data;
+            string[]? planNames = parse.GetValue(plans)?.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+            if (planNames is { Length: 0 }) throw new CliError("--plans: give at least one plan name");
+            foreach (var p in planNames ?? [])
+            {
+                var plan = Bcm.Plans.PlanPresets.Resolve(p);
+                plan.Validate();
+                if (plan.IsInversion) throw new CliError($"--plans: '{p}' is an inversion plan; give generation plans (e.g. onestep)");
+            }
             if (loaded.Config.SampleShape.Length == 1)
             {
                 string name = parse.GetValue(mixture) ?? (data is not null && data.StartsWith("mixture:", StringComparison.Ordinal) ? data["mixture:".Length..]
@@ -42,6 +51,7 @@ internal static class EvalCommand
                     throw new CliError("the baseline's samples have another shape than the model's");
                 string outDir = Common.OutDir(parse.GetValue(Common.Out), "eval");
                 var options = new MixtureReport.Options { Samples = parse.GetValue(samples) ?? 2000, Seed = parse.GetValue(Common.Seed) };
+                if (planNames is not null) options = options with { BcmPlans = planNames };
                 var r = MixtureReport.Write(loaded.Model, loaded.Source, base_?.Model, base_?.Source, gm, outDir, options, printer);
                 Console.WriteLine($"report: {Path.GetFullPath(Path.Combine(outDir, "report.md"))}");
                 foreach (var g in r.Generation.Prepend(r.Floor))
@@ -63,6 +73,7 @@ internal static class EvalCommand
             catch (ArgumentException) { test = train; } // a set without a test split: reference and floor both from it
             string dir = Common.OutDir(parse.GetValue(Common.Out), "eval");
             var opts = new ImageReport.Options { Samples = parse.GetValue(samples) ?? 1000, InversionImages = parse.GetValue(inversions) ?? 256, Seed = parse.GetValue(Common.Seed) };
+            if (planNames is not null) opts = opts with { BcmPlans = planNames };
             var res = ImageReport.Write(loaded.Model, loaded.Source, base_?.Model, base_?.Source, net, classifierPath, test, train, dir, opts, printer);
             Console.WriteLine($"report: {Path.GetFullPath(Path.Combine(dir, "report.md"))}");
             foreach (var g in res.Generation.Prepend(res.Floor))

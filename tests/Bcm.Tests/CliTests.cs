@@ -178,6 +178,14 @@ public sealed class CliTests
         Assert.Contains(generation, l => l.StartsWith("\"EDM Heun\",79,", StringComparison.Ordinal));
         Assert.Contains(generation, l => l.StartsWith("\"BCM mixed4\",4,", StringComparison.Ordinal));
         Assert.Contains(File.ReadAllLines(Path.Combine(outDir, "inversion.csv")), l => l.StartsWith("\"EDM Heun ODE inversion + Heun\",99,", StringComparison.Ordinal));
+        // The plans compared can be chosen (e.g. an iCT model's own multistep sampler); inversion plans are refused.
+        string planDir = Path.Combine(dir, "eval-plans");
+        var chosen = Bcm("eval", "--checkpoint", bcm, "--plans", "onestep,cm:2", "-n", "100", "--out", planDir);
+        Assert.True(chosen.Code == 0, chosen.Err);
+        var rows = File.ReadAllLines(Path.Combine(planDir, "generation.csv"));
+        Assert.Contains(rows, l => l.StartsWith("\"BCM cm:2\",2,", StringComparison.Ordinal));
+        Assert.DoesNotContain(rows, l => l.Contains("mixed4"));
+        AssertCleanError(Bcm("eval", "--checkpoint", bcm, "--plans", "invert1"), "is an inversion plan");
         // A BCM run is not a baseline, and an image model needs its classifier.
         AssertCleanError(Bcm("eval", "--checkpoint", bcm, "--baseline", bcm), "not an EDM baseline run");
         AssertCleanError(Bcm("eval", "--checkpoint", TinyRun.Value, "--classifier", Path.Combine(dir, "none.safetensors")), "bcm classifier");

@@ -76,7 +76,7 @@ public static class ImageReport
             using var images = InBatches(n, options.BatchSize, (from, count) =>
                 PlanRunner.Run(bcm, zeros([count, .. shape], device: device), plan, seeds[from..(from + count)], Labels(from, count)));
             double ips = n / watch.Elapsed.TotalSeconds;
-            ImageIO.SaveGrid(images[..Math.Min(64, n)], Path.Combine(outDir, $"samples-bcm-{name}.png"));
+            ImageIO.SaveGrid(images[..Math.Min(64, n)], Path.Combine(outDir, $"samples-bcm-{FileSafe(name)}.png"));
             generation.Add(Quality($"BCM {name}", plan.Nfe, images, refFeatures, classifier, ips));
         }
         if (baseline is not null)
@@ -103,6 +103,9 @@ public static class ImageReport
         WriteOutputs(results, outDir, options);
         return results;
     }
+
+    // Plan names may be texts such as 80>0.002 or families such as ancestral:3: keep file names portable.
+    private static string FileSafe(string name) => new(name.Select(c => char.IsAsciiLetterOrDigit(c) || c is '-' or '.' ? c : '_').ToArray());
 
     private static Tensor InBatches(int n, int batch, Func<int, int, Tensor> make)
     {
@@ -219,7 +222,7 @@ public static class ImageReport
             md.AppendLine($"| {g.Method} | {(g.Nfe == 0 ? "—" : g.Nfe)} | {g.Fid:F2} | {1000 * g.Kid:F2} ± {1000 * g.KidStd:F2} | {g.Precision:F3} | {g.Recall:F3} | {g.ClassCoverage:P0} | {g.ClassTv:F3} | {(g.ImagesPerSecond > 0 ? g.ImagesPerSecond.ToString("F0", CultureInfo.InvariantCulture) : "—")} |");
         md.AppendLine("\n![](nfe-fid.png) ![](nfe-kid.png)\n");
         md.AppendLine(string.Join(" ", r.Generation.Select(g => g.Method.StartsWith("BCM", StringComparison.Ordinal)
-            ? $"![{g.Method}](samples-bcm-{g.Method[4..]}.png)" : $"![{g.Method} {g.Nfe}](samples-edm-{g.Nfe}.png)")) + "\n");
+            ? $"![{g.Method}](samples-bcm-{FileSafe(g.Method[4..])}.png)" : $"![{g.Method} {g.Nfe}](samples-edm-{g.Nfe}.png)")) + "\n");
         md.AppendLine("## Inversion round trips versus NFE\n");
         md.AppendLine($"{options.InversionImages} real images inverted to T = 80 and generated back; MSE/PSNR/SSIM on [0, 1]. " +
                       "Latent std / T is about 1 for noise-like latents; far below 1, the inversion left the image nearly as it was.\n");
