@@ -43,6 +43,12 @@ internal static class Common
             Console.Error.WriteLine($"bcm: error: {e.Message}");
             return 3;
         }
+        catch (Exception e) when (Environment.GetEnvironmentVariable("BCM_DEBUG") is not ("1" or "true"))
+        {
+            // A bug, not bad input: one line, and how to get the details for a report.
+            Console.Error.WriteLine($"bcm: internal error ({e.GetType().Name}): {e.Message} — please report it; run with BCM_DEBUG=1 for the stack trace");
+            return 1;
+        }
     }
 
     private static bool IsDiskFull(IOException e) => (e.HResult & 0xFFFF) == 28 || e.Message.Contains("No space left", StringComparison.OrdinalIgnoreCase);
@@ -70,6 +76,15 @@ internal static class Common
     {
         if (checkpoint is null) throw new CliError("--checkpoint is required: a run folder or a checkpoint file");
         return ModelLoader.Load(checkpoint, preset, device: ParseDevice(device));
+    }
+
+    /// <summary>The model of a command that works on images (inversion and editing), refusing vector models.</summary>
+    public static ModelLoader.Loaded LoadImageModel(string? checkpoint, string? preset, string device)
+    {
+        var loaded = LoadModel(checkpoint, preset, device);
+        if (loaded.Config.SampleShape.Length != 3)
+            throw new CliError($"{loaded.Source} makes {loaded.Config.SampleShape[0]}-dimensional vectors; this command works on image models (for vector models use bcm sample and bcm eval)");
+        return loaded;
     }
 
     /// <summary>The one class label a conditional model needs (null for an unconditional model), checked against its classes.</summary>

@@ -236,7 +236,7 @@ internal static class EditCommands
 
     private static (Model.BcmModel Model, int Channels, int Size, Device Device, Tensor? Labels) Load(ParseResult parse)
     {
-        var loaded = Common.LoadModel(parse.GetValue(Common.Checkpoint), parse.GetValue(Common.Preset), parse.GetValue(Common.Device)!);
+        var loaded = Common.LoadImageModel(parse.GetValue(Common.Checkpoint), parse.GetValue(Common.Preset), parse.GetValue(Common.Device)!);
         var device = Common.ParseDevice(parse.GetValue(Common.Device)!);
         var shape = loaded.Model.Network.SampleShape;
         var labels = Common.SingleLabel(parse, Label, loaded.Model.Network.NumClasses, device);

@@ -26,7 +26,7 @@ internal static class InterpolateCommand
         cmd.SetAction(parse => Common.Guard(() =>
         {
             Common.ApplyThreads(parse);
-            var loaded = Common.LoadModel(parse.GetValue(Common.Checkpoint), parse.GetValue(Common.Preset), parse.GetValue(Common.Device)!);
+            var loaded = Common.LoadImageModel(parse.GetValue(Common.Checkpoint), parse.GetValue(Common.Preset), parse.GetValue(Common.Device)!);
             var device = Common.ParseDevice(parse.GetValue(Common.Device)!);
             var generate = PlanPresets.Resolve(parse.GetValue(regen)!);
             int n = parse.GetValue(count);

@@ -17,7 +17,7 @@ internal static class SampleCommand
         var label = new Option<int?>("--class") { Description = "Class label for conditional models (default: 0, 1, 2, … in turn)" };
         var individual = new Option<bool>("--individual") { Description = "Also write each image as its own PNG" };
         var trajectory = new Option<bool>("--trajectory") { Description = "Also write a picture of every step of the plan (trajectory.png: one row per step)" };
-        var cmd = new Command("sample", "Generate images from a checkpoint with a sampling plan; writes samples.png (grid), samples.safetensors and plan.txt.")
+        var cmd = new Command("sample", "Generate images (or vectors) from a checkpoint with a sampling plan; writes samples.png (a grid, or a scatter plot of 2-D vectors), samples.safetensors, plan.txt, and samples.csv for vectors.")
         {
             Common.Checkpoint, Common.Preset, Common.Out, Common.Seed, Common.Device, Common.Threads, plan, steps, count, batch, label, individual, trajectory,
         };
@@ -34,6 +34,9 @@ internal static class SampleCommand
             if (fixedLabel is int c && (classes == 0 || c < 0 || c >= classes))
                 throw new CliError(classes == 0 ? "--class given, but the model is unconditional" : $"--class must be in 0..{classes - 1}");
             long seed = parse.GetValue(Common.Seed);
+            bool images = loaded.Model.Network.SampleShape.Length == 3;
+            if (!images && (parse.GetValue(individual) || parse.GetValue(trajectory)))
+                throw new CliError("--individual and --trajectory write images; this model makes vectors (use bcm eval for its plots)");
             string outDir = Common.OutDir(parse.GetValue(Common.Out), "samples");
             var device = Common.ParseDevice(parse.GetValue(Common.Device)!);
             var results = new List<Tensor>();
@@ -52,7 +55,8 @@ internal static class SampleCommand
             }
             Console.Error.WriteLine();
             using var all = cat(results.ToArray(), 0);
-            ImageIO.SaveGrid(all, Path.Combine(outDir, "samples.png"));
+            if (images) ImageIO.SaveGrid(all, Path.Combine(outDir, "samples.png"));
+            else SaveVectors(all, outDir);
             Checkpoints.SafeTensors.Save(Path.Combine(outDir, "samples.safetensors"), new Dictionary<string, Tensor> { ["samples"] = all },
                 new Dictionary<string, string> { ["plan"] = p.ToString(), ["seed"] = seed.ToString(System.Globalization.CultureInfo.InvariantCulture), ["checkpoint"] = loaded.Source });
             File.WriteAllText(Path.Combine(outDir, "plan.txt"), $"{p}\nNFE {p.Nfe}\nseed {seed}\ncheckpoint {loaded.Source}\n");
@@ -63,9 +67,24 @@ internal static class SampleCommand
                 using var traj = cat(frames.ToArray(), 0);
                 ImageIO.SaveGrid(traj, Path.Combine(outDir, "trajectory.png"), columns: (int)frames[0].shape[0]);
             }
-            Console.WriteLine($"{n} samples ({p}, {p.Nfe} NFE) → {Path.GetFullPath(Path.Combine(outDir, "samples.png"))}");
+            Console.WriteLine($"{n} samples ({p}, {p.Nfe} NFE) → {Path.GetFullPath(Path.Combine(outDir, images ? "samples.png" : "samples.csv"))}");
             return 0;
         }));
         return cmd;
+    }
+
+    // Vector samples: a CSV (one row per sample) and, in 2-D, a scatter plot.
+    private static void SaveVectors(Tensor all, string outDir)
+    {
+        var values = Oracle.MixtureEvaluation.ToDoubles(all);
+        int d = (int)all.shape[1];
+        var csv = new System.Text.StringBuilder(string.Join(",", Enumerable.Range(1, d).Select(j => $"x{j}")) + "\n");
+        for (int i = 0; i < values.Length / d; i++)
+            csv.AppendLine(string.Join(",", values.Skip(i * d).Take(d).Select(v => v.ToString("R", System.Globalization.CultureInfo.InvariantCulture))));
+        Checkpoints.AtomicFile.WriteAllText(Path.Combine(outDir, "samples.csv"), csv.ToString());
+        if (d != 2) return;
+        var plot = new Plot { Title = "samples", XLabel = "x1", YLabel = "x2", EqualAspect = true };
+        plot.Add(new Series("", values.Where((_, i) => i % 2 == 0).ToArray(), values.Where((_, i) => i % 2 == 1).ToArray(), Line: false, MarkerSize: 1.8f));
+        plot.Save(Path.Combine(outDir, "samples.png"), 480, 480);
     }
 }

@@ -178,6 +178,15 @@ public sealed class CliTests
         Assert.Contains(generation, l => l.StartsWith("\"EDM Heun\",79,", StringComparison.Ordinal));
         Assert.Contains(generation, l => l.StartsWith("\"BCM mixed4\",4,", StringComparison.Ordinal));
         Assert.Contains(File.ReadAllLines(Path.Combine(outDir, "inversion.csv")), l => l.StartsWith("\"EDM Heun ODE inversion + Heun\",99,", StringComparison.Ordinal));
+        // Sampling a vector model writes a CSV and, in 2-D, a scatter plot.
+        string sampleDir = Path.Combine(dir, "samples");
+        var sampled = Bcm("sample", "--checkpoint", bcm, "-n", "20", "--out", sampleDir);
+        Assert.True(sampled.Code == 0, sampled.Err);
+        Assert.Equal(21, File.ReadAllLines(Path.Combine(sampleDir, "samples.csv")).Length);
+        Assert.True(File.Exists(Path.Combine(sampleDir, "samples.png")));
+        AssertCleanError(Bcm("sample", "--checkpoint", bcm, "--trajectory", "--out", sampleDir), "this model makes vectors");
+        AssertCleanError(Bcm("interpolate", "--seeds", "1", "2", "--checkpoint", bcm), "this command works on image models");
+
         // The plans compared can be chosen (e.g. an iCT model's own multistep sampler); inversion plans are refused.
         string planDir = Path.Combine(dir, "eval-plans");
         var chosen = Bcm("eval", "--checkpoint", bcm, "--plans", "onestep,cm:2", "-n", "100", "--out", planDir);
