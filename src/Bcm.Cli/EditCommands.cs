@@ -41,7 +41,7 @@ internal static class EditCommands
                 known = Inpainting.BoxMask(size, size, v[0], v[1], v[2], v[3]).to(device);
             }
             else throw new CliError("give the region to fill: --mask MASK.png or --box x,y,w,h");
-            var levels = parse.GetValue(RoundsOption) is string r ? Rounds.Parse(r) : Inpainting.DefaultLevels;
+            var levels = Levels(parse, Inpainting.DefaultLevels);
             var rounds = new List<Tensor>();
             var result = Inpainting.Run(model, x, known, levels, parse.GetValue(Common.Seed), labels, (_, cur) => rounds.Add(cur.cpu().DetachFromDisposeScope()));
             string outDir = Common.OutDir(parse.GetValue(Common.Out), "inpainting");
@@ -75,10 +75,11 @@ internal static class EditCommands
                 if (f < 2) throw new CliError("--downsample must be ≥ 2");
                 foreach (var path in parse.GetValue(images)!)
                 {
-                    ImageIO.ReadRgba(path, out int w, out int h);
+                    var rgba = ImageIO.ReadRgba(path, out int w, out int h);
                     if (w % f != 0 || h % f != 0) throw new CliError($"{path}: {w}x{h} is not divisible by {f}");
-                    int c = ImageIO.IsGrey(path) ? 1 : 3;
-                    using var x = ImageIO.ReadBatch([path], c, w == h ? w : throw new CliError($"{path}: square images only"));
+                    if (w != h) throw new CliError($"{path}: square images only");
+                    int c = ImageIO.IsGrey(rgba) ? 1 : 3;
+                    using var x = ImageIO.ToTensor(ImageIO.FromRgba(rgba, w, h, c), [1, c, h, w]);
                     using var small = SuperResolution.Downsample(x, f);
                     string target = Path.Combine(outDir, Path.GetFileNameWithoutExtension(path) + $".down{f}.png");
                     using (var s0 = small[0]) ImageIO.SavePng(s0, target);
@@ -121,7 +122,7 @@ internal static class EditCommands
             if (w != size / f || h != size / f)
                 throw new CliError($"{path} is {w}x{h}: superres takes a {size / f}x{size / f} image (the model's {size}x{size} divided by --factor {f}); make one with bcm degrade --downsample {f}");
             var low = ImageIO.ReadBatch([path], channels, size / f).to(device);
-            var levels = parse.GetValue(RoundsOption) is string r ? Rounds.Parse(r) : SuperResolution.DefaultLevels;
+            var levels = Levels(parse, SuperResolution.DefaultLevels);
             var rounds = new List<Tensor>();
             var result = SuperResolution.Run(model, low, f, levels, parse.GetValue(Common.Seed), labels, (_, cur) => rounds.Add(cur.cpu().DetachFromDisposeScope()));
             string outDir = Common.OutDir(parse.GetValue(Common.Out), "superres");
@@ -160,7 +161,7 @@ internal static class EditCommands
             if (n < 1 || first < 0) throw new CliError("-n must be ≥ 1 and --offset ≥ 0");
             var qs = parse.GetValue(qualities)!.Split(',').Select(q => int.TryParse(q, NumberStyles.Integer, CultureInfo.InvariantCulture, out int v) && v is >= 1 and <= 100 ? v
                 : throw new CliError($"--jpeg-quality '{q}': expected integers in 1..100")).ToArray();
-            var levels = parse.GetValue(RoundsOption) is string r ? Rounds.Parse(r) : Restoration.DefaultLevels;
+            var levels = Levels(parse, Restoration.DefaultLevels);
             var set = Bcm.Data.DataSources.Load(parse.GetValue(data)!, channels, size);
             if (first + n > set.Count) throw new CliError($"{set.Name} has {set.Count} images: --offset {first} -n {n} goes past the end");
             var idx = Enumerable.Range(first, n).ToArray();
@@ -217,7 +218,7 @@ internal static class EditCommands
             var (model, channels, size, device, labels) = Load(parse);
             string path = parse.GetValue(image) ?? throw new CliError($"give the image to {name} (or --data to measure on a data set)");
             var x = ImageIO.ReadBatch([path], channels, size).to(device);
-            var levels = parse.GetValue(RoundsOption) is string r ? Rounds.Parse(r) : defaults;
+            var levels = Levels(parse, defaults);
             var result = run(model, x, levels, parse.GetValue(Common.Seed), labels);
             string outDir = Common.OutDir(parse.GetValue(Common.Out), defaultOut);
             using (var r0 = result[0]) ImageIO.SavePng(r0, Path.Combine(outDir, fileName));
@@ -233,6 +234,9 @@ internal static class EditCommands
         }));
         return cmd;
     }
+
+    // The --rounds levels, or the command's defaults.
+    private static double[] Levels(ParseResult parse, double[] defaults) => parse.GetValue(RoundsOption) is string r ? Rounds.Parse(r) : defaults;
 
     private static (Model.BcmModel Model, int Channels, int Size, Device Device, Tensor? Labels) Load(ParseResult parse)
     {

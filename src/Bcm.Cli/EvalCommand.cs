@@ -32,6 +32,8 @@ internal static class EvalCommand
             var base_ = parse.GetValue(baseline) is string b ? Common.LoadModel(b, null, device) : null;
             if (base_ is not null && base_.Options?.Objective != "edm")
                 throw new CliError($"--baseline {base_.Source}: not an EDM baseline run (train one with: bcm train --objective edm)");
+            if (base_ is not null && !base_.Config.SampleShape.SequenceEqual(loaded.Config.SampleShape))
+                throw new CliError("the baseline's samples have another shape than the model's");
             string? data = loaded.Options?.Data;
             string[]? planNames = parse.GetValue(plans)?.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
             if (planNames is { Length: 0 }) throw new CliError("--plans: give at least one plan name");
@@ -43,12 +45,10 @@ internal static class EvalCommand
             }
             if (loaded.Config.SampleShape.Length == 1)
             {
-                string name = parse.GetValue(mixture) ?? (data is not null && data.StartsWith("mixture:", StringComparison.Ordinal) ? data["mixture:".Length..]
+                string name = parse.GetValue(mixture) ?? (data is not null && data.StartsWith("mixture:", StringComparison.Ordinal) ? data
                     : throw new CliError("this vector model does not say which mixture it learnt: pass --mixture NAME"));
                 var gm = GaussianMixture.Named(name.StartsWith("mixture:", StringComparison.Ordinal) ? name["mixture:".Length..] : name);
                 if (gm.Dim != loaded.Config.SampleShape[0]) throw new CliError($"mixture {name} is {gm.Dim}-dimensional, the model takes {loaded.Config.SampleShape[0]}");
-                if (base_ is not null && !base_.Config.SampleShape.SequenceEqual(loaded.Config.SampleShape))
-                    throw new CliError("the baseline's samples have another shape than the model's");
                 string outDir = Common.OutDir(parse.GetValue(Common.Out), "eval");
                 var options = new MixtureReport.Options { Samples = parse.GetValue(samples) ?? 2000, Seed = parse.GetValue(Common.Seed) };
                 if (planNames is not null) options = options with { BcmPlans = planNames };
@@ -58,8 +58,6 @@ internal static class EvalCommand
                     Console.WriteLine($"{g.Method,-28} NFE {g.Nfe,3}  log p0 {g.LogLikelihood,8:F3}  MMD² {g.Mmd2,9:G3}  SW2 {g.SlicedW2,8:G3}  modes {g.ModeCoverage:P0}");
                 return 0;
             }
-            if (base_ is not null && !base_.Config.SampleShape.SequenceEqual(loaded.Config.SampleShape))
-                throw new CliError("the baseline's images have another shape than the model's");
             var shape = loaded.Config.SampleShape;
             string spec = parse.GetValue(Common.Data) ?? data?.Replace("@test", "", StringComparison.Ordinal)
                 ?? throw new CliError("this checkpoint does not say its data: pass --data (e.g. mnist)");

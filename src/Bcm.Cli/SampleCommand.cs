@@ -84,7 +84,7 @@ internal static class SampleCommand
         Checkpoints.AtomicFile.WriteAllText(Path.Combine(outDir, "samples.csv"), csv.ToString());
         if (d != 2) return;
         var plot = new Plot { Title = "samples", XLabel = "x1", YLabel = "x2", EqualAspect = true };
-        plot.Add(new Series("", values.Where((_, i) => i % 2 == 0).ToArray(), values.Where((_, i) => i % 2 == 1).ToArray(), Line: false, MarkerSize: 1.8f));
+        plot.Add(Series.Points(values, 1.8f));
         plot.Save(Path.Combine(outDir, "samples.png"), 480, 480);
     }
 }

@@ -17,24 +17,17 @@ public static class ModelLoader
 
     public static Loaded Load(string path, string? preset = null, bool useEma = true, Device? device = null)
     {
-        if (Directory.Exists(path))
-        {
-            var latest = TrainingCheckpoint.List(path).LastOrDefault();
-            if (latest.Path is null) throw new CheckpointException($"{path}: a folder without checkpoints/ckpt-*.safetensors");
-            path = latest.Path;
-        }
+        path = ResolveCheckpoint(path);
         var (tensors, meta) = ReadTensors(path);
         try
         {
             NetworkConfig config;
-            string prefix = "";
             TrainOptions? options = null;
             long? step = null;
-            if (meta.TryGetValue("format", out var format) && format == TrainingCheckpoint.Format)
+            if (IsTrainingCheckpoint(meta))
             {
                 options = TrainingCheckpoint.ReadOptions(meta, path);
                 config = options.Network;
-                prefix = useEma ? "ema." : "online.";
                 step = long.Parse(meta["step"], System.Globalization.CultureInfo.InvariantCulture);
             }
             else if (preset is not null)
@@ -50,8 +43,7 @@ public static class ModelLoader
                 throw new CheckpointException($"{path}: an official-layout state_dict does not say its architecture: pass --preset (e.g. imagenet64)");
             }
             var net = NetworkFactory.Create(config);
-            var weights = tensors.Where(kv => kv.Key.StartsWith(prefix, StringComparison.Ordinal) && (prefix.Length > 0 || !IsReferenceData(kv.Key)))
-                .ToDictionary(kv => kv.Key, kv => kv.Value);
+            var (weights, prefix) = SelectWeights(tensors, meta, useEma);
             StateDict.Load(net.Module, weights, path, prefix);
             if (device is not null) net.Module.to(device);
             net.Module.eval();
@@ -61,6 +53,30 @@ public static class ModelLoader
         {
             foreach (var t in tensors.Values) t.Dispose();
         }
+    }
+
+    /// <summary>A checkpoint file as given, or the newest checkpoint of a run folder.</summary>
+    public static string ResolveCheckpoint(string path)
+    {
+        if (!Directory.Exists(path)) return path;
+        return TrainingCheckpoint.List(path).LastOrDefault().Path
+               ?? throw new CheckpointException($"{path}: a folder without checkpoints/ckpt-*.safetensors");
+    }
+
+    public static bool IsTrainingCheckpoint(IReadOnlyDictionary<string, string> metadata) =>
+        metadata.TryGetValue("format", out var format) && format == TrainingCheckpoint.Format;
+
+    /// <summary>
+    /// The weights of one network among a file's tensors, with the key prefix to strip: the EMA (or online) weights of
+    /// a bcm training checkpoint, or every tensor of an official-layout state_dict except its reference data.
+    /// </summary>
+    public static (Dictionary<string, Tensor> Weights, string Prefix) SelectWeights(IReadOnlyDictionary<string, Tensor> tensors,
+        IReadOnlyDictionary<string, string> metadata, bool useEma = true)
+    {
+        string prefix = IsTrainingCheckpoint(metadata) ? (useEma ? "ema." : "online.") : "";
+        var weights = tensors.Where(kv => kv.Key.StartsWith(prefix, StringComparison.Ordinal) && (prefix.Length > 0 || !IsReferenceData(kv.Key)))
+            .ToDictionary(kv => kv.Key, kv => kv.Value);
+        return (weights, prefix);
     }
 
     /// <summary>

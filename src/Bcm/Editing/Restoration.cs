@@ -17,19 +17,21 @@ public static class Restoration
     /// <summary>PSNR of each image before and after restoration (dB on [0, 1]), with the degraded and restored batches.</summary>
     public sealed record Measurement(double[] PsnrBefore, double[] PsnrAfter, Tensor Degraded, Tensor Restored) : IDisposable
     {
-        public double MeanGain => PsnrAfter.Zip(PsnrBefore).Average(p => p.First - p.Second);
+        /// <summary>PSNR after minus before, per image (dB).</summary>
+        public double[] Gains => PsnrAfter.Zip(PsnrBefore, (after, before) => after - before).ToArray();
+        public double MeanGain => Gains.Average();
         /// <summary>Standard error of the mean gain.</summary>
         public double GainStandardError
         {
             get
             {
-                var gains = PsnrAfter.Zip(PsnrBefore).Select(p => p.First - p.Second).ToArray();
+                var gains = Gains;
                 double mean = gains.Average();
                 return gains.Length < 2 ? 0 : Math.Sqrt(gains.Sum(g => (g - mean) * (g - mean)) / (gains.Length - 1) / gains.Length);
             }
         }
         /// <summary>Share of images whose PSNR went up.</summary>
-        public double ImprovedFraction => PsnrAfter.Zip(PsnrBefore).Count(p => p.First > p.Second) / (double)PsnrAfter.Length;
+        public double ImprovedFraction => Gains.Count(g => g > 0) / (double)PsnrAfter.Length;
 
         public void Dispose()
         {
@@ -46,9 +48,7 @@ public static class Restoration
     {
         using var scope = NewDisposeScope();
         long c = images.shape[1];
-        var g = exp(-(arange(5, dtype: ScalarType.Float32) - 2).square() / (2 * sigmaPixels * sigmaPixels));
-        g = g / g.sum();
-        var kernel = outer(g, g).expand(c, 1, 5, 5).contiguous().to(images.device);
+        var kernel = Metrics.ImageQuality.GaussianWindow(5, sigmaPixels, c, ScalarType.Float32).to(images.device);
         var padded = nn.functional.pad(images, [2, 2, 2, 2], TorchSharp.PaddingModes.Replicate);
         return nn.functional.conv2d(padded, kernel, groups: c).MoveToOuterDisposeScope();
     }

@@ -35,10 +35,9 @@ public static class ImageIO
         return FromRgba(rgba, w, h, channels);
     }
 
-    /// <summary>True when every pixel of the image has equal red, green and blue.</summary>
-    public static bool IsGrey(string path)
+    /// <summary>True when every pixel of RGBA bytes has equal red, green and blue.</summary>
+    public static bool IsGrey(byte[] rgba)
     {
-        var rgba = ReadRgba(path, out _, out _);
         for (int p = 0; p < rgba.Length; p += 4)
             if (rgba[p] != rgba[p + 1] || rgba[p] != rgba[p + 2]) return false;
         return true;
@@ -77,8 +76,15 @@ public static class ImageIO
             var jpeg = JpegRoundTrip(ToRgba(image), (int)w, (int)h, quality);
             FromRgba(jpeg, (int)w, (int)h, (int)c).CopyTo(all, i * c * h * w);
         }
-        using var bytes = tensor(all, [b, c, h, w]);
-        return (bytes.to(ScalarType.Float32) / 127.5 - 1.0).to(images.device);
+        using var x = ToTensor(all, [b, c, h, w]);
+        return x.to(images.device);
+    }
+
+    /// <summary>Pixel bytes (0..255) of the given shape as float32 in [−1, 1].</summary>
+    public static Tensor ToTensor(byte[] pixels, long[] shape)
+    {
+        using var bytes = tensor(pixels, shape);
+        return bytes.to(ScalarType.Float32) / 127.5 - 1.0;
     }
 
     /// <summary>Reads images as a [B, C, size, size] tensor in [−1, 1]; each must be size x size already.</summary>
@@ -87,8 +93,7 @@ public static class ImageIO
         var all = new byte[paths.Count * channels * size * size];
         for (int i = 0; i < paths.Count; i++)
             ReadPixels(paths[i], channels, size, resize: false).CopyTo(all, (long)i * channels * size * size);
-        using var bytes = tensor(all, [paths.Count, channels, size, size]);
-        return bytes.to(ScalarType.Float32) / 127.5 - 1.0;
+        return ToTensor(all, [paths.Count, channels, size, size]);
     }
 
     /// <summary>Converts [C, H, W] in [−1, 1] (clamped) to RGBA bytes.</summary>

@@ -4,7 +4,12 @@ using SkiaSharp;
 namespace Bcm.Imaging;
 
 /// <summary>One line or point series of a <see cref="Plot"/>.</summary>
-public sealed record Series(string Name, double[] X, double[] Y, bool Line = true, bool Markers = true, float MarkerSize = 3.5f, int? Color = null);
+public sealed record Series(string Name, double[] X, double[] Y, bool Line = true, bool Markers = true, float MarkerSize = 3.5f, int? Color = null)
+{
+    /// <summary>Unconnected points from 2-D vectors stored row-major (x₁, y₁, x₂, y₂, …): a scatter plot.</summary>
+    public static Series Points(double[] xy, float markerSize, string name = "") =>
+        new(name, xy.Where((_, i) => i % 2 == 0).ToArray(), xy.Where((_, i) => i % 2 == 1).ToArray(), Line: false, MarkerSize: markerSize);
+}
 
 /// <summary>
 /// Small PNG charts for reports, drawn with SkiaSharp: line/scatter plots with optional log axes, and heat maps.

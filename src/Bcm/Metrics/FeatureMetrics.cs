@@ -88,7 +88,7 @@ public static class FeatureMetrics
             Parallel.For(0, n, i =>
             {
                 var d = new double[n];
-                for (int j = 0; j < n; j++) d[j] = Distance2(manifold, i, manifold, j, dim);
+                for (int j = 0; j < n; j++) d[j] = SampleDistance.Sq(manifold, i, manifold, j, dim);
                 Array.Sort(d);
                 radii[i] = d[Math.Min(k, n - 1)]; // d[0] is the point itself
             });
@@ -96,7 +96,7 @@ public static class FeatureMetrics
             Parallel.For(0, q, () => 0, (i, _, count) =>
             {
                 for (int j = 0; j < n; j++)
-                    if (Distance2(queries, i, manifold, j, dim) <= radii[j]) return count + 1;
+                    if (SampleDistance.Sq(queries, i, manifold, j, dim) <= radii[j]) return count + 1;
                 return count;
             }, c => Interlocked.Add(ref inside, c));
             return inside / (double)q;
@@ -117,17 +117,6 @@ public static class FeatureMetrics
         for (int c = 0; c < dim; c++) dot += a[i * dim + c] * b[j * dim + c];
         double v = dot / dim + 1;
         return v * v * v;
-    }
-
-    private static double Distance2(double[] a, int i, double[] b, int j, int dim)
-    {
-        double s = 0;
-        for (int c = 0; c < dim; c++)
-        {
-            double d = a[i * dim + c] - b[j * dim + c];
-            s += d * d;
-        }
-        return s;
     }
 
     private static double[,] Multiply(double[,] a, double[,] b)

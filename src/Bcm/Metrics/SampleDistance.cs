@@ -35,7 +35,7 @@ public static class SampleDistance
             double norm = 0;
             for (int j = 0; j < dim; j++)
             {
-                dir[j] = Math.Sqrt(-2 * Math.Log(1 - rng.NextDouble())) * Math.Cos(2 * Math.PI * rng.NextDouble());
+                dir[j] = Data.GaussianMixture.Normal(rng);
                 norm += dir[j] * dir[j];
             }
             norm = Math.Sqrt(norm);
@@ -68,7 +68,8 @@ public static class SampleDistance
         return d.Count == 0 ? 1 : Math.Max(d[d.Count / 2], 1e-12);
     }
 
-    private static double Sq(double[] a, int i, double[] b, int k, int dim)
+    /// <summary>‖a_i − b_k‖² for rows i of <paramref name="a"/> and k of <paramref name="b"/> (row-major [n, dim]).</summary>
+    internal static double Sq(double[] a, int i, double[] b, int k, int dim)
     {
         double s = 0;
         for (int j = 0; j < dim; j++)

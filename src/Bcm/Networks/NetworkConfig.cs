@@ -37,11 +37,8 @@ public sealed class NetworkConfigConverter : JsonConverter<NetworkConfig>
         string kind = doc.RootElement.TryGetProperty("kind", out var k) ? k.GetString() ?? "" : "adm-unet";
         if (!Kinds.TryGetValue(kind, out var type))
             throw new JsonException($"unknown network kind '{kind}' (known: {string.Join(", ", Kinds.Keys)})");
-        var props = new Dictionary<string, JsonElement>();
-        foreach (var p in doc.RootElement.EnumerateObject())
-            if (p.Name != "kind") props[p.Name] = p.Value;
-        return (NetworkConfig)(JsonSerializer.Deserialize(JsonSerializer.SerializeToElement(props), type, options)
-            ?? throw new JsonException("empty network configuration"));
+        // The records' Kind is [JsonIgnore], so the "kind" member is skipped like any unknown one.
+        return (NetworkConfig)(doc.RootElement.Deserialize(type, options) ?? throw new JsonException("empty network configuration"));
     }
 
     public override void Write(Utf8JsonWriter writer, NetworkConfig value, JsonSerializerOptions options)

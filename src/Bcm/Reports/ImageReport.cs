@@ -193,17 +193,8 @@ public static class ImageReport
             csv.AppendLine(string.Join(",", $"\"{q.Method}\"", q.InversionNfe, q.GenerationNfe, F(q.Mse), F(q.Psnr), F(q.Ssim), F(q.LatentStd), F(q.ImagesPerSecond)));
         Checkpoints.AtomicFile.WriteAllText(Path.Combine(outDir, "reconstruction.csv"), csv.ToString());
 
-        var bcmRows = r.Generation.Where(g => g.Method.StartsWith("BCM", StringComparison.Ordinal)).ToList();
-        var edmRows = r.Generation.Where(g => g.Method.StartsWith("EDM", StringComparison.Ordinal)).ToList();
-        void Curve(string file, string title, string ylabel, Func<SampleQuality, double> metric)
-        {
-            var plot = new Plot { Title = title, XLabel = "network evaluations (NFE)", YLabel = ylabel, LogX = true, LogY = true };
-            plot.Add(new Series("BCM plans", bcmRows.Select(g => (double)g.Nfe).ToArray(), bcmRows.Select(metric).ToArray()));
-            if (edmRows.Count > 0) plot.Add(new Series("EDM baseline, Heun", edmRows.Select(g => (double)g.Nfe).ToArray(), edmRows.Select(metric).ToArray()));
-            var xs = r.Generation.Select(g => (double)g.Nfe).ToArray();
-            plot.Add(new Series("real vs real (floor)", [xs.Min(), xs.Max()], [metric(r.Floor), metric(r.Floor)], Markers: false));
-            plot.Save(Path.Combine(outDir, file));
-        }
+        void Curve(string file, string title, string ylabel, Func<SampleQuality, double> metric) =>
+            NfeCurve.Save(Path.Combine(outDir, file), title, ylabel, r.Generation, r.Floor, "real vs real (floor)", g => g.Method, g => g.Nfe, metric);
         Curve("nfe-fid.png", "FID (classifier features) vs NFE", "FID", g => Math.Max(g.Fid, 1e-3));
         Curve("nfe-kid.png", "KID (classifier features) vs NFE", "KID", g => Math.Max(g.Kid, 1e-6));
         var rec = new Plot { Title = "inversion round trip: reconstruction MSE vs NFE", XLabel = "NFE of the inversion", YLabel = "MSE on [0, 1]", LogX = true, LogY = true };

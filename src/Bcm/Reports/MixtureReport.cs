@@ -213,17 +213,8 @@ public static class MixtureReport
         Checkpoints.AtomicFile.WriteAllText(Path.Combine(outDir, "jump-error.csv"), csv.ToString());
 
         // Plots.
-        var bcmRows = r.Generation.Where(g => g.Method.StartsWith("BCM", StringComparison.Ordinal)).ToList();
-        var edmRows = r.Generation.Where(g => g.Method.StartsWith("EDM", StringComparison.Ordinal)).ToList();
-        void Curve(string file, string title, string ylabel, Func<GenerationQuality, double> metric, bool logY)
-        {
-            var plot = new Plot { Title = title, XLabel = "network evaluations (NFE)", YLabel = ylabel, LogX = true, LogY = logY };
-            plot.Add(new Series("BCM plans", bcmRows.Select(g => (double)g.Nfe).ToArray(), bcmRows.Select(metric).ToArray()));
-            if (edmRows.Count > 0) plot.Add(new Series("EDM baseline, Heun", edmRows.Select(g => (double)g.Nfe).ToArray(), edmRows.Select(metric).ToArray()));
-            var xs = r.Generation.Where(g => g.Nfe > 0).Select(g => (double)g.Nfe).DefaultIfEmpty(1).ToArray();
-            plot.Add(new Series("exact samples (floor)", [xs.Min(), xs.Max()], [metric(r.Floor), metric(r.Floor)], Markers: false));
-            plot.Save(Path.Combine(outDir, file));
-        }
+        void Curve(string file, string title, string ylabel, Func<GenerationQuality, double> metric, bool logY) =>
+            NfeCurve.Save(Path.Combine(outDir, file), title, ylabel, r.Generation, r.Floor, "exact samples (floor)", g => g.Method, g => g.Nfe, metric, logY);
         Curve("nfe-mmd.png", $"{mixture.Name}: MMD² to exact samples vs NFE", "MMD² (RBF, 4 bandwidths)", g => Math.Max(g.Mmd2, 1e-6), true);
         Curve("nfe-sw.png", $"{mixture.Name}: sliced W2 to exact samples vs NFE", "sliced Wasserstein-2", g => g.SlicedW2, true);
         Curve("nfe-loglik.png", $"{mixture.Name}: mean exact log-likelihood vs NFE", "mean log p0(x)", g => g.LogLikelihood, false);
@@ -252,8 +243,7 @@ public static class MixtureReport
             {
                 if (name.StartsWith("EDM", StringComparison.Ordinal) && !(name.EndsWith(" 3 NFE") || name.EndsWith(" 19 NFE") || name.EndsWith(" 79 NFE"))) continue;
                 var plot = new Plot { Title = name, XLabel = "x1", YLabel = "x2", XRange = (-1.6, 1.6), YRange = (-1.6, 1.6), EqualAspect = true };
-                plot.Add(new Series("", Enumerable.Range(0, values.Length / 2).Select(i => values[2 * i]).ToArray(),
-                    Enumerable.Range(0, values.Length / 2).Select(i => values[2 * i + 1]).ToArray(), Line: false, MarkerSize: 1.6f));
+                plot.Add(Series.Points(values, 1.6f));
                 string file = $"samples-{index++:D2}.png";
                 plot.Save(Path.Combine(outDir, file), 420, 420);
                 scatterFiles.Add((name, file));

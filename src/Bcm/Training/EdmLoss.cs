@@ -31,9 +31,5 @@ public static class EdmLoss
 
     /// <summary>Noise levels for one batch: ln σ ~ N(<paramref name="pMean"/>, <paramref name="pStd"/>²), clamped to [ε, T].</summary>
     public static double[] DrawSigmas(Random rng, int batch, double pMean, double pStd, double min, double max) =>
-        Enumerable.Range(0, batch).Select(_ =>
-        {
-            double z = Math.Sqrt(-2 * Math.Log(1 - rng.NextDouble())) * Math.Cos(2 * Math.PI * rng.NextDouble());
-            return Math.Clamp(Math.Exp(pMean + pStd * z), min, max);
-        }).ToArray();
+        Enumerable.Range(0, batch).Select(_ => Math.Clamp(Math.Exp(pMean + pStd * Data.GaussianMixture.Normal(rng)), min, max)).ToArray();
 }

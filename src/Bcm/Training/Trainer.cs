@@ -50,9 +50,9 @@ public sealed class Trainer : IDisposable
         ema.Module.to(device);
         // The EDM baseline trains a denoiser that ignores u: its u parameters (align [I | 0], u embedding) stay frozen.
         var trainable = online.Module.named_parameters().Where(p => !(IsDenoiser && online.IsUParameter(p.name))).ToArray();
-        foreach (var (name, p) in online.Module.named_parameters()) p.requires_grad = trainable.Any(q => q.name == name);
-        onlineParams = trainable.Select(p => p.parameter).ToArray();
         var names = trainable.Select(p => p.name).ToHashSet();
+        foreach (var (name, p) in online.Module.named_parameters()) p.requires_grad = names.Contains(name);
+        onlineParams = trainable.Select(p => p.parameter).ToArray();
         targetParams = target.Module.named_parameters().Where(p => names.Contains(p.name)).Select(p => p.parameter).ToArray();
         emaParams = ema.Module.named_parameters().Where(p => names.Contains(p.name)).Select(p => p.parameter).ToArray();
         CopyInto(online.Module, target.Module);
@@ -130,14 +130,11 @@ public sealed class Trainer : IDisposable
     /// </summary>
     public static void LoadConsistencyModel(IBcmNetwork net, string path)
     {
-        if (Directory.Exists(path))
-            path = TrainingCheckpoint.List(path).LastOrDefault().Path ?? throw new CheckpointException($"{path}: a folder without checkpoints/ckpt-*.safetensors");
+        path = ModelLoader.ResolveCheckpoint(path);
         var (tensors, meta) = ModelLoader.ReadTensors(path);
         try
         {
-            string prefix = meta.TryGetValue("format", out var format) && format == TrainingCheckpoint.Format ? "ema." : "";
-            var weights = tensors.Where(kv => kv.Key.StartsWith(prefix, StringComparison.Ordinal) && (prefix.Length > 0 || !ModelLoader.IsReferenceData(kv.Key)))
-                .ToDictionary(kv => kv.Key, kv => kv.Value);
+            var (weights, prefix) = ModelLoader.SelectWeights(tensors, meta);
             StateDict.Load(net.Module, weights, path, prefix, optional: net.IsUParameter);
             net.InitialiseFromConsistencyModel();
         }
@@ -154,11 +151,11 @@ public sealed class Trainer : IDisposable
     /// <summary>One optimiser step; returns (loss, ct, soft, gradient norm before clipping).</summary>
     public (double Loss, double Ct, double Soft, double GradNorm) TrainStep()
     {
+        if (IsDenoiser) return DenoiserStep();
         using var scope = NewDisposeScope();
         int batch = Options.BatchSize;
         int scales = CurrentScales;
         var ts = Karras.Grid(scales);
-        if (IsDenoiser) return DenoiserStep();
         var p = Karras.IntervalProbabilities(ts, Options.PMean, Options.PStd);
         var pCt = (double[])p.Clone();
         pCt[^1] = 0; // the top interval is never a CT pair
@@ -178,15 +175,10 @@ public sealed class Trainer : IDisposable
             uIndices[i] = Karras.Draw(Karras.Normalise(pU), rng.NextDouble());
             flips[i] = Options.RandomFlip && rng.NextDouble() < 0.5;
         }
-        var indices = BatchIndices(batch);
-        var x0 = data.Batch(indices, Options.Network.SampleShape, Options.RandomFlip ? flips : null, device);
-        var labels = Options.Network.NumClasses > 0 ? data.LabelBatch(indices, device) : null;
-        using var gen = Seeds.Generator(Options.Seed, Seeds.Noise, Step);
-        var noise = randn(x0.shape, generator: gen).to(device);
+        var (x0, labels, noise) = StepBatch(flips);
         double huber = Options.HuberC > 0 ? Options.HuberC : BctLoss.HuberC(x0[0].numel());
-        long dropoutSeed = (long)(Seeds.Mix(Options.Seed, Seeds.Dropout, Step) & 0x7FFF_FFFF_FFFF_FFFF);
 
-        using var terms = BctLoss.Compute(Online, Target, x0, noise, ts, intervals, uIndices, labels, huber, Options.CtOnly, dropoutSeed);
+        using var terms = BctLoss.Compute(Online, Target, x0, noise, ts, intervals, uIndices, labels, huber, Options.CtOnly, DropoutSeed);
         var loss = terms.Total.mean();
         var (lossValue, gradNorm) = Optimise(loss);
         return (lossValue, terms.Ct.mean().item<float>(), terms.Soft.mean().item<float>(), gradNorm);
@@ -200,16 +192,25 @@ public sealed class Trainer : IDisposable
         var rng = Seeds.Random(Options.Seed, Seeds.Indices, Step);
         var sigmas = EdmLoss.DrawSigmas(rng, batch, EdmLoss.PMean, EdmLoss.PStd, Sigmas.Min, Sigmas.Max);
         var flips = Enumerable.Range(0, batch).Select(_ => Options.RandomFlip && rng.NextDouble() < 0.5).ToArray();
-        var indices = BatchIndices(batch);
-        var x0 = data.Batch(indices, Options.Network.SampleShape, Options.RandomFlip ? flips : null, device);
-        var labels = Options.Network.NumClasses > 0 ? data.LabelBatch(indices, device) : null;
-        using var gen = Seeds.Generator(Options.Seed, Seeds.Noise, Step);
-        var noise = randn(x0.shape, generator: gen).to(device);
-        manual_seed((long)(Seeds.Mix(Options.Seed, Seeds.Dropout, Step) & 0x7FFF_FFFF_FFFF_FFFF));
+        var (x0, labels, noise) = StepBatch(flips);
+        manual_seed(DropoutSeed);
         var loss = EdmLoss.Compute(Online, x0, noise, tensor(sigmas.Select(v => (float)v).ToArray(), device: device), labels).mean();
         var (lossValue, gradNorm) = Optimise(loss);
         return (lossValue, 0, 0, gradNorm);
     }
+
+    // The current step's data (in the seeded epoch order), labels and noise; tensors go to the caller's dispose scope.
+    private (Tensor X0, Tensor? Labels, Tensor Noise) StepBatch(bool[] flips)
+    {
+        var indices = BatchIndices(flips.Length);
+        var x0 = data.Batch(indices, Options.Network.SampleShape, Options.RandomFlip ? flips : null, device);
+        var labels = Options.Network.NumClasses > 0 ? data.LabelBatch(indices, device) : null;
+        using var gen = Seeds.Generator(Options.Seed, Seeds.Noise, Step);
+        return (x0, labels, randn(x0.shape, generator: gen).to(device));
+    }
+
+    // The seed that gives every network evaluation of this step the same dropout mask.
+    private long DropoutSeed => (long)(Seeds.Mix(Options.Seed, Seeds.Dropout, Step) & 0x7FFF_FFFF_FFFF_FFFF);
 
     // Backward, the gradient seam, clipping, the optimiser step, EMA and target: shared by both objectives.
     private (double Loss, double GradNorm) Optimise(Tensor loss)
@@ -276,9 +277,8 @@ public sealed class Trainer : IDisposable
     public Tensor SampleOneStep(int n, long seed)
     {
         using var scope = NewDisposeScope();
-        var shape = new long[] { n }.Concat(ema.SampleShape).ToArray();
-        var labels = Options.Network.NumClasses > 0 ? arange(n, device: device) % Options.Network.NumClasses : null;
-        var x = Plans.PlanRunner.Run(Ema, zeros(shape, device: device), Plans.PlanPresets.Resolve("onestep"), Plans.PlanRunner.SeedRange(seed, n), labels);
+        var (zero, labels) = PreviewInputs(n);
+        var x = Plans.PlanRunner.Run(Ema, zero, Plans.PlanPresets.Resolve("onestep"), Plans.PlanRunner.SeedRange(seed, n), labels);
         return x.cpu().MoveToOuterDisposeScope();
     }
 
@@ -286,11 +286,15 @@ public sealed class Trainer : IDisposable
     public Tensor SampleHeun(int n, long seed, int steps)
     {
         using var scope = NewDisposeScope();
-        var shape = new long[] { n }.Concat(ema.SampleShape).ToArray();
-        var labels = Options.Network.NumClasses > 0 ? arange(n, device: device) % Options.Network.NumClasses : null;
-        var z = Plans.PlanRunner.Noise(Plans.PlanRunner.SeedRange(seed, n), zeros(shape, device: device), 0);
+        var (zero, labels) = PreviewInputs(n);
+        var z = Plans.PlanRunner.Noise(Plans.PlanRunner.SeedRange(seed, n), zero, 0);
         return Baselines.OdeSolver.Generate(Ema, z, steps, labels: labels).cpu().MoveToOuterDisposeScope();
     }
+
+    // A zero batch of n samples and, for conditional models, the labels 0, 1, 2, … of the preview samples.
+    private (Tensor Zero, Tensor? Labels) PreviewInputs(int n) =>
+        (zeros(new long[] { n }.Concat(ema.SampleShape).ToArray(), device: device),
+         Options.Network.NumClasses > 0 ? arange(n, device: device) % Options.Network.NumClasses : null);
 
     // Data order: one seeded permutation per epoch; position k·B + j of the stream is image order[epoch][…].
     private int[] BatchIndices(int batch)
