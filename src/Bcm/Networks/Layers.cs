@@ -32,7 +32,11 @@ internal static class Layers
         return module;
     }
 
-    /// <summary>Sinusoidal embedding of width <paramref name="dim"/>: [cos(s·freq), sin(s·freq)], freq_i = exp(−ln(10000)·i/half).</summary>
+    /// <summary>
+    /// Sinusoidal embedding of width <paramref name="dim"/>: [cos(s·freq), sin(s·freq)], freq_i = exp(−ln(10000)·i/half),
+    /// computed in float32 as the official code does and returned in the dtype of <paramref name="s"/> when that is a
+    /// floating type (so a float64 copy of a network runs end to end in float64).
+    /// </summary>
     public static Tensor TimestepEmbedding(Tensor s, int dim, double maxPeriod = 10000)
     {
         int half = dim / 2;
@@ -40,7 +44,7 @@ internal static class Layers
         var args = s.to(ScalarType.Float32).unsqueeze(1) * freqs.unsqueeze(0);
         var emb = cat([cos(args), sin(args)], 1);
         if (dim % 2 == 1) emb = cat([emb, zeros_like(emb[.., ..1])], 1);
-        return emb;
+        return s.is_floating_point() && s.dtype != ScalarType.Float32 ? emb.to(s.dtype) : emb;
     }
 
     /// <summary>

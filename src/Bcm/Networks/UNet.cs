@@ -107,7 +107,7 @@ public sealed class UNet : Module<Tensor, Tensor, Tensor, Tensor?, Tensor>, IBcm
         }
 
         @out = Sequential(("0", Layers.Norm(ch)), ("1", SiLU()),
-            ("2", Layers.Zero(Layers.Conv3x3((long)config.ChannelMult[0] * mc, config.OutChannels))));
+            ("2", Layers.Zero(new OutputConv((long)config.ChannelMult[0] * mc, config.OutChannels))));
         macs += ch * config.OutChannels * 9 * Res(1) * Res(1);
         MacsPerSample = macs;
         RegisterComponents();
