@@ -187,7 +187,7 @@ internal static class EditCommands
                 using var strip = cat([clean[..k].cpu(), m.Degraded[..k].cpu(), m.Restored[..k].cpu()], 0);
                 ImageIO.SaveGrid(strip, Path.Combine(outDir, $"restoration-q{q}.png"), columns: k);
             }
-            Bcm.Checkpoints.AtomicFile.WriteAllText(Path.Combine(outDir, "restoration.csv"), csv.ToString());
+            IO.AtomicFile.WriteAllText(Path.Combine(outDir, "restoration.csv"), csv.ToString());
             Console.WriteLine($"→ {Path.GetFullPath(Path.Combine(outDir, "restoration.csv"))} (restoration-qQ.png: clean, JPEG, restored rows)");
             return 0;
         });

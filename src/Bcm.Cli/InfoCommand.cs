@@ -1,5 +1,6 @@
 using System.CommandLine;
 using Bcm.Checkpoints;
+using Bcm.Training;
 
 namespace Bcm.Cli;
 

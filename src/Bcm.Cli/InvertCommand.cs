@@ -74,7 +74,7 @@ internal static class InvertCommand
                 csv.Append(CultureInfo.InvariantCulture, $"{names[i]},{result.Mse[i]:F6},{result.Psnr[i]:F3}\n");
             }
             csv.Append(CultureInfo.InvariantCulture, $"mean,{result.MeanMse:F6},{result.MeanPsnr:F3}\n");
-            Checkpoints.AtomicFile.WriteAllText(Path.Combine(outDir, "metrics.csv"), csv.ToString());
+            IO.AtomicFile.WriteAllText(Path.Combine(outDir, "metrics.csv"), csv.ToString());
             ImageIO.SavePairs(x, result.Reconstructions, Path.Combine(outDir, "roundtrip.png"));
             Console.WriteLine($"{nImages} images inverted ({invert}, {invert.Nfe} NFE) and regenerated ({generate}, {generate.Nfe} NFE): " +
                               $"mean MSE {result.MeanMse:F5}, PSNR {result.MeanPsnr:F2} dB → {Path.GetFullPath(outDir)}");

@@ -81,7 +81,7 @@ internal static class SampleCommand
         var csv = new System.Text.StringBuilder(string.Join(",", Enumerable.Range(1, d).Select(j => $"x{j}")) + "\n");
         for (int i = 0; i < values.Length / d; i++)
             csv.AppendLine(string.Join(",", values.Skip(i * d).Take(d).Select(v => v.ToString("R", System.Globalization.CultureInfo.InvariantCulture))));
-        Checkpoints.AtomicFile.WriteAllText(Path.Combine(outDir, "samples.csv"), csv.ToString());
+        IO.AtomicFile.WriteAllText(Path.Combine(outDir, "samples.csv"), csv.ToString());
         if (d != 2) return;
         var plot = new Plot { Title = "samples", XLabel = "x1", YLabel = "x2", EqualAspect = true };
         plot.Add(Series.Points(values, 1.8f));

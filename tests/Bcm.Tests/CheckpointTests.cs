@@ -1,3 +1,5 @@
+using Bcm.Training;
+using Bcm.IO;
 using System.IO.Compression;
 using System.Text;
 using Bcm.Checkpoints;

@@ -13,7 +13,7 @@ public sealed class MetricsTests
     private static double[] Gaussian(int n, int d, int seed, double shift = 0, double scale = 1)
     {
         var rng = new Random(seed);
-        return Enumerable.Range(0, n * d).Select(i => shift + scale * GaussianMixture.Normal(rng) * (1 + (i % d) * 0.1)).ToArray();
+        return Enumerable.Range(0, n * d).Select(i => shift + scale * Randomness.Seeds.Normal(rng) * (1 + (i % d) * 0.1)).ToArray();
     }
 
     [Fact]
@@ -98,7 +98,7 @@ public sealed class MetricsTests
         int n = 12;
         var m = new double[n, n];
         for (int i = 0; i < n; i++)
-            for (int j = 0; j <= i; j++) m[i, j] = m[j, i] = GaussianMixture.Normal(rng);
+            for (int j = 0; j <= i; j++) m[i, j] = m[j, i] = Randomness.Seeds.Normal(rng);
         var (values, vectors) = FeatureMetrics.Eigen(m);
         for (int i = 0; i < n; i++)
             for (int j = 0; j < n; j++)

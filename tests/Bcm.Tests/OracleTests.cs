@@ -9,7 +9,7 @@ public sealed class OracleTests
     private static GaussianMixture SingleGaussian(int d, double s, out double[] mu)
     {
         var rng = new Random(3);
-        mu = Enumerable.Range(0, d).Select(_ => GaussianMixture.Normal(rng)).ToArray();
+        mu = Enumerable.Range(0, d).Select(_ => Randomness.Seeds.Normal(rng)).ToArray();
         return new GaussianMixture("single", [1.0], [mu], [Enumerable.Repeat(s * s, d).ToArray()]);
     }
 
@@ -26,7 +26,7 @@ public sealed class OracleTests
         var rng = new Random(11);
         for (int trial = 0; trial < 5; trial++)
         {
-            var x = Enumerable.Range(0, 5).Select(_ => 3 * GaussianMixture.Normal(rng)).ToArray();
+            var x = Enumerable.Range(0, 5).Select(_ => 3 * Randomness.Seeds.Normal(rng)).ToArray();
             var result = new double[5];
             flow.Jump(x, t, u, result);
             // x(u) = μ + (x(t) − μ)·sqrt((s² + u²)/(s² + t²))
@@ -59,7 +59,7 @@ public sealed class OracleTests
         var mixture = GaussianMixture.Named("gmm:64:8");
         var flow = new ProbabilityFlow(mixture);
         var rng = new Random(2);
-        var z = Enumerable.Range(0, 8 * 64).Select(_ => 80 * GaussianMixture.Normal(rng)).ToArray();
+        var z = Enumerable.Range(0, 8 * 64).Select(_ => 80 * Randomness.Seeds.Normal(rng)).ToArray();
         var x = flow.Jump(z, 80, 0.002);
         var back = flow.Jump(x, 0.002, 80);
         for (int i = 0; i < z.Length; i++) Assert.True(Math.Abs(back[i] - z[i]) < 1e-6 * 80, $"entry {i}: {back[i]} vs {z[i]}");

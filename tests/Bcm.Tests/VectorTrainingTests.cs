@@ -80,7 +80,7 @@ public sealed class VectorTrainingTests
             {
                 var (clean, _) = mixture.Sample(400, 17);
                 var rng = new Random(18);
-                var noisy = clean.Select(v => v + sigma * GaussianMixture.Normal(rng)).ToArray();
+                var noisy = clean.Select(v => v + sigma * Randomness.Seeds.Normal(rng)).ToArray();
                 var exact = new double[noisy.Length];
                 for (int i = 0; i < 400; i++) mixture.Denoise(noisy.AsSpan(2 * i, 2), sigma, exact.AsSpan(2 * i, 2));
                 using var xs = MixtureEvaluation.ToTensor(noisy, 2);

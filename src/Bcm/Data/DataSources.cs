@@ -147,7 +147,7 @@ public static class DataSources
                 var bytes = http.GetByteArrayAsync(url).GetAwaiter().GetResult();
                 string actual = Convert.ToHexStringLower(MD5.HashData(bytes));
                 if (actual != md5) { errors.Add($"{url}: md5 {actual}, expected {md5}"); continue; }
-                Checkpoints.AtomicFile.WriteAllBytes(path, bytes);
+                IO.AtomicFile.WriteAllBytes(path, bytes);
                 return;
             }
             catch (Exception e) when (e is HttpRequestException or TaskCanceledException or IOException)

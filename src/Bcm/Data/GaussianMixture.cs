@@ -51,7 +51,7 @@ public sealed class GaussianMixture
                 // Means with independent N(0, 0.5²) coordinates, per-mode standard deviations between 0.1 and 0.2,
                 // unequal weights: all fixed by the name.
                 var rng = new Random(1000 * d + k);
-                var means = Enumerable.Range(0, k).Select(_ => Enumerable.Range(0, d).Select(_ => 0.5 * Normal(rng)).ToArray()).ToArray();
+                var means = Enumerable.Range(0, k).Select(_ => Enumerable.Range(0, d).Select(_ => 0.5 * Randomness.Seeds.Normal(rng)).ToArray()).ToArray();
                 var vars = Enumerable.Range(0, k).Select(_ => { double s = 0.1 + 0.1 * rng.NextDouble(); return Enumerable.Repeat(s * s, d).ToArray(); }).ToArray();
                 var weights = Enumerable.Range(0, k).Select(_ => 0.5 + rng.NextDouble()).ToArray();
                 return new GaussianMixture(name, weights, means, vars);
@@ -68,10 +68,6 @@ public sealed class GaussianMixture
         return new GaussianMixture(name, Enumerable.Repeat(1.0, k).ToArray(), means, vars);
     }
 
-    /// <summary>Standard normal draw (Box-Muller).</summary>
-    public static double Normal(Random rng) =>
-        Math.Sqrt(-2 * Math.Log(1 - rng.NextDouble())) * Math.Cos(2 * Math.PI * rng.NextDouble());
-
     /// <summary><paramref name="n"/> samples (row-major [n, d]) and the component each came from.</summary>
     public (double[] Values, int[] Components) Sample(int n, long seed)
     {
@@ -85,7 +81,7 @@ public sealed class GaussianMixture
             for (int j = 0; j < Components; j++)
                 if (r < (acc += Weights[j])) { c = j; break; }
             comps[i] = c;
-            for (int j = 0; j < Dim; j++) values[(long)i * Dim + j] = Means[c][j] + Math.Sqrt(Variances[c][j]) * Normal(rng);
+            for (int j = 0; j < Dim; j++) values[(long)i * Dim + j] = Means[c][j] + Math.Sqrt(Variances[c][j]) * Randomness.Seeds.Normal(rng);
         }
         return (values, comps);
     }

@@ -17,7 +17,7 @@ public static class Inpainting
     {
         using var scope = NewDisposeScope();
         var mask = known.to(ScalarType.Bool).expand_as(image);
-        using var g = Training.Seeds.Generator(seed, Training.Seeds.Sample, -1);
+        using var g = Randomness.Seeds.Generator(seed, Randomness.Seeds.Sample, -1);
         var noise = randn(image.shape, generator: g).to(image.device).clamp(-1, 1);
         var start = where(mask, image, noise);
         return Rounds.Run(model, start, levels ?? DefaultLevels, seed, mask, image, labels, afterRound).MoveToOuterDisposeScope();

@@ -178,7 +178,7 @@ public static class ImageIO
         using var scaled = scale == 1 ? null : bitmap.Resize(new SKImageInfo(width * scale, height * scale, SKColorType.Rgba8888, SKAlphaType.Unpremul), new SKSamplingOptions(SKFilterMode.Nearest));
         using var image = SKImage.FromBitmap(scaled ?? bitmap);
         using var png = image.Encode(SKEncodedImageFormat.Png, 100);
-        Checkpoints.AtomicFile.WriteAllBytes(path, png.ToArray());
+        IO.AtomicFile.WriteAllBytes(path, png.ToArray());
     }
 
     private static SKBitmap FromRgba(byte[] rgba, int width, int height)

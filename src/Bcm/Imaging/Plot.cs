@@ -166,7 +166,7 @@ public sealed class Plot
     {
         using var image = surface.Snapshot();
         using var png = image.Encode(SKEncodedImageFormat.Png, 100);
-        Checkpoints.AtomicFile.WriteAllBytes(path, png.ToArray());
+        IO.AtomicFile.WriteAllBytes(path, png.ToArray());
     }
 
     private static bool Valid(double v, bool log) => double.IsFinite(v) && (!log || v > 0);

@@ -35,7 +35,7 @@ public static class SampleDistance
             double norm = 0;
             for (int j = 0; j < dim; j++)
             {
-                dir[j] = Data.GaussianMixture.Normal(rng);
+                dir[j] = Randomness.Seeds.Normal(rng);
                 norm += dir[j] * dir[j];
             }
             norm = Math.Sqrt(norm);

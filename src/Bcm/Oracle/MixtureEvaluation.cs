@@ -83,7 +83,7 @@ public sealed class MixtureEvaluation
         {
             var (x0, _) = Mixture.Sample(n, seed + a);
             var rng = new Random((int)(seed + 1000 + a));
-            var xt = x0.Select(v => v + levels[a] * GaussianMixture.Normal(rng)).ToArray();
+            var xt = x0.Select(v => v + levels[a] * Randomness.Seeds.Normal(rng)).ToArray();
             for (int b = 0; b < L; b++)
             {
                 if (a == b) { abs[a, b] = rel[a, b] = double.NaN; continue; }

@@ -1,5 +1,5 @@
 using Bcm.Model;
-using Bcm.Training;
+using Bcm.Randomness;
 using static TorchSharp.torch;
 
 namespace Bcm.Plans;

@@ -183,15 +183,15 @@ public static class ImageReport
     private static void WriteOutputs(Results r, string outDir, Options options)
     {
         string F(double v) => v.ToString("G5", CultureInfo.InvariantCulture);
-        Checkpoints.AtomicFile.WriteAllText(Path.Combine(outDir, "results.json"), JsonSerializer.Serialize(r, Training.TrainOptions.Json));
+        IO.AtomicFile.WriteAllText(Path.Combine(outDir, "results.json"), JsonSerializer.Serialize(r, Training.TrainOptions.Json));
         var csv = new StringBuilder("method,nfe,fid,kid,kid_std,precision,recall,class_coverage,class_tv,images_per_second\n");
         foreach (var g in r.Generation.Prepend(r.Floor))
             csv.AppendLine(string.Join(",", $"\"{g.Method}\"", g.Nfe, F(g.Fid), F(g.Kid), F(g.KidStd), F(g.Precision), F(g.Recall), F(g.ClassCoverage), F(g.ClassTv), F(g.ImagesPerSecond)));
-        Checkpoints.AtomicFile.WriteAllText(Path.Combine(outDir, "generation.csv"), csv.ToString());
+        IO.AtomicFile.WriteAllText(Path.Combine(outDir, "generation.csv"), csv.ToString());
         csv = new StringBuilder("method,inversion_nfe,generation_nfe,mse,psnr,ssim,latent_std_over_t,images_per_second\n");
         foreach (var q in r.Reconstruction)
             csv.AppendLine(string.Join(",", $"\"{q.Method}\"", q.InversionNfe, q.GenerationNfe, F(q.Mse), F(q.Psnr), F(q.Ssim), F(q.LatentStd), F(q.ImagesPerSecond)));
-        Checkpoints.AtomicFile.WriteAllText(Path.Combine(outDir, "reconstruction.csv"), csv.ToString());
+        IO.AtomicFile.WriteAllText(Path.Combine(outDir, "reconstruction.csv"), csv.ToString());
 
         void Curve(string file, string title, string ylabel, Func<SampleQuality, double> metric) =>
             NfeCurve.Save(Path.Combine(outDir, file), title, ylabel, r.Generation, r.Floor, "real vs real (floor)", g => g.Method, g => g.Nfe, metric);
@@ -221,6 +221,6 @@ public static class ImageReport
         foreach (var q in r.Reconstruction)
             md.AppendLine($"| {q.Method} | {q.InversionNfe} | {q.GenerationNfe} | {q.Mse:F4} | {q.Psnr:F2} | {q.Ssim:F3} | {q.LatentStd:F3} | {q.ImagesPerSecond:F0} |");
         md.AppendLine("\n![](nfe-reconstruction.png)");
-        Checkpoints.AtomicFile.WriteAllText(Path.Combine(outDir, "report.md"), md.ToString());
+        IO.AtomicFile.WriteAllText(Path.Combine(outDir, "report.md"), md.ToString());
     }
 }

@@ -198,19 +198,19 @@ public static class MixtureReport
             JumpErrorNormalised = ToJagged(r.JumpErrorNormalised), JumpErrorAbsolute = ToJagged(r.JumpErrorAbsolute),
             r.ZigzagLogLikelihood, r.ZigzagInMode, r.Seconds,
         };
-        Checkpoints.AtomicFile.WriteAllText(Path.Combine(outDir, "results.json"), JsonSerializer.Serialize(jsonResults, json));
+        IO.AtomicFile.WriteAllText(Path.Combine(outDir, "results.json"), JsonSerializer.Serialize(jsonResults, json));
 
         var csv = new StringBuilder("method,nfe,log_likelihood,mmd2,sliced_w2,mode_coverage,in_mode_fraction,mode_weight_tv\n");
         foreach (var g in r.Generation.Prepend(r.Floor))
             csv.AppendLine(string.Join(",", $"\"{g.Method}\"", g.Nfe, F(g.LogLikelihood), F(g.Mmd2), F(g.SlicedW2), F(g.ModeCoverage), F(g.InModeFraction), F(g.ModeWeightTv)));
-        Checkpoints.AtomicFile.WriteAllText(Path.Combine(outDir, "generation.csv"), csv.ToString());
+        IO.AtomicFile.WriteAllText(Path.Combine(outDir, "generation.csv"), csv.ToString());
         csv = new StringBuilder("method,nfe,latent_rmse,latent_relative,reconstruction_rmse\n");
         foreach (var i in r.Inversion) csv.AppendLine(string.Join(",", $"\"{i.Method}\"", i.Nfe, F(i.LatentRmse), F(i.LatentRelative), F(i.ReconstructionRmse)));
-        Checkpoints.AtomicFile.WriteAllText(Path.Combine(outDir, "inversion.csv"), csv.ToString());
+        IO.AtomicFile.WriteAllText(Path.Combine(outDir, "inversion.csv"), csv.ToString());
         csv = new StringBuilder("t," + string.Join(",", r.Levels.Select(v => "u=" + F(v))) + "\n");
         for (int a = 0; a < r.Levels.Length; a++)
             csv.AppendLine(F(r.Levels[a]) + "," + string.Join(",", Enumerable.Range(0, r.Levels.Length).Select(b => F(r.JumpErrorNormalised[a, b]))));
-        Checkpoints.AtomicFile.WriteAllText(Path.Combine(outDir, "jump-error.csv"), csv.ToString());
+        IO.AtomicFile.WriteAllText(Path.Combine(outDir, "jump-error.csv"), csv.ToString());
 
         // Plots.
         void Curve(string file, string title, string ylabel, Func<GenerationQuality, double> metric, bool logY) =>
@@ -280,7 +280,7 @@ public static class MixtureReport
         md.AppendLine("|---|" + string.Concat(Enumerable.Repeat("---|", options.ZigzagRounds + 1)));
         foreach (var (key, values) in r.ZigzagLogLikelihood) md.AppendLine($"| {key} | " + string.Join(" | ", values.Select(v => v.ToString("F3", CultureInfo.InvariantCulture))) + " |");
         md.AppendLine("\n![](zigzag.png)");
-        Checkpoints.AtomicFile.WriteAllText(Path.Combine(outDir, "report.md"), md.ToString());
+        IO.AtomicFile.WriteAllText(Path.Combine(outDir, "report.md"), md.ToString());
     }
 
     private static double?[][] ToJagged(double[,] m) =>

@@ -51,7 +51,7 @@ public static class RunReport
         firstSamples.Dispose();
 
         var numbers = new Numbers(checkpoint, step, n, invert.ToString(), generate.ToString(), result.MeanMse, result.MeanPsnr, baseline, nfe);
-        Checkpoints.AtomicFile.WriteAllText(Path.Combine(outDir, "report.json"), JsonSerializer.Serialize(numbers, Training.TrainOptions.Json));
+        IO.AtomicFile.WriteAllText(Path.Combine(outDir, "report.json"), JsonSerializer.Serialize(numbers, Training.TrainOptions.Json));
         var md = new StringBuilder();
         md.AppendLine($"# Report for {checkpoint}{(step is null ? "" : $" (step {step})")}\n");
         md.AppendLine("| plan | NFE | grid |\n|---|---|---|");
@@ -59,7 +59,7 @@ public static class RunReport
         md.AppendLine($"\nInversion round trip on {n} real images ({invert} then {generate}): MSE {numbers.RoundTripMse:F4}, " +
                       $"PSNR {numbers.RoundTripPsnr:F2} dB on [0, 1]; MSE between the images and unrelated samples (trivial baseline) {baseline:F4}.\n");
         md.AppendLine("![](inversion-roundtrip.png)");
-        Checkpoints.AtomicFile.WriteAllText(Path.Combine(outDir, "report.md"), md.ToString());
+        IO.AtomicFile.WriteAllText(Path.Combine(outDir, "report.md"), md.ToString());
         return numbers;
     }
 }

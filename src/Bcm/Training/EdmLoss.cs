@@ -31,5 +31,5 @@ public static class EdmLoss
 
     /// <summary>Noise levels for one batch: ln σ ~ N(<paramref name="pMean"/>, <paramref name="pStd"/>²), clamped to [ε, T].</summary>
     public static double[] DrawSigmas(Random rng, int batch, double pMean, double pStd, double min, double max) =>
-        Enumerable.Range(0, batch).Select(_ => Math.Clamp(Math.Exp(pMean + pStd * Data.GaussianMixture.Normal(rng)), min, max)).ToArray();
+        Enumerable.Range(0, batch).Select(_ => Math.Clamp(Math.Exp(pMean + pStd * Randomness.Seeds.Normal(rng)), min, max)).ToArray();
 }

@@ -56,13 +56,8 @@ public sealed record TrainOptions
     /// </summary>
     public string? InitFrom { get; init; }
 
-    public static readonly JsonSerializerOptions Json = new()
-    {
-        WriteIndented = true,
-        PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower,
-        DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull,
-        Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping, // plans such as 80>0.002 stay readable
-    };
+    /// <summary>The library's JSON form (<see cref="IO.JsonFormat.Options"/>).</summary>
+    public static JsonSerializerOptions Json => IO.JsonFormat.Options;
 
     public string ToJson() => JsonSerializer.Serialize(this, Json);
 

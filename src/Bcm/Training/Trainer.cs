@@ -1,3 +1,5 @@
+using Bcm.Randomness;
+using Bcm.IO;
 using System.Diagnostics;
 using System.Text.Json;
 using Bcm.Checkpoints;

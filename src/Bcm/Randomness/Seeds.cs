@@ -1,4 +1,4 @@
-namespace Bcm.Training;
+namespace Bcm.Randomness;
 
 /// <summary>Counter-based seeds: every random draw of training and sampling comes from (seed, purpose, counter),
 /// so runs are reproducible, resumable without saving generator state, and independent of batch composition.</summary>
@@ -20,6 +20,10 @@ public static class Seeds
 
     /// <summary>A System.Random for one purpose and counter.</summary>
     public static Random Random(long seed, params long[] counters) => new(unchecked((int)Mix(seed, counters)));
+
+    /// <summary>A standard normal draw (Box-Muller) from a System.Random.</summary>
+    public static double Normal(Random rng) =>
+        Math.Sqrt(-2 * Math.Log(1 - rng.NextDouble())) * Math.Cos(2 * Math.PI * rng.NextDouble());
 
     /// <summary>A torch generator for one purpose and counter.</summary>
     public static TorchSharp.torch.Generator Generator(long seed, params long[] counters) =>

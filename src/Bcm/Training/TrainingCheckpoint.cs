@@ -1,10 +1,10 @@
 using System.Globalization;
 using System.Text.RegularExpressions;
 using Bcm.Networks;
-using Bcm.Training;
+using Bcm.Checkpoints;
 using static TorchSharp.torch;
 
-namespace Bcm.Checkpoints;
+namespace Bcm.Training;
 
 /// <summary>
 /// A training checkpoint as one safetensors file: the online weights (<c>online.*</c>), the EMA weights (<c>ema.*</c>),

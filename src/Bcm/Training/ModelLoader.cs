@@ -1,10 +1,10 @@
 using TorchSharp;
 using Bcm.Model;
 using Bcm.Networks;
-using Bcm.Training;
+using Bcm.Checkpoints;
 using static TorchSharp.torch;
 
-namespace Bcm.Checkpoints;
+namespace Bcm.Training;
 
 /// <summary>
 /// Loads a model for sampling from: a bcm training checkpoint (EMA weights by default), a run folder (its newest

@@ -1,4 +1,4 @@
-namespace Bcm.Checkpoints;
+namespace Bcm.IO;
 
 /// <summary>Atomic file writes: a temporary file in the target folder, flushed to disk, then renamed over the target.
 /// A failure (disk full, interruption) leaves any previous file intact and removes the temporary one.</summary>

@@ -1,0 +1,27 @@
+using System.Text.Json;
+using System.Text.Json.Serialization;
+
+namespace Bcm.IO;
+
+/// <summary>The JSON form of every file the library writes (options, stats, reports): snake_case, nulls left out, plans readable.</summary>
+public static class JsonFormat
+{
+    /// <summary>Indented, snake_case, nulls omitted; characters such as &gt; in plans stay as they are.</summary>
+    public static readonly JsonSerializerOptions Options = new()
+    {
+        WriteIndented = true,
+        PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower,
+        DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull,
+        Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping, // plans such as 80>0.002 stay readable
+    };
+
+    /// <summary>One object per line (stats.jsonl).</summary>
+    public static readonly JsonSerializerOptions Lines = new(Options) { WriteIndented = false };
+
+    /// <summary>As <see cref="Options"/>, with NaN and ±∞ written as strings (report tables may hold them).</summary>
+    public static readonly JsonSerializerOptions Reports = new(Options) { NumberHandling = JsonNumberHandling.AllowNamedFloatingPointLiterals };
+
+    /// <summary>Serialises <paramref name="value"/> and writes it atomically.</summary>
+    public static void Write<T>(string path, T value, JsonSerializerOptions? options = null) =>
+        AtomicFile.WriteAllText(path, JsonSerializer.Serialize(value, options ?? Options));
+}
