@@ -1,5 +1,6 @@
 using System.CommandLine;
 using System.Globalization;
+using Bcm.Metrics;
 using Bcm.Editing;
 using Bcm.Imaging;
 using Bcm.Plans;
@@ -168,26 +169,10 @@ internal static class EditCommands
             using var clean = set.Batch(idx, size, device: device);
             using var batchLabels = labels is null ? null : labels.expand(n);
             string outDir = Common.OutDir(parse.GetValue(Common.Out), "restoration");
-            var csv = new System.Text.StringBuilder("jpeg_quality,images,levels,nfe,psnr_before,psnr_after,gain,gain_stderr,improved_fraction,smoothing_sigma,psnr_smoothing\n");
             Console.WriteLine($"{set.Name} images {first}..{first + n - 1}, rounds {string.Join(",", levels)} ({Rounds.Nfe(levels)} NFE)");
-            foreach (var q in qs)
-            {
-                using var m = Restoration.Measure(model, clean, q, levels, parse.GetValue(Common.Seed), batchLabels);
-                string F(double v) => v.ToString("F3", CultureInfo.InvariantCulture);
-                // The trivial baseline, given its best blur on these very images (generous to it).
-                var (blur, blurPsnr) = new[] { 0.5, 0.75, 1.0 }.Select(sg =>
-                {
-                    using var smoothed = Restoration.Smooth(m.Degraded, sg);
-                    return (sg, Bcm.Metrics.ImageQuality.Psnr(clean, smoothed).Average());
-                }).MaxBy(p => p.Item2);
-                csv.AppendLine($"{q},{n},\"{string.Join(",", levels)}\",{Rounds.Nfe(levels)},{F(m.PsnrBefore.Average())},{F(m.PsnrAfter.Average())},{F(m.MeanGain)},{F(m.GainStandardError)},{F(m.ImprovedFraction)},{F(blur)},{F(blurPsnr)}");
-                Console.WriteLine($"JPEG Q={q}: PSNR {m.PsnrBefore.Average():F2} dB → {m.PsnrAfter.Average():F2} dB (gain {m.MeanGain:+0.00;-0.00} ± {m.GainStandardError:F2} dB, " +
-                                  $"{m.ImprovedFraction:P0} of images improved); Gaussian-blur baseline {blurPsnr:F2} dB (best σ = {blur} px)");
-                int k = Math.Min(8, n);
-                using var strip = cat([clean[..k].cpu(), m.Degraded[..k].cpu(), m.Restored[..k].cpu()], 0);
-                ImageIO.SaveGrid(strip, Path.Combine(outDir, $"restoration-q{q}.png"), columns: k);
-            }
-            IO.AtomicFile.WriteAllText(Path.Combine(outDir, "restoration.csv"), csv.ToString());
+            Bcm.Reports.RestorationReport.Write(model, clean, qs, levels, parse.GetValue(Common.Seed), batchLabels, outDir, new SyncProgress<Bcm.Reports.RestorationReport.Row>(r =>
+                Console.WriteLine($"JPEG Q={r.JpegQuality}: PSNR {r.PsnrBefore:F2} dB → {r.PsnrAfter:F2} dB (gain {r.Gain:+0.00;-0.00} ± {r.GainStandardError:F2} dB, " +
+                                  $"{r.ImprovedFraction:P0} of images improved); Gaussian-blur baseline {r.BlurPsnr:F2} dB (best σ = {r.BlurSigma} px)")));
             Console.WriteLine($"→ {Path.GetFullPath(Path.Combine(outDir, "restoration.csv"))} (restoration-qQ.png: clean, JPEG, restored rows)");
             return 0;
         });

@@ -1,6 +1,7 @@
 using System.CommandLine;
 using System.Globalization;
 using System.Text;
+using Bcm.Metrics;
 using Bcm.Data;
 using Bcm.Imaging;
 using Bcm.Plans;
@@ -30,7 +31,7 @@ internal static class InvertCommand
             var device = Common.ParseDevice(parse.GetValue(Common.Device)!);
             var invert = PlanPresets.Resolve(parse.GetValue(plan)!);
             var generate = PlanPresets.Resolve(parse.GetValue(regen)!);
-            RoundTrip.CheckPlans(invert, generate); // before any image is read
+            Plan.CheckRoundTrip(invert, generate); // before any image is read
             var shape = loaded.Model.Network.SampleShape;
             int channels = (int)shape[0], size = (int)shape[^1];
             var paths = parse.GetValue(images) ?? [];

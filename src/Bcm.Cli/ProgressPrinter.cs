@@ -35,3 +35,9 @@ internal sealed class ProgressPrinter(TimeSpan? interval = null) : IProgress<Tra
     private static string Eta(double seconds) =>
         double.IsFinite(seconds) ? TimeSpan.FromSeconds(Math.Round(seconds)).ToString(seconds >= 3600 ? @"h\:mm\:ss" : @"m\:ss") : "?";
 }
+
+/// <summary>An IProgress that reports on the calling thread, in order (Progress&lt;T&gt; posts to the thread pool and can reorder).</summary>
+internal sealed class SyncProgress<T>(Action<T> report) : IProgress<T>
+{
+    public void Report(T value) => report(value);
+}

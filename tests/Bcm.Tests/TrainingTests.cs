@@ -1,4 +1,5 @@
 using System.Text.Json;
+using Bcm.Metrics;
 using Bcm.Checkpoints;
 using Bcm.Data;
 using Bcm.Networks;

@@ -51,7 +51,7 @@ public static class Interpolation
         Plan invert, Plan generate, long seed, bool slerp = true, Tensor? labels = null)
     {
         if (count < 2) throw new ArgumentException("an interpolation needs at least 2 images (α = 0 and 1)");
-        RoundTrip.CheckPlans(invert, generate);
+        Plan.CheckRoundTrip(invert, generate);
         var za = PlanRunner.Run(model, imageA, invert, [seed], labels);
         var zb = PlanRunner.Run(model, imageB, invert, [seed + 1], labels);
         var alphas = Enumerable.Range(0, count).Select(i => i / (double)(count - 1)).ToArray();

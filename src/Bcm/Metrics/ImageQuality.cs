@@ -30,7 +30,7 @@ public static class ImageQuality
         long channels = x.shape[1];
         int size = (int)Math.Min(11, Math.Min(x.shape[2], x.shape[3]));
         if (size % 2 == 0) size--;
-        var window = GaussianWindow(size, 1.5, channels, ScalarType.Float64).to(x.device);
+        var window = Imaging.Filters.GaussianWindow(size, 1.5, channels, ScalarType.Float64).to(x.device);
         Tensor Filter(Tensor t) => nn.functional.conv2d(t, window, groups: channels);
         const double c1 = 0.01 * 0.01, c2 = 0.03 * 0.03;
         var mx = Filter(x);
@@ -40,14 +40,5 @@ public static class ImageQuality
         var sxy = Filter(x * y) - mx * my;
         var map = (2 * mx * my + c1) * (2 * sxy + c2) / ((mx * mx + my * my + c1) * (sxx + syy + c2));
         return map.flatten(1).mean([1]).cpu().data<double>().ToArray();
-    }
-
-    /// <summary>A normalised size×size Gaussian window of width <paramref name="sigma"/>, one per channel: [channels, 1, size, size] for grouped convolution.</summary>
-    public static Tensor GaussianWindow(int size, double sigma, long channels, ScalarType dtype)
-    {
-        using var scope = NewDisposeScope();
-        var g = exp(-(arange(size, dtype: dtype) - (size - 1) / 2.0).square() / (2 * sigma * sigma));
-        g = g / g.sum();
-        return outer(g, g).expand(channels, 1, size, size).contiguous().MoveToOuterDisposeScope();
     }
 }

@@ -118,6 +118,18 @@ public sealed record Plan(double Start, IReadOnlyList<PlanStep> Steps)
         throw new PlanException($"{where}: '{s}' is not a positive number");
     }
 
+    /// <summary>
+    /// Checks that <paramref name="invert"/> goes up in noise level, <paramref name="generate"/> comes down, and the
+    /// second starts where the first ends (regeneration starts from the latents, without fresh noise).
+    /// </summary>
+    public static void CheckRoundTrip(Plan invert, Plan generate)
+    {
+        if (!invert.IsInversion) throw new PlanException($"inversion plan '{invert}' does not go up in noise level (e.g. 0.07>80)");
+        if (generate.IsInversion) throw new PlanException($"generation plan '{generate}' goes up in noise level (e.g. 80>0.002)");
+        if (Math.Abs(generate.Start - invert.End) > 1e-9 * invert.End)
+            throw new PlanException($"the generation plan '{generate}' starts at {generate.Start}, but the inversion '{invert}' ends at {invert.End}");
+    }
+
     public string ToJson() => JsonSerializer.Serialize(this, JsonOptions);
 
     public static Plan FromJson(string json)

@@ -3,6 +3,7 @@ using System.Text.Json;
 using Bcm.Data;
 using Bcm.Imaging;
 using Bcm.Model;
+using Bcm.Metrics;
 using Bcm.Plans;
 using static TorchSharp.torch;
 
