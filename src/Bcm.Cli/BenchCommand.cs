@@ -43,7 +43,7 @@ internal static class BenchCommand
                 foreach (var p in target.parameters()) p.requires_grad = false;
                 var model = new BcmModel(onlineNet);
                 var tmodel = new BcmModel(targetNet);
-                var ts = Schedules.Karras.Grid(161);
+                var ts = Schedules.KarrasGrid.Ascending(161);
                 var rng = new Random(0);
                 var x0 = (rand([b, .. cfg.SampleShape], device: device) * 2 - 1).DetachFromDisposeScope();
                 var labels = cfg.NumClasses > 0 ? randint(cfg.NumClasses, [b], device: device) : null;

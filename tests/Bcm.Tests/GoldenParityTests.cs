@@ -68,7 +68,7 @@ public sealed class GoldenParityTests
     {
         using var g = Load(name);
         g.Net.train();
-        var ts = Karras.Grid(11);
+        var ts = KarrasGrid.Ascending(11);
         var n = g["loss.idx_t"].data<long>().Select(v => (int)v).ToArray();
         var m = g["loss.idx_u"].data<long>().Select(v => (int)v).ToArray();
         // Target network: an exact copy, parameters frozen; the soft term's gradient flows through it into E.

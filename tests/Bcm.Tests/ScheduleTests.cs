@@ -38,14 +38,14 @@ public sealed class ScheduleTests
     [Fact]
     public void KarrasGridMatchesTheCheckValues()
     {
-        var g = Karras.Grid(11);
+        var g = KarrasGrid.Ascending(11);
         Assert.Equal(0.002, g[0], 9);
         Assert.Equal(0.016721, g[1], 5);
         Assert.Equal(0.085087, g[2], 5);
         Assert.Equal(24.4083, g[8], 3);
         Assert.Equal(45.3137, g[9], 3);
         Assert.Equal(80.0, g[10], 9);
-        var g321 = Karras.Grid(321);
+        var g321 = KarrasGrid.Ascending(321);
         Assert.Equal(77.3098, g321[318], 3);
         Assert.Equal(78.6451, g321[319], 3);
         Assert.Equal(80.0, g321[320], 9);
@@ -58,23 +58,23 @@ public sealed class ScheduleTests
         var expected = new[] { 11, 21, 41, 81, 161, 321, 641, 1281 };
         for (int i = 0; i < expected.Length; i++)
         {
-            Assert.Equal(expected[i], Karras.Curriculum(i * 100_000, k));
-            Assert.Equal(expected[i], Karras.Curriculum(i * 100_000 + 99_999, k));
+            Assert.Equal(expected[i], Curriculum.Scales(i * 100_000, k));
+            Assert.Equal(expected[i], Curriculum.Scales(i * 100_000 + 99_999, k));
         }
-        Assert.Equal(1281, Karras.Curriculum(k, k));
+        Assert.Equal(1281, Curriculum.Scales(k, k));
     }
 
     [Fact]
     public void IntervalProbabilitiesAreTheDiscretisedLogNormal()
     {
-        var ts = Karras.Grid(11);
-        var p = Karras.IntervalProbabilities(ts);
+        var ts = KarrasGrid.Ascending(11);
+        var p = DiscretisedLogNormal.IntervalProbabilities(ts);
         Assert.Equal(10, p.Length);
         Assert.Equal(1.0, p.Sum(), 12);
         Assert.All(p, v => Assert.True(v > 0));
         // Unnormalised mass of interval i is Φ-difference of ln σ under N(−1.1, 2²): check one entry by a midpoint sum.
         double Pdf(double x) => Math.Exp(-0.5 * Math.Pow((x + 1.1) / 2.0, 2)) / (2.0 * Math.Sqrt(2 * Math.PI));
-        double total = Karras.Erf((Math.Log(80) + 1.1) / (Math.Sqrt(2) * 2)) - Karras.Erf((Math.Log(0.002) + 1.1) / (Math.Sqrt(2) * 2));
+        double total = DiscretisedLogNormal.Erf((Math.Log(80) + 1.1) / (Math.Sqrt(2) * 2)) - DiscretisedLogNormal.Erf((Math.Log(0.002) + 1.1) / (Math.Sqrt(2) * 2));
         double a = Math.Log(ts[4]), b = Math.Log(ts[5]), mass = 0;
         int steps = 10_000;
         for (int i = 0; i < steps; i++) mass += Pdf(a + (i + 0.5) * (b - a) / steps) * (b - a) / steps;
@@ -88,16 +88,16 @@ public sealed class ScheduleTests
     [InlineData(-2.0, -0.9953222650189527)]
     [InlineData(3.0, 0.9999779095030014)]
     [InlineData(6.0, 0.9999999999999999785)]
-    public void ErfMatchesReferenceValues(double x, double expected) => Assert.Equal(expected, Karras.Erf(x), 14);
+    public void ErfMatchesReferenceValues(double x, double expected) => Assert.Equal(expected, DiscretisedLogNormal.Erf(x), 14);
 
     [Fact]
     public void DrawFollowsTheCumulativeDistribution()
     {
         var p = new[] { 0.2, 0.0, 0.5, 0.3 };
-        Assert.Equal(0, Karras.Draw(p, 0.1));
-        Assert.Equal(2, Karras.Draw(p, 0.2));
-        Assert.Equal(2, Karras.Draw(p, 0.69));
-        Assert.Equal(3, Karras.Draw(p, 0.71));
-        Assert.Equal(3, Karras.Draw(p, 0.999999999));
+        Assert.Equal(0, DiscretisedLogNormal.Draw(p, 0.1));
+        Assert.Equal(2, DiscretisedLogNormal.Draw(p, 0.2));
+        Assert.Equal(2, DiscretisedLogNormal.Draw(p, 0.69));
+        Assert.Equal(3, DiscretisedLogNormal.Draw(p, 0.71));
+        Assert.Equal(3, DiscretisedLogNormal.Draw(p, 0.999999999));
     }
 }

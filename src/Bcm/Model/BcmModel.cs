@@ -31,7 +31,7 @@ public sealed class BcmModel
     {
         using var scope = NewDisposeScope();
         u ??= full_like(t, SigmaMin);
-        var xIn = x * Expand(Scalings.CIn(t, SigmaData), x);
+        var xIn = x * PerSample.Broadcast(Scalings.CIn(t, SigmaData), x);
         return Network.Forward(xIn, Scalings.CNoise(t), Scalings.CNoise(u), y).MoveToOuterDisposeScope();
     }
 
@@ -41,7 +41,7 @@ public sealed class BcmModel
         using var scope = NewDisposeScope();
         u ??= full_like(t, SigmaMin);
         var raw = Raw(x, t, u, y);
-        var result = Expand(Scalings.CSkip(t, u, SigmaData), x) * x + Expand(Scalings.COut(t, u, SigmaData), x) * raw;
+        var result = PerSample.Broadcast(Scalings.CSkip(t, u, SigmaData), x) * x + PerSample.Broadcast(Scalings.COut(t, u, SigmaData), x) * raw;
         return result.MoveToOuterDisposeScope();
     }
 
@@ -52,14 +52,5 @@ public sealed class BcmModel
         var tt = full(x.shape[0], t, dtype: x.dtype, device: x.device);
         var uu = full(x.shape[0], u, dtype: x.dtype, device: x.device);
         return Jump(x, tt, uu, y).MoveToOuterDisposeScope();
-    }
-
-    // Reshapes a per-sample coefficient [B] to broadcast over a sample of any rank.
-    private static Tensor Expand(Tensor perSample, Tensor like)
-    {
-        var shape = new long[like.dim()];
-        Array.Fill(shape, 1L);
-        shape[0] = perSample.shape[0];
-        return perSample.reshape(shape);
     }
 }

@@ -44,7 +44,7 @@ public static class PlanPresets
     public static Plan Ancestral(int k)
     {
         if (k < 1) throw new PlanException("ancestral needs at least 1 step");
-        var sigmas = Karras.Descending(k + 1);
+        var sigmas = KarrasGrid.Descending(k + 1);
         return new Plan(sigmas[0], Enumerable.Range(0, k).Select(i => (PlanStep)new Jump(sigmas[i], sigmas[i + 1])).ToList());
     }
 
@@ -67,7 +67,7 @@ public static class PlanPresets
     public static Plan ConsistencyMultistep(int k)
     {
         if (k < 1) throw new PlanException("cm needs at least 1 step");
-        var taus = Karras.Descending(k + 1);
+        var taus = KarrasGrid.Descending(k + 1);
         var steps = new List<PlanStep> { new Jump(Sigmas.Max, Sigmas.Min) };
         for (int i = 1; i < k; i++)
         {

@@ -48,11 +48,8 @@ public static class BctLoss
         var t = tensor(intervals.Select(n => (float)ts[n + 1]).ToArray(), device: x0.device);
         var s = tensor(intervals.Select(n => (float)ts[n]).ToArray(), device: x0.device);
         var eps = full(batch, (float)online.SigmaMin, device: x0.device);
-        var shape = new long[x0.dim()];
-        Array.Fill(shape, 1L);
-        shape[0] = batch;
-        var xt = x0 + t.reshape(shape) * noise;
-        var xs = x0 + s.reshape(shape) * noise;
+        var xt = x0 + PerSample.Broadcast(t, x0) * noise;
+        var xs = x0 + PerSample.Broadcast(s, x0) * noise;
 
         void Seed()
         {

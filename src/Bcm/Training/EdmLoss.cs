@@ -18,10 +18,7 @@ public static class EdmLoss
     public static Tensor Compute(BcmModel model, Tensor x0, Tensor noise, Tensor sigma, Tensor? labels)
     {
         using var scope = NewDisposeScope();
-        var shape = new long[x0.dim()];
-        Array.Fill(shape, 1L);
-        shape[0] = x0.shape[0];
-        var x = x0 + sigma.reshape(shape) * noise;
+        var x = x0 + PerSample.Broadcast(sigma, x0) * noise;
         var denoised = model.Jump(x, sigma, null, labels);
         double sd2 = model.SigmaData * model.SigmaData;
         var weight = (sigma.square() + sd2) / (sigma.square() * sd2);

@@ -148,7 +148,7 @@ public sealed class Trainer : IDisposable
 
     /// <summary>N(k) at the current step.</summary>
     public int CurrentScales => Options.FixedScales > 0 ? Options.FixedScales
-        : Karras.Curriculum(Step, Options.Steps, Options.ScalesStart, Options.ScalesEnd);
+        : Curriculum.Scales(Step, Options.Steps, Options.ScalesStart, Options.ScalesEnd);
 
     /// <summary>One optimiser step; returns (loss, ct, soft, gradient norm before clipping).</summary>
     public (double Loss, double Ct, double Soft, double GradNorm) TrainStep()
@@ -157,11 +157,11 @@ public sealed class Trainer : IDisposable
         using var scope = NewDisposeScope();
         int batch = Options.BatchSize;
         int scales = CurrentScales;
-        var ts = Karras.Grid(scales);
-        var p = Karras.IntervalProbabilities(ts, Options.PMean, Options.PStd);
+        var ts = KarrasGrid.Ascending(scales);
+        var p = DiscretisedLogNormal.IntervalProbabilities(ts, Options.PMean, Options.PStd);
         var pCt = (double[])p.Clone();
         pCt[^1] = 0; // the top interval is never a CT pair
-        pCt = Karras.Normalise(pCt);
+        pCt = DiscretisedLogNormal.Normalise(pCt);
 
         var rng = Seeds.Random(Options.Seed, Seeds.Indices, Step);
         var intervals = new int[batch];
@@ -169,12 +169,12 @@ public sealed class Trainer : IDisposable
         var flips = new bool[batch];
         for (int i = 0; i < batch; i++)
         {
-            intervals[i] = Karras.Draw(pCt, rng.NextDouble());
+            intervals[i] = DiscretisedLogNormal.Draw(pCt, rng.NextDouble());
             // Soft-term time u = ts[m], m ~ P with entry n+1 set to zero (u ≠ t): below or above t.
             // n ≤ N−3 because the top interval is excluded, so n+1 is a valid entry.
             var pU = (double[])p.Clone();
             pU[intervals[i] + 1] = 0;
-            uIndices[i] = Karras.Draw(Karras.Normalise(pU), rng.NextDouble());
+            uIndices[i] = DiscretisedLogNormal.Draw(DiscretisedLogNormal.Normalise(pU), rng.NextDouble());
             flips[i] = Options.RandomFlip && rng.NextDouble() < 0.5;
         }
         var (x0, labels, noise) = StepBatch(flips);

@@ -1,28 +1,11 @@
 namespace Bcm.Schedules;
 
-/// <summary>Noise-level grids and distributions of EDM/iCT/BCM training (method §4): pure functions.</summary>
-public static class Karras
+/// <summary>
+/// iCT's noise-level distribution over the intervals of a Karras grid (method §4): ln σ ~ N(P_mean, P_std²), each
+/// interval weighted by its probability mass; and the small helpers that draw from a discrete distribution.
+/// </summary>
+public static class DiscretisedLogNormal
 {
-    /// <summary>Karras grid ts[i] = (ε^(1/ρ) + i/(N−1)·(T^(1/ρ) − ε^(1/ρ)))^ρ, i = 0..N−1, increasing from ε to T.</summary>
-    public static double[] Grid(int n, double sigmaMin = Sigmas.Min, double sigmaMax = Sigmas.Max, double rho = Sigmas.Rho)
-    {
-        if (n < 2) throw new ArgumentOutOfRangeException(nameof(n), n, "a Karras grid needs at least 2 points");
-        double lo = Math.Pow(sigmaMin, 1 / rho), hi = Math.Pow(sigmaMax, 1 / rho);
-        var ts = new double[n];
-        for (int i = 0; i < n; i++) ts[i] = Math.Pow(lo + i / (double)(n - 1) * (hi - lo), rho);
-        ts[0] = sigmaMin;
-        ts[n - 1] = sigmaMax;
-        return ts;
-    }
-
-    /// <summary>Karras sampling schedule from T down to ε with k points (k ≥ 2), as used by k-step ancestral chains.</summary>
-    public static double[] Descending(int k, double sigmaMin = Sigmas.Min, double sigmaMax = Sigmas.Max, double rho = Sigmas.Rho)
-    {
-        var g = Grid(k, sigmaMin, sigmaMax, rho);
-        Array.Reverse(g);
-        return g;
-    }
-
     /// <summary>
     /// iCT's discretised log-normal over the N−1 intervals of a grid, in float64:
     /// P[i] ∝ erf((ln ts[i+1] − P_mean)/(√2·P_std)) − erf((ln ts[i] − P_mean)/(√2·P_std)), normalised.
@@ -58,21 +41,10 @@ public static class Karras
         return last;
     }
 
-    /// <summary>
-    /// iCT/BCM curriculum: K' = floor(K / (log2(s1/s0) + 1)), N(k) = min(s0·2^floor(k/K'), s1) + 1.
-    /// </summary>
-    public static int Curriculum(long step, long totalSteps, int s0 = 10, int s1 = 1280)
-    {
-        long kPrime = (long)Math.Floor(totalSteps / (Math.Log2((double)s1 / s0) + 1));
-        if (kPrime < 1) kPrime = 1;
-        double n = s0 * Math.Pow(2, Math.Floor((double)step / kPrime));
-        return (int)Math.Min(n, s1) + 1;
-    }
-
-    /// <summary>Error function, |error| &lt; 1.2e-16 relative (W. J. Cody's rational approximations via erfc).</summary>
+    /// <summary>Error function in float64: the Taylor series of erf below 2.5, a continued fraction for erfc above (both to about 1e-16).</summary>
     public static double Erf(double x) => x < 0 ? -Erf(-x) : 1 - Erfc(x);
 
-    // erfc by the continued fraction / series split of Numerical Recipes (erfccheb is too coarse for float64).
+    // erfc: 1 − erf by its Taylor series for small x; above 2.5 the continued fraction of erfc, evaluated by Lentz's method.
     private static double Erfc(double x)
     {
         if (x < 2.5)
