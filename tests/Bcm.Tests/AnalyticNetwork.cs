@@ -47,3 +47,21 @@ internal sealed class AnalyticGaussianNetwork : nn.Module, IBcmNetwork
 
     public static BcmModel Denoiser(int dim, double s) => new(new AnalyticGaussianNetwork(dim, s, denoiser: true));
 }
+
+/// <summary>Wraps a network and counts its forward calls (to check the NFE a plan reports).</summary>
+internal sealed class CountingNetwork(IBcmNetwork inner, Action counted) : IBcmNetwork
+{
+    public long[] SampleShape => inner.SampleShape;
+    public int NumClasses => inner.NumClasses;
+    public nn.Module Module => inner.Module;
+    public long MacsPerSample => inner.MacsPerSample;
+    public NetworkConfig Config => inner.Config;
+    public void InitialiseFromConsistencyModel() => inner.InitialiseFromConsistencyModel();
+    public bool IsUParameter(string name) => inner.IsUParameter(name);
+
+    public Tensor Forward(Tensor xIn, Tensor cNoiseT, Tensor cNoiseU, Tensor? y)
+    {
+        counted();
+        return inner.Forward(xIn, cNoiseT, cNoiseU, y);
+    }
+}

@@ -1,4 +1,5 @@
-using Bcm.Baselines;
+using Bcm.Model;
+using Bcm.Schedules;
 using Bcm.Data;
 using Bcm.Metrics;
 using Bcm.Oracle;
@@ -111,23 +112,35 @@ public sealed class MetricsTests
         const double s = 0.5;
         var model = AnalyticGaussianNetwork.Denoiser(3, s);
         using var x = tensor(new[] { 1.0f, -0.5f, 0.25f, 0.3f, 0.9f, -1.2f }, [2, 3]);
-        double Error(int steps, OdeSolver.Method method)
+        double Error(int steps, OdeMethod method)
         {
             // Generation from t = 80: the exact result is x·sqrt((s² + ε²)/(s² + 80²)).
             using var z = x * 80;
-            using var result = OdeSolver.Solve(model, z, OdeSolver.Grid(steps, 80, 0.002), method);
+            var plan = PlanPresets.Ode(method, steps);
+            using var result = PlanRunner.Run(model, z, plan, PlanRunner.SeedRange(0, 2), addStartNoise: false);
             double ratio = Math.Sqrt((s * s + 0.002 * 0.002) / (s * s + 80 * 80));
             using var expected = z * ratio;
             return (result - expected).abs().max().item<float>();
         }
-        double e10 = Error(10, OdeSolver.Method.Heun), e40 = Error(40, OdeSolver.Method.Heun);
+        double e10 = Error(10, OdeMethod.Heun), e40 = Error(40, OdeMethod.Heun);
         Assert.True(e40 < 1e-2, $"Heun 40 steps error {e40}");
         Assert.True(e10 / e40 > 12, $"Heun should converge at second order (×16 for 4× the steps): error {e10} at 10 steps, {e40} at 40");
-        Assert.True(Error(40, OdeSolver.Method.Euler) > 3 * e40, "Euler is first order");
-        Assert.Equal(79, OdeSolver.Nfe(OdeSolver.Method.Heun, 40));
-        Assert.Equal(20, OdeSolver.StepsFor(OdeSolver.Method.Heun, 40));
+        Assert.True(Error(40, OdeMethod.Euler) > 3 * e40, "Euler is first order");
+        // NFE as evaluated: every level but ε costs one evaluation per slope.
+        Assert.Equal(79, PlanPresets.Ode(OdeMethod.Heun, 40).Nfe);
+        Assert.Equal(79, PlanPresets.Ode(OdeMethod.Heun, 40, invert: true).Nfe);
+        Assert.Equal(40, PlanPresets.Ode(OdeMethod.Euler, 40).Nfe);
+        Assert.Equal(20, PlanPresets.HeunWithin(40).Steps.Count);
+        int evaluations = 0;
+        using (var counted = PlanRunner.Run(new BcmModel(new CountingNetwork(model.Network, () => evaluations++)), x * 80, PlanPresets.Ode(OdeMethod.Heun, 10),
+                   PlanRunner.SeedRange(0, 2), addStartNoise: false)) { }
+        Assert.Equal(19, evaluations);
+        // The text form names the method and round-trips.
+        var text = PlanPresets.Resolve("heun:3").ToString();
+        Assert.StartsWith("heun:80>", text);
+        Assert.Equal(PlanPresets.Resolve("heun:3").Steps, Plan.Parse(text).Steps);
         // The grid runs either way and hits both ends exactly.
-        var up = OdeSolver.Grid(5, 0.002, 80);
+        var up = KarrasGrid.Between(5, 0.002, 80);
         Assert.Equal(0.002, up[0]);
         Assert.Equal(80, up[^1]);
         Assert.True(up.Zip(up.Skip(1)).All(p => p.Second > p.First));

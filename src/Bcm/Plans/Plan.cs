@@ -7,15 +7,16 @@ namespace Bcm.Plans;
 /// <summary>
 /// A sampling or inversion procedure as data: the start noise level (x₀ = base + Start·z, with base = 0 to generate
 /// and base = image to invert) and an ordered list of jumps and noise injections. Text form: space-separated tokens,
-/// a token <c>a>b>c</c> is a chain of jumps, <c>+s</c> adds fresh noise of σ = s, <c>~s</c> adds sqrt(s² − ε²)·z;
-/// e.g. <c>80>0.002</c>, <c>80>2.4>0.002</c>, <c>80>0.002 +0.1 0.1>1.2>0.002</c>.
+/// a token <c>a>b>c</c> is a chain of jumps, <c>+s</c> adds fresh noise of σ = s, <c>~s</c> adds sqrt(s² − ε²)·z,
+/// <c>heun:a>b>c</c> and <c>euler:a>b>c</c> are chains of ODE solver steps (the diffusion baseline);
+/// e.g. <c>80>0.002</c>, <c>80>2.4>0.002</c>, <c>80>0.002 +0.1 0.1>1.2>0.002</c>, <c>heun:80>2>0.002</c>.
 /// </summary>
 public sealed record Plan(double Start, IReadOnlyList<PlanStep> Steps)
 {
     public int Nfe => Steps.Sum(s => s.Nfe);
 
     /// <summary>The noise level after the last step.</summary>
-    public double End => Steps.Count == 0 ? Start : Steps[^1] switch { Jump j => j.To, Noise n => n.Sigma, _ => Start };
+    public double End => Steps.Count == 0 ? Start : Steps[^1] switch { Jump j => j.To, OdeStep o => o.To, Noise n => n.Sigma, _ => Start };
 
     /// <summary>True when the plan ends at a higher noise level than it starts (an inversion).</summary>
     public bool IsInversion => End > Start;
@@ -27,16 +28,24 @@ public sealed record Plan(double Start, IReadOnlyList<PlanStep> Steps)
     {
         var tokens = new List<string>();
         string? chain = null;
+        PlanStep? previous = null;
         foreach (var step in plan.Steps)
         {
-            if (step is Jump j)
-                chain = chain is null ? j.ToString() : chain + ">" + Jump.Fmt(j.To);
+            bool continues = (step, previous) switch
+            {
+                (Jump, Jump) => true,
+                (OdeStep o, OdeStep p) => o.Method == p.Method,
+                _ => false,
+            };
+            if (continues)
+                chain += ">" + Jump.Fmt(step is Jump j ? j.To : ((OdeStep)step).To);
             else
             {
                 if (chain is not null) tokens.Add(chain);
-                chain = null;
-                tokens.Add(step.ToString()!);
+                chain = step is Noise ? null : step.ToString();
+                if (step is Noise) tokens.Add(step.ToString()!);
             }
+            previous = step;
         }
         if (chain is not null) tokens.Add(chain);
         return string.Join(' ', tokens);
@@ -58,11 +67,14 @@ public sealed record Plan(double Start, IReadOnlyList<PlanStep> Steps)
                 steps.Add(new Noise(Number(token[1..], where), token[0] == '~'));
                 continue;
             }
-            var parts = token.Split('>');
-            if (parts.Length < 2) throw new PlanException($"{where}: expected a jump chain such as 80>0.002, or noise such as +0.1");
+            OdeMethod? method = token.StartsWith("heun:", StringComparison.Ordinal) ? OdeMethod.Heun
+                : token.StartsWith("euler:", StringComparison.Ordinal) ? OdeMethod.Euler : null;
+            var parts = token[(method is null ? 0 : token.IndexOf(':') + 1)..].Split('>');
+            if (parts.Length < 2) throw new PlanException($"{where}: expected a jump chain such as 80>0.002, an ODE chain such as heun:80>1>0.002, or noise such as +0.1");
             var values = parts.Select(p => Number(p, where)).ToArray();
             start ??= values[0];
-            for (int k = 0; k + 1 < values.Length; k++) steps.Add(new Jump(values[k], values[k + 1]));
+            for (int k = 0; k + 1 < values.Length; k++)
+                steps.Add(method is OdeMethod m ? new OdeStep(values[k], values[k + 1], m) : new Jump(values[k], values[k + 1]));
         }
         if (start is null) throw new PlanException("the plan has no jump: give at least one, e.g. 80>0.002");
         var plan = new Plan(start.Value, steps);
@@ -82,13 +94,14 @@ public sealed record Plan(double Start, IReadOnlyList<PlanStep> Steps)
             string where = Locate(i, tokens);
             switch (Steps[i])
             {
-                case Jump j:
-                    if (!InRange(j.From) || !InRange(j.To))
+                case Jump or OdeStep:
+                    var (from, to) = Steps[i] is Jump j ? (j.From, j.To) : (((OdeStep)Steps[i]).From, ((OdeStep)Steps[i]).To);
+                    if (!InRange(from) || !InRange(to))
                         throw new PlanException($"{where}: noise levels must lie in [ε, T] = [{sigmaMin}, {sigmaMax}]");
-                    if (Math.Abs(j.From - level) > tol * Math.Max(1, level))
-                        throw new PlanException($"{where}: the jump starts at {Jump.Fmt(j.From)} but the previous step ended at {Jump.Fmt(level)}");
-                    if (j.From == j.To) throw new PlanException($"{where}: a jump from a level to itself does nothing");
-                    level = j.To;
+                    if (Math.Abs(from - level) > tol * Math.Max(1, level))
+                        throw new PlanException($"{where}: the step starts at {Jump.Fmt(from)} but the previous step ended at {Jump.Fmt(level)}");
+                    if (from == to) throw new PlanException($"{where}: a step from a level to itself does nothing");
+                    level = to;
                     break;
                 case Noise n:
                     if (!InRange(n.Sigma)) throw new PlanException($"{where}: noise σ must lie in [ε, T] = [{sigmaMin}, {sigmaMax}]");

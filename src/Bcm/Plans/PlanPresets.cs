@@ -18,7 +18,8 @@ public static class PlanPresets
     };
 
     public const string Help = "a name (onestep, ancestral2, zigzag3, mixed4, cm-multistep, invert1, invert2), a family " +
-                               "(ancestral:K for K jumps on a Karras schedule, zigzag:R for R rounds, cm:K), or the text form such as '80>2.4>0.002'";
+                               "(ancestral:K for K jumps on a Karras schedule, zigzag:R for R rounds, cm:K; heun:K / euler:K for the diffusion " +
+                               "baseline's ODE solver in K steps, heun-invert:K / euler-invert:K for ODE inversion), or the text form such as '80>2.4>0.002'";
 
     /// <summary>A name, a family <c>ancestral:K</c> / <c>zigzag:R</c> / <c>cm:K</c>, or the text form.</summary>
     public static Plan Resolve(string nameOrText)
@@ -33,6 +34,10 @@ public static class PlanPresets
                 "ancestral" => Ancestral(k),
                 "zigzag" => Zigzag(k),
                 "cm" => ConsistencyMultistep(k),
+                "heun" => Ode(OdeMethod.Heun, k),
+                "euler" => Ode(OdeMethod.Euler, k),
+                "heun-invert" => Ode(OdeMethod.Heun, k, invert: true),
+                "euler-invert" => Ode(OdeMethod.Euler, k, invert: true),
                 _ => throw new PlanException($"unknown plan family '{s[..colon]}': {Help}"),
             };
         }
@@ -76,4 +81,19 @@ public static class PlanPresets
         }
         return new Plan(Sigmas.Max, steps);
     }
+
+    /// <summary>
+    /// The diffusion baseline's solver as a plan: <paramref name="steps"/> ODE steps on a Karras grid (ρ = 7) from T
+    /// down to ε, or with <paramref name="invert"/> from ε up to T (ODE inversion: run it without start noise).
+    /// A Heun solve costs 2·steps − 1 NFE (no evaluation at ε), an Euler solve steps NFE (steps − 1 upward).
+    /// </summary>
+    public static Plan Ode(OdeMethod method, int steps, bool invert = false)
+    {
+        if (steps < 1) throw new PlanException($"{method.ToString().ToLowerInvariant()} needs at least 1 step");
+        var sigmas = invert ? KarrasGrid.Between(steps, Sigmas.Min, Sigmas.Max) : KarrasGrid.Between(steps, Sigmas.Max, Sigmas.Min);
+        return new Plan(sigmas[0], Enumerable.Range(0, steps).Select(i => (PlanStep)new OdeStep(sigmas[i], sigmas[i + 1], method)).ToList());
+    }
+
+    /// <summary>The Heun solve with the most steps whose NFE (2·steps − 1) is at most <paramref name="nfe"/> (at least one step).</summary>
+    public static Plan HeunWithin(int nfe, bool invert = false) => Ode(OdeMethod.Heun, Math.Max(1, (nfe + 1) / 2), invert);
 }

@@ -4,8 +4,8 @@ using static TorchSharp.torch;
 
 namespace Bcm.Plans;
 
-/// <summary>What the per-step callback sees: the step index, the step, and the current batch (do not keep it).</summary>
-public sealed record PlanProgress(int Index, PlanStep Step, Tensor X);
+/// <summary>What the per-step callback sees: the step index, the step, the noise level σ reached, and the current batch (do not keep it).</summary>
+public sealed record PlanProgress(int Index, PlanStep Step, double Sigma, Tensor X);
 
 /// <summary>
 /// The one engine that runs any plan on a batch, in both directions: x = base + Start·z, then each step in order.
@@ -28,16 +28,29 @@ public static class PlanRunner
                 next = (plan.Steps[i] switch
                 {
                     Jump j => model.Jump(x, j.From, j.To, labels),
+                    OdeStep o => SolveStep(model, x, o, labels),
                     Noise n => x + Noise(sampleSeeds, x, i + 1) * (n.ReachSigma ? Math.Sqrt(Math.Max(0, n.Sigma * n.Sigma - model.SigmaMin * model.SigmaMin)) : n.Sigma),
                     _ => throw new NotSupportedException(plan.Steps[i].GetType().Name),
                 }).MoveToOuterDisposeScope();
             }
             x.Dispose(); // each step's intermediates are freed at once, not at the end of the plan
             x = next;
-            callback?.Invoke(new PlanProgress(i, plan.Steps[i], x));
+            callback?.Invoke(new PlanProgress(i, plan.Steps[i], plan.Steps[i] switch { Jump j => j.To, OdeStep o => o.To, Noise n => n.Sigma, _ => double.NaN }, x));
         }
         return x.MoveToOuterDisposeScope();
     }
+
+    // One Euler or Heun step of dx/dσ = (x − D(x, σ))/σ with D(x, σ) = f(x, σ, ε) (EDM Algorithm 1).
+    private static Tensor SolveStep(BcmModel denoiser, Tensor x, OdeStep step, Tensor? labels)
+    {
+        var d = Slope(denoiser, x, step.From, labels);
+        var euler = x + (step.To - step.From) * d;
+        return step.Method == OdeMethod.Euler ? euler : x + (step.To - step.From) * 0.5 * (d + Slope(denoiser, euler, step.To, labels));
+    }
+
+    // At σ = ε the boundary condition f(x, ε, ε) = x gives slope 0 without evaluating the network.
+    private static Tensor Slope(BcmModel denoiser, Tensor x, double sigma, Tensor? labels) =>
+        OdeStep.AtBoundary(sigma, denoiser.SigmaMin) ? zeros_like(x) : (x - denoiser.Jump(x, sigma, denoiser.SigmaMin, labels)) / sigma;
 
     /// <summary>Standard normal noise for each sample from (seed, step): independent of batch size and position.</summary>
     public static Tensor Noise(IReadOnlyList<long> sampleSeeds, Tensor like, int stepIndex)

@@ -7,6 +7,7 @@ namespace Bcm.Plans;
 [JsonPolymorphic(TypeDiscriminatorPropertyName = "op")]
 [JsonDerivedType(typeof(Jump), "jump")]
 [JsonDerivedType(typeof(Noise), "noise")]
+[JsonDerivedType(typeof(OdeStep), "ode")]
 public abstract record PlanStep
 {
     /// <summary>Network evaluations this step costs.</summary>
@@ -30,4 +31,34 @@ public sealed record Noise(double Sigma, bool ReachSigma = false) : PlanStep
 {
     public override int Nfe => 0;
     public override string ToString() => (ReachSigma ? "~" : "+") + Jump.Fmt(Sigma);
+}
+
+/// <summary>How an <see cref="OdeStep"/> integrates the probability-flow ODE.</summary>
+[JsonConverter(typeof(JsonStringEnumConverter<OdeMethod>))]
+public enum OdeMethod
+{
+    /// <summary>Heun's second-order method (EDM Algorithm 1).</summary>
+    Heun,
+    /// <summary>Euler's method (DDIM for this parameterisation).</summary>
+    Euler,
+}
+
+/// <summary>
+/// One step of the diffusion baseline's solver: the probability-flow ODE dx/dσ = (x − D(x, σ))/σ from
+/// <see cref="From"/> to <see cref="To"/> with the denoiser D(x, σ) = f(x, σ, ε) (an EDM baseline run, or any BCM used
+/// as a denoiser), by Euler's method or Heun's (EDM Algorithm 1). Upward (To &gt; From) it is ODE inversion. At σ = ε
+/// the boundary condition D(x, ε) = x gives slope 0 without evaluating the network.
+/// </summary>
+public sealed record OdeStep(double From, double To, OdeMethod Method) : PlanStep
+{
+    /// <summary>One evaluation at From (none at ε); Heun adds one at To (none at ε).</summary>
+    public override int Nfe => (AtBoundary(From) ? 0 : 1) + (Method == OdeMethod.Heun && !AtBoundary(To) ? 1 : 0);
+
+    /// <summary>True at σ = ε, where the slope is zero by the boundary condition.</summary>
+    public static bool AtBoundary(double sigma, double sigmaMin = Schedules.Sigmas.Min) => sigma <= sigmaMin * (1 + 1e-9);
+
+    /// <summary>The token prefix of the method in the text form (<c>heun:</c>, <c>euler:</c>).</summary>
+    public string Prefix => Method == OdeMethod.Heun ? "heun:" : "euler:";
+
+    public override string ToString() => $"{Prefix}{Jump.Fmt(From)}>{Jump.Fmt(To)}";
 }

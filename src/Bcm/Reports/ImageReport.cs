@@ -2,7 +2,6 @@ using System.Diagnostics;
 using System.Globalization;
 using System.Text;
 using System.Text.Json;
-using Bcm.Baselines;
 using Bcm.Data;
 using Bcm.Imaging;
 using Bcm.Metrics;
@@ -82,15 +81,12 @@ public static class ImageReport
         if (baseline is not null)
             foreach (var nfe in options.BaselineNfe)
             {
-                int steps = OdeSolver.StepsFor(OdeSolver.Method.Heun, nfe);
-                int actual = OdeSolver.Nfe(OdeSolver.Method.Heun, steps);
-                log?.Report($"EDM Heun {steps} steps ({actual} NFE) on {n} samples");
+                var plan = PlanPresets.HeunWithin(nfe);
+                int actual = plan.Nfe;
+                log?.Report($"EDM Heun {plan.Steps.Count} steps ({actual} NFE) on {n} samples");
                 var watch = Stopwatch.StartNew();
                 using var images = InBatches(n, options.BatchSize, (from, count) =>
-                {
-                    using var z = PlanRunner.Noise(seeds[from..(from + count)], zeros([count, .. shape], device: device), 0);
-                    return OdeSolver.Generate(baseline, z, steps, labels: Labels(from, count));
-                });
+                    PlanRunner.Run(baseline, zeros([count, .. shape], device: device), plan, seeds[from..(from + count)], Labels(from, count)));
                 double ips = n / watch.Elapsed.TotalSeconds;
                 ImageIO.SaveGrid(images[..Math.Min(64, n)], Path.Combine(outDir, $"samples-edm-{actual}.png"));
                 generation.Add(Quality("EDM Heun", actual, images, refFeatures, classifier, ips));
@@ -166,13 +162,14 @@ public static class ImageReport
         if (baseline is not null)
             foreach (var nfe in options.InversionNfe)
             {
-                int steps = OdeSolver.StepsFor(OdeSolver.Method.Heun, nfe);
-                int actual = OdeSolver.Nfe(OdeSolver.Method.Heun, steps);
-                log?.Report($"EDM ODE inversion + generation, Heun {steps} steps each ({actual} + {actual} NFE)");
+                var (invert, generateOde) = (PlanPresets.HeunWithin(nfe, invert: true), PlanPresets.HeunWithin(nfe));
+                int actual = invert.Nfe;
+                log?.Report($"EDM ODE inversion + generation, Heun {invert.Steps.Count} steps each ({actual} + {generateOde.Nfe} NFE)");
                 var watch = Stopwatch.StartNew();
                 using var scope = NewDisposeScope();
-                var latents = OdeSolver.Invert(baseline, images, steps, labels: labels);
-                var recon = OdeSolver.Solve(baseline, latents, OdeSolver.Grid(steps, baseline.SigmaMax, baseline.SigmaMin), labels: labels);
+                var odeSeeds = PlanRunner.SeedRange(options.Seed, n);
+                var latents = PlanRunner.Run(baseline, images, invert, odeSeeds, labels, addStartNoise: false);
+                var recon = PlanRunner.Run(baseline, latents, generateOde, odeSeeds, labels, addStartNoise: false);
                 list.Add(Measure("EDM ODE inversion + ODE generation (Heun)", actual, actual, latents, recon, watch.Elapsed.TotalSeconds));
                 if (nfe == options.InversionNfe[^1] || nfe == 20)
                     ImageIO.SavePairs(images[..Math.Min(32, n)], recon[..Math.Min(32, n)], Path.Combine(outDir, $"roundtrip-edm-{actual}.png"));

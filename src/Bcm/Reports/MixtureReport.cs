@@ -1,7 +1,6 @@
 using System.Globalization;
 using System.Text;
 using System.Text.Json;
-using Bcm.Baselines;
 using Bcm.Data;
 using Bcm.Imaging;
 using Bcm.Model;
@@ -63,12 +62,12 @@ public static class MixtureReport
             if (baseline is not null)
                 foreach (var nfe in options.BaselineNfe)
                 {
-                    int steps = OdeSolver.StepsFor(OdeSolver.Method.Heun, nfe);
-                    log?.Report($"baseline Heun, {steps} steps");
-                    using var x = OdeSolver.Generate(baseline, z, steps);
+                    var plan = PlanPresets.HeunWithin(nfe);
+                    log?.Report($"baseline Heun, {plan.Steps.Count} steps");
+                    using var x = PlanRunner.Run(baseline, zeros, plan, seeds);
                     var values = MixtureEvaluation.ToDoubles(x);
-                    generation.Add(eval.Quality($"EDM Heun", OdeSolver.Nfe(OdeSolver.Method.Heun, steps), values));
-                    generated[$"EDM Heun {OdeSolver.Nfe(OdeSolver.Method.Heun, steps)} NFE"] = values;
+                    generation.Add(eval.Quality($"EDM Heun", plan.Nfe, values));
+                    generated[$"EDM Heun {plan.Nfe} NFE"] = values;
                 }
         }
         foreach (var name in options.BcmPlans)
@@ -152,11 +151,11 @@ public static class MixtureReport
         if (baseline is not null)
             foreach (var nfe in options.InversionNfe)
             {
-                int steps = OdeSolver.StepsFor(OdeSolver.Method.Heun, nfe);
+                var (invert, generateOde) = (PlanPresets.HeunWithin(nfe, invert: true), PlanPresets.HeunWithin(nfe));
                 using var scope = NewDisposeScope();
-                var latents = OdeSolver.Invert(baseline, cleanT, steps);
-                var recon = OdeSolver.Solve(baseline, latents, OdeSolver.Grid(steps, baseline.SigmaMax, baseline.SigmaMin));
-                list.Add(eval.Inversion("EDM Heun ODE inversion + Heun", OdeSolver.Nfe(OdeSolver.Method.Heun, steps), clean, clean, baseline.SigmaMin,
+                var latents = PlanRunner.Run(baseline, cleanT, invert, seeds, addStartNoise: false);
+                var recon = PlanRunner.Run(baseline, latents, generateOde, seeds, addStartNoise: false);
+                list.Add(eval.Inversion("EDM Heun ODE inversion + Heun", invert.Nfe, clean, clean, baseline.SigmaMin,
                     MixtureEvaluation.ToDoubles(latents), MixtureEvaluation.ToDoubles(recon), baseline.SigmaMax));
             }
         return list;

@@ -289,8 +289,7 @@ public sealed class Trainer : IDisposable
     {
         using var scope = NewDisposeScope();
         var (zero, labels) = PreviewInputs(n);
-        var z = Plans.PlanRunner.Noise(Plans.PlanRunner.SeedRange(seed, n), zero, 0);
-        return Baselines.OdeSolver.Generate(Ema, z, steps, labels: labels).cpu().MoveToOuterDisposeScope();
+        return Plans.PlanRunner.Run(Ema, zero, Plans.PlanPresets.Ode(Plans.OdeMethod.Heun, steps), Plans.PlanRunner.SeedRange(seed, n), labels).cpu().MoveToOuterDisposeScope();
     }
 
     // A zero batch of n samples and, for conditional models, the labels 0, 1, 2, … of the preview samples.
