@@ -1,6 +1,7 @@
 using System.CommandLine;
 using Bcm.Data;
 using Bcm.Reports;
+using Bcm.Training;
 
 namespace Bcm.Cli;
 
@@ -30,7 +31,7 @@ internal static class EvalCommand
             var loaded = Common.LoadModel(parse.GetValue(Common.Checkpoint), null, device);
             var printer = new ProgressPrinter();
             var base_ = parse.GetValue(baseline) is string b ? Common.LoadModel(b, null, device) : null;
-            if (base_ is not null && base_.Options?.Objective != "edm")
+            if (base_ is not null && (base_.Options is null || TrainingObjectives.For(base_.Options).TrainsU))
                 throw new CliError($"--baseline {base_.Source}: not an EDM baseline run (train one with: bcm train --objective edm)");
             if (base_ is not null && !base_.Config.SampleShape.SequenceEqual(loaded.Config.SampleShape))
                 throw new CliError("the baseline's samples have another shape than the model's");

@@ -54,9 +54,10 @@ internal static class TrainCommand
             string runDir = parse.GetValue(Common.Out) ?? Path.Combine("runs", preset);
             var printer = new ProgressPrinter();
             using var trainer = Trainer.OpenOrResume(o, runDir, printer);
+            trainer.SamplesDue = TrainingPreview.Save;
             int parameters = (int)trainer.Online.Network.Module.parameters().Sum(p => p.numel());
             Console.Error.WriteLine($"training {trainer.Options.Preset} on {trainer.Options.Data}: {parameters:N0} parameters, " +
-                                    $"batch {trainer.Options.BatchSize}, {trainer.Options.Steps} steps{(trainer.Options.CtOnly ? ", CT term only" : "")}{(trainer.IsDenoiser ? ", EDM denoiser objective" : "")} → {Path.GetFullPath(runDir)}");
+                                    $"batch {trainer.Options.BatchSize}, {trainer.Options.Steps} steps{(trainer.Options.CtOnly ? ", CT term only" : "")}{(trainer.Objective.TrainsU ? "" : ", EDM denoiser objective")} → {Path.GetFullPath(runDir)}");
             using var cancel = new CancellationTokenSource();
             bool interrupted = false;
             ConsoleCancelEventHandler onCancel = (_, e) =>
@@ -87,7 +88,7 @@ internal static class TrainCommand
                 Console.WriteLine($"time budget of {budget} min reached at step {trainer.Step} (checkpoint written; run again to continue)");
                 return 0;
             }
-            if (trainer.Options.Network.SampleShape.Length != 3 || trainer.IsDenoiser)
+            if (trainer.Options.Network.SampleShape.Length != 3 || !trainer.Objective.TrainsU)
             {
                 Console.WriteLine($"trained; measure it with: bcm eval -c {runDir}");
             }

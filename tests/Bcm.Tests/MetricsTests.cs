@@ -138,7 +138,9 @@ public sealed class MetricsTests
         // The text form names the method and round-trips.
         var text = PlanPresets.Resolve("heun:3").ToString();
         Assert.StartsWith("heun:80>", text);
-        Assert.Equal(PlanPresets.Resolve("heun:3").Steps, Plan.Parse(text).Steps);
+        Assert.Equal(text, Plan.Parse(text).ToString());
+        Assert.Equal(5, Plan.Parse(text).Nfe);
+        Assert.All(Plan.Parse(text).Steps, step => Assert.Equal(OdeMethod.Heun, Assert.IsType<OdeStep>(step).Method));
         // The grid runs either way and hits both ends exactly.
         var up = KarrasGrid.Between(5, 0.002, 80);
         Assert.Equal(0.002, up[0]);

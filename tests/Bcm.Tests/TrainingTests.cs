@@ -32,7 +32,7 @@ public sealed class TrainingTests
         Assert.True(late < 0.8 * early, $"loss did not fall: first 20 steps {early:F4}, last 20 {late:F4}");
         Assert.All(losses, p => Assert.True(double.IsFinite(p.Loss)));
 
-        using var samples = trainer.SampleOneStep(32, 0);
+        using var samples = PlanRunner.Generate(trainer.Ema, PlanPresets.Resolve("onestep"), 32, seed: 0);
         Assert.True(samples.isfinite().all().item<bool>(), "one-step samples must be finite");
         Assert.InRange(samples.mean().item<float>(), -1.5f, 1.5f);
 
@@ -128,7 +128,7 @@ public sealed class TrainingTests
         var options = Tiny(2) with { Network = TestModels.TinyConfig(classes: 10) };
         using var trainer = Trainer.OpenOrResume(options, dir);
         trainer.Run();
-        using var samples = trainer.SampleOneStep(4, 0);
+        using var samples = PlanRunner.Generate(trainer.Ema, PlanPresets.Resolve("onestep"), 4, seed: 0);
         Assert.True(samples.isfinite().all().item<bool>());
         // A folder of images has no labels: a conditional network cannot train on it.
         string imgs = Path.Combine(dir, "imgs");

@@ -66,6 +66,41 @@ public static class PlanRunner
         return stack(parts).to(like.device).MoveToOuterDisposeScope();
     }
 
+    /// <summary>
+    /// Generates <paramref name="count"/> samples with seeds seed, seed+1, … in batches of <paramref name="batchSize"/>
+    /// (the result does not depend on it), on the CPU. A conditional model gets <paramref name="label"/> for every sample,
+    /// or labels 0, 1, 2, … in turn; <paramref name="callback"/> sees each batch's steps, with the index of its first sample.
+    /// </summary>
+    public static Tensor Generate(BcmModel model, Plan plan, int count, long seed, int batchSize = 64, int? label = null,
+        Action<int, PlanProgress>? callback = null, IProgress<int>? progress = null)
+    {
+        if (count < 1 || batchSize < 1) throw new ArgumentException($"count and batch size must be ≥ 1, got {count} and {batchSize}");
+        int classes = model.Network.NumClasses;
+        if (label is int c && (classes == 0 || c < 0 || c >= classes))
+            throw new ArgumentException(classes == 0 ? "a class label was given, but the model is unconditional" : $"the class label must be in 0..{classes - 1}");
+        var device = model.Device;
+        var parts = new List<Tensor>();
+        try
+        {
+            for (int start = 0; start < count; start += batchSize)
+            {
+                int m = Math.Min(batchSize, count - start);
+                using var scope = NewDisposeScope();
+                var labels = classes > 0 ? tensor(Enumerable.Range(start, m).Select(i => (long)(label ?? i % classes)).ToArray(), device: device) : null;
+                int first = start;
+                var x = Run(model, zeros([m, .. model.Network.SampleShape], device: device), plan, SeedRange(seed, m, start), labels,
+                    callback is null ? null : step => callback(first, step));
+                parts.Add(x.cpu().DetachFromDisposeScope());
+                progress?.Report(start + m);
+            }
+            return cat(parts, 0);
+        }
+        finally
+        {
+            foreach (var p in parts) p.Dispose();
+        }
+    }
+
     /// <summary>Seeds seed, seed+1, …: image i of a run with seed s is the same whatever the batch size.</summary>
     public static long[] SeedRange(long seed, int count, int offset = 0) => Enumerable.Range(offset, count).Select(i => seed + i).ToArray();
 }

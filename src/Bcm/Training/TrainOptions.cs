@@ -68,7 +68,7 @@ public sealed record TrainOptions
     public void Validate()
     {
         Network.Validate();
-        if (Objective is not ("bct" or "edm")) throw new ArgumentException($"objective must be bct or edm, got '{Objective}'");
+        if (!TrainingObjectives.Names.Contains(Objective)) throw new ArgumentException($"objective must be {string.Join(" or ", TrainingObjectives.Names)}, got '{Objective}'");
         if (Objective == "edm" && CtOnly) throw new ArgumentException("ct-only is a BCT ablation; it does not apply to the edm objective");
         if (BatchSize < 1) throw new ArgumentException($"batch size must be ≥ 1, got {BatchSize}");
         if (Steps < 1) throw new ArgumentException($"steps must be ≥ 1, got {Steps}");

@@ -1,12 +1,11 @@
-using Bcm.Randomness;
-using Bcm.IO;
 using System.Diagnostics;
 using System.Text.Json;
 using Bcm.Checkpoints;
 using Bcm.Data;
+using Bcm.IO;
 using Bcm.Model;
 using Bcm.Networks;
-using Bcm.Schedules;
+using Bcm.Randomness;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
@@ -41,17 +40,18 @@ public sealed class Trainer : IDisposable
         device = new Device(options.Device);
         if (device.type == DeviceType.CUDA && !cuda.is_available())
             throw new ArgumentException("--device cuda was asked for, but CUDA is not available (install a TorchSharp CUDA backend)");
+        Objective = TrainingObjectives.For(options);
         manual_seed((long)(Seeds.Mix(options.Seed, 0) & 0x7FFFFFFF));
         online = NetworkFactory.Create(options.Network);
         if (options.InitFrom is not null) LoadConsistencyModel(online, options.InitFrom);
-        else if (IsDenoiser) online.InitialiseFromConsistencyModel();
+        else if (!Objective.TrainsU) online.InitialiseFromConsistencyModel();
         target = NetworkFactory.Create(options.Network);
         ema = NetworkFactory.Create(options.Network);
         online.Module.to(device);
         target.Module.to(device);
         ema.Module.to(device);
-        // The EDM baseline trains a denoiser that ignores u: its u parameters (align [I | 0], u embedding) stay frozen.
-        var trainable = online.Module.named_parameters().Where(p => !(IsDenoiser && online.IsUParameter(p.name))).ToArray();
+        // A denoiser (the EDM baseline) ignores u: its u parameters (align [I | 0], u embedding) stay frozen.
+        var trainable = online.Module.named_parameters().Where(p => Objective.TrainsU || !online.IsUParameter(p.name)).ToArray();
         var names = trainable.Select(p => p.name).ToHashSet();
         foreach (var (name, p) in online.Module.named_parameters()) p.requires_grad = names.Contains(name);
         onlineParams = trainable.Select(p => p.parameter).ToArray();
@@ -70,8 +70,8 @@ public sealed class Trainer : IDisposable
     }
 
     public TrainOptions Options { get; }
-    /// <summary>True for the EDM baseline objective (a denoiser f(x, σ, ε)).</summary>
-    public bool IsDenoiser => Options.Objective == "edm";
+    /// <summary>What the run minimises (chosen by <see cref="TrainOptions.Objective"/>).</summary>
+    public ITrainingObjective Objective { get; }
     public string RunDir { get; }
     public long Step { get; private set; }
     public BcmModel Online { get; }
@@ -82,7 +82,8 @@ public sealed class Trainer : IDisposable
     /// <summary>Called after backward and before clipping and the optimiser step, with the online parameters (e.g. to all-reduce gradients).</summary>
     public Action<IReadOnlyList<Parameter>>? GradientHook { get; set; }
 
-    private static readonly JsonSerializerOptions StatsJson = new(TrainOptions.Json) { WriteIndented = false };
+    /// <summary>Called every <see cref="TrainOptions.SampleEvery"/> steps (e.g. to save a preview grid from <see cref="Ema"/>).</summary>
+    public Action<Trainer>? SamplesDue { get; set; }
 
     /// <summary>Creates a trainer for a new run folder, or resumes the run already there (its options win).</summary>
     public static Trainer OpenOrResume(TrainOptions options, string runDir, IProgress<string>? log = null)
@@ -146,59 +147,18 @@ public sealed class Trainer : IDisposable
         }
     }
 
-    /// <summary>N(k) at the current step.</summary>
-    public int CurrentScales => Options.FixedScales > 0 ? Options.FixedScales
-        : Curriculum.Scales(Step, Options.Steps, Options.ScalesStart, Options.ScalesEnd);
+    /// <summary>N(k) at the current step (0 for an objective without a grid).</summary>
+    public int CurrentScales => Objective.Scales(Step);
 
     /// <summary>One optimiser step; returns (loss, ct, soft, gradient norm before clipping).</summary>
     public (double Loss, double Ct, double Soft, double GradNorm) TrainStep()
     {
-        if (IsDenoiser) return DenoiserStep();
         using var scope = NewDisposeScope();
-        int batch = Options.BatchSize;
-        int scales = CurrentScales;
-        var ts = KarrasGrid.Ascending(scales);
-        var p = DiscretisedLogNormal.IntervalProbabilities(ts, Options.PMean, Options.PStd);
-        var pCt = (double[])p.Clone();
-        pCt[^1] = 0; // the top interval is never a CT pair
-        pCt = DiscretisedLogNormal.Normalise(pCt);
-
-        var rng = Seeds.Random(Options.Seed, Seeds.Indices, Step);
-        var intervals = new int[batch];
-        var uIndices = new int[batch];
-        var flips = new bool[batch];
-        for (int i = 0; i < batch; i++)
-        {
-            intervals[i] = DiscretisedLogNormal.Draw(pCt, rng.NextDouble());
-            // Soft-term time u = ts[m], m ~ P with entry n+1 set to zero (u ≠ t): below or above t.
-            // n ≤ N−3 because the top interval is excluded, so n+1 is a valid entry.
-            var pU = (double[])p.Clone();
-            pU[intervals[i] + 1] = 0;
-            uIndices[i] = DiscretisedLogNormal.Draw(DiscretisedLogNormal.Normalise(pU), rng.NextDouble());
-            flips[i] = Options.RandomFlip && rng.NextDouble() < 0.5;
-        }
-        var (x0, labels, noise) = StepBatch(flips);
-        double huber = Options.HuberC > 0 ? Options.HuberC : BctLoss.HuberC(x0[0].numel());
-
-        using var terms = BctLoss.Compute(Online, Target, x0, noise, ts, intervals, uIndices, labels, huber, Options.CtOnly, DropoutSeed);
-        var loss = terms.Total.mean();
-        var (lossValue, gradNorm) = Optimise(loss);
-        return (lossValue, terms.Ct.mean().item<float>(), terms.Soft.mean().item<float>(), gradNorm);
-    }
-
-    // The EDM baseline's step: the denoising loss at log-normal σ (same data order, noise and dropout seeding).
-    private (double Loss, double Ct, double Soft, double GradNorm) DenoiserStep()
-    {
-        using var scope = NewDisposeScope();
-        int batch = Options.BatchSize;
-        var rng = Seeds.Random(Options.Seed, Seeds.Indices, Step);
-        var sigmas = EdmLoss.DrawSigmas(rng, batch, EdmLoss.PMean, EdmLoss.PStd, Sigmas.Min, Sigmas.Max);
-        var flips = Enumerable.Range(0, batch).Select(_ => Options.RandomFlip && rng.NextDouble() < 0.5).ToArray();
-        var (x0, labels, noise) = StepBatch(flips);
-        manual_seed(DropoutSeed);
-        var loss = EdmLoss.Compute(Online, x0, noise, tensor(sigmas.Select(v => (float)v).ToArray(), device: device), labels).mean();
-        var (lossValue, gradNorm) = Optimise(loss);
-        return (lossValue, 0, 0, gradNorm);
+        var draw = Objective.Draw(Seeds.Random(Options.Seed, Seeds.Indices, Step), Options.BatchSize, Step);
+        var (x0, labels, noise) = StepBatch(draw.Flips);
+        var loss = Objective.Loss(Online, Target, draw, x0, noise, labels, DropoutSeed);
+        var (lossValue, gradNorm) = Optimise(loss.Loss);
+        return (lossValue, loss.Ct, loss.Soft, gradNorm);
     }
 
     // The current step's data (in the seeded epoch order), labels and noise; tensors go to the caller's dispose scope.
@@ -244,7 +204,7 @@ public sealed class Trainer : IDisposable
         using var stats = new StreamWriter(statsPath, append: true) { AutoFlush = true };
         while (Step < Options.Steps && !cancel.IsCancellationRequested)
         {
-            int scales = IsDenoiser ? 0 : CurrentScales; // 0: no curriculum (the EDM objective)
+            int scales = CurrentScales;
             var (loss, ct, soft, gradNorm) = TrainStep();
             double elapsed = clock.Elapsed.TotalSeconds;
             double ips = (Step - startStep) * Options.BatchSize / Math.Max(elapsed, 1e-9);
@@ -255,13 +215,9 @@ public sealed class Trainer : IDisposable
                 SaveCheckpoint();
                 evt = "checkpoint";
             }
-            if (Options.SampleEvery > 0 && Step % Options.SampleEvery == 0 && Options.Network.SampleShape.Length == 3)
-            {
-                using var preview = IsDenoiser ? SampleHeun(64, 0, 10) : SampleOneStep(64, 0);
-                Imaging.ImageIO.SaveGrid(preview, Path.Combine(RunDir, "samples", $"{(IsDenoiser ? "heun19" : "onestep")}-{Step:D8}.png"));
-            }
+            if (Options.SampleEvery > 0 && Step % Options.SampleEvery == 0) SamplesDue?.Invoke(this);
             var report = new TrainProgress(Step, Options.Steps, scales, loss, ct, soft, gradNorm, ips, elapsed, eta, evt);
-            stats.WriteLine(JsonSerializer.Serialize(report, StatsJson));
+            stats.WriteLine(JsonSerializer.Serialize(report, JsonFormat.Lines));
             progress?.Report(report);
         }
         if (cancel.IsCancellationRequested && TrainingCheckpoint.List(RunDir).LastOrDefault().Step != Step) SaveCheckpoint();
@@ -274,28 +230,6 @@ public sealed class Trainer : IDisposable
         TrainingCheckpoint.Save(path, online.Module, ema.Module, optimiser, Step, Options);
         TrainingCheckpoint.Prune(RunDir, Options.KeepCheckpoints);
     }
-
-    /// <summary>One-step samples from the EMA model with seeds seed..seed+n−1 (labels 0,1,2,… for conditional models).</summary>
-    public Tensor SampleOneStep(int n, long seed)
-    {
-        using var scope = NewDisposeScope();
-        var (zero, labels) = PreviewInputs(n);
-        var x = Plans.PlanRunner.Run(Ema, zero, Plans.PlanPresets.Resolve("onestep"), Plans.PlanRunner.SeedRange(seed, n), labels);
-        return x.cpu().MoveToOuterDisposeScope();
-    }
-
-    /// <summary>Samples of the EDM baseline: Heun's method in <paramref name="steps"/> steps (2·steps − 1 NFE) from the EMA denoiser.</summary>
-    public Tensor SampleHeun(int n, long seed, int steps)
-    {
-        using var scope = NewDisposeScope();
-        var (zero, labels) = PreviewInputs(n);
-        return Plans.PlanRunner.Run(Ema, zero, Plans.PlanPresets.Ode(Plans.OdeMethod.Heun, steps), Plans.PlanRunner.SeedRange(seed, n), labels).cpu().MoveToOuterDisposeScope();
-    }
-
-    // A zero batch of n samples and, for conditional models, the labels 0, 1, 2, … of the preview samples.
-    private (Tensor Zero, Tensor? Labels) PreviewInputs(int n) =>
-        (zeros(new long[] { n }.Concat(ema.SampleShape).ToArray(), device: device),
-         Options.Network.NumClasses > 0 ? arange(n, device: device) % Options.Network.NumClasses : null);
 
     // Data order: one seeded permutation per epoch; position k·B + j of the stream is image order[epoch][…].
     private int[] BatchIndices(int batch)
