@@ -30,31 +30,21 @@ internal static class SampleCommand
             int n = parse.GetValue(count), b = parse.GetValue(batch);
             if (n < 1 || b < 1) throw new CliError("--count and --batch-size must be ≥ 1");
             int classes = loaded.Model.Network.NumClasses;
-            int? fixedLabel = parse.GetValue(label);
-            if (fixedLabel is int c && (classes == 0 || c < 0 || c >= classes))
+            if (parse.GetValue(label) is int c && (classes == 0 || c < 0 || c >= classes))
                 throw new CliError(classes == 0 ? "--class given, but the model is unconditional" : $"--class must be in 0..{classes - 1}");
             long seed = parse.GetValue(Common.Seed);
             bool images = loaded.Model.Network.SampleShape.Length == 3;
             if (!images && (parse.GetValue(individual) || parse.GetValue(trajectory)))
                 throw new CliError("--individual and --trajectory write images; this model makes vectors (use bcm eval for its plots)");
             string outDir = Common.OutDir(parse.GetValue(Common.Out), "samples");
-            var device = Common.ParseDevice(parse.GetValue(Common.Device)!);
-            var results = new List<Tensor>();
             var frames = new List<Tensor>();
-            for (int start = 0; start < n; start += b)
-            {
-                int m = Math.Min(b, n - start);
-                using var scope = NewDisposeScope();
-                var shape = new long[] { m }.Concat(loaded.Model.Network.SampleShape).ToArray();
-                var labels = classes > 0 ? tensor(Enumerable.Range(start, m).Select(i => (long)(fixedLabel ?? i % classes)).ToArray(), device: device) : null;
-                bool keepFrames = parse.GetValue(trajectory) && start == 0;
-                var x = PlanRunner.Run(loaded.Model, zeros(shape, device: device), p, PlanRunner.SeedRange(seed, m, start), labels,
-                    keepFrames ? s => frames.Add(s.X[..Math.Min(m, 8)].cpu().DetachFromDisposeScope()) : null);
-                results.Add(x.cpu().DetachFromDisposeScope());
-                Console.Error.Write($"\r{start + m}/{n} images ({p.Nfe} NFE each)");
-            }
+            // The trajectory picture: every step of the first (up to) 8 samples of the first batch.
+            Action<int, PlanProgress>? keepFrames = parse.GetValue(trajectory)
+                ? (first, step) => { if (first == 0) frames.Add(step.X[..Math.Min(b, 8)].cpu().DetachFromDisposeScope()); }
+                : null;
+            using var all = PlanRunner.Generate(loaded.Model, p, n, seed, b, parse.GetValue(label), keepFrames,
+                new SyncProgress<int>(done => Console.Error.Write($"\r{done}/{n} images ({p.Nfe} NFE each)")));
             Console.Error.WriteLine();
-            using var all = cat(results.ToArray(), 0);
             if (images) ImageIO.SaveGrid(all, Path.Combine(outDir, "samples.png"));
             else SaveVectors(all, outDir);
             Checkpoints.SafeTensors.Save(Path.Combine(outDir, "samples.safetensors"), new Dictionary<string, Tensor> { ["samples"] = all },

@@ -99,8 +99,8 @@ public sealed record Plan(double Start, IReadOnlyList<PlanStep> Steps)
                     if (!InRange(from) || !InRange(to))
                         throw new PlanException($"{where}: noise levels must lie in [ε, T] = [{sigmaMin}, {sigmaMax}]");
                     if (Math.Abs(from - level) > tol * Math.Max(1, level))
-                        throw new PlanException($"{where}: the step starts at {Jump.Fmt(from)} but the previous step ended at {Jump.Fmt(level)}");
-                    if (from == to) throw new PlanException($"{where}: a step from a level to itself does nothing");
+                        throw new PlanException($"{where}: the {(Steps[i] is Jump ? "jump" : "ODE step")} starts at {Jump.Fmt(from)} but the previous step ended at {Jump.Fmt(level)}");
+                    if (from == to) throw new PlanException($"{where}: a {(Steps[i] is Jump ? "jump" : "step")} from a level to itself does nothing");
                     level = to;
                     break;
                 case Noise n:
