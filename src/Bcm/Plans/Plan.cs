@@ -16,7 +16,7 @@ public sealed record Plan(double Start, IReadOnlyList<PlanStep> Steps)
     public int Nfe => Steps.Sum(s => s.Nfe);
 
     /// <summary>The noise level after the last step.</summary>
-    public double End => Steps.Count == 0 ? Start : Steps[^1] switch { Jump j => j.To, OdeStep o => o.To, Noise n => n.Sigma, _ => Start };
+    public double End => Steps.Count == 0 ? Start : Steps[^1].Reached;
 
     /// <summary>True when the plan ends at a higher noise level than it starts (an inversion).</summary>
     public bool IsInversion => End > Start;
@@ -38,7 +38,7 @@ public sealed record Plan(double Start, IReadOnlyList<PlanStep> Steps)
                 _ => false,
             };
             if (continues)
-                chain += ">" + Jump.Fmt(step is Jump j ? j.To : ((OdeStep)step).To);
+                chain += ">" + Jump.Fmt(step.Reached);
             else
             {
                 if (chain is not null) tokens.Add(chain);

@@ -35,7 +35,7 @@ public static class PlanRunner
             }
             x.Dispose(); // each step's intermediates are freed at once, not at the end of the plan
             x = next;
-            callback?.Invoke(new PlanProgress(i, plan.Steps[i], plan.Steps[i] switch { Jump j => j.To, OdeStep o => o.To, Noise n => n.Sigma, _ => double.NaN }, x));
+            callback?.Invoke(new PlanProgress(i, plan.Steps[i], plan.Steps[i].Reached, x));
         }
         return x.MoveToOuterDisposeScope();
     }

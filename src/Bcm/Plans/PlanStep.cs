@@ -12,12 +12,16 @@ public abstract record PlanStep
 {
     /// <summary>Network evaluations this step costs.</summary>
     [JsonIgnore] public abstract int Nfe { get; }
+
+    /// <summary>The noise level the sample is at after this step.</summary>
+    [JsonIgnore] public abstract double Reached { get; }
 }
 
 /// <summary>One network evaluation: x ← f_θ(x, From, To), a jump along the PF-ODE (To &lt; From generates, To &gt; From inverts).</summary>
 public sealed record Jump(double From, double To) : PlanStep
 {
     public override int Nfe => 1;
+    public override double Reached => To;
     public override string ToString() => $"{Fmt(From)}>{Fmt(To)}";
     internal static string Fmt(double v) => v.ToString("0.######", CultureInfo.InvariantCulture);
 }
@@ -30,6 +34,7 @@ public sealed record Jump(double From, double To) : PlanStep
 public sealed record Noise(double Sigma, bool ReachSigma = false) : PlanStep
 {
     public override int Nfe => 0;
+    public override double Reached => Sigma;
     public override string ToString() => (ReachSigma ? "~" : "+") + Jump.Fmt(Sigma);
 }
 
@@ -53,6 +58,7 @@ public sealed record OdeStep(double From, double To, OdeMethod Method) : PlanSte
 {
     /// <summary>One evaluation at From (none at ε); Heun adds one at To (none at ε).</summary>
     public override int Nfe => (AtBoundary(From) ? 0 : 1) + (Method == OdeMethod.Heun && !AtBoundary(To) ? 1 : 0);
+    public override double Reached => To;
 
     /// <summary>True at σ = ε, where the slope is zero by the boundary condition.</summary>
     public static bool AtBoundary(double sigma, double sigmaMin = Schedules.Sigmas.Min) => sigma <= sigmaMin * (1 + 1e-9);

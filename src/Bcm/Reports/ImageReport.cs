@@ -1,7 +1,6 @@
 using System.Diagnostics;
 using System.Globalization;
 using System.Text;
-using System.Text.Json;
 using Bcm.Data;
 using Bcm.Imaging;
 using Bcm.Metrics;
@@ -180,7 +179,7 @@ public static class ImageReport
     private static void WriteOutputs(Results r, string outDir, Options options)
     {
         string F(double v) => v.ToString("G5", CultureInfo.InvariantCulture);
-        IO.AtomicFile.WriteAllText(Path.Combine(outDir, "results.json"), JsonSerializer.Serialize(r, Training.TrainOptions.Json));
+        IO.JsonFormat.Write(Path.Combine(outDir, "results.json"), r);
         var csv = new StringBuilder("method,nfe,fid,kid,kid_std,precision,recall,class_coverage,class_tv,images_per_second\n");
         foreach (var g in r.Generation.Prepend(r.Floor))
             csv.AppendLine(string.Join(",", $"\"{g.Method}\"", g.Nfe, F(g.Fid), F(g.Kid), F(g.KidStd), F(g.Precision), F(g.Recall), F(g.ClassCoverage), F(g.ClassTv), F(g.ImagesPerSecond)));

@@ -1,6 +1,5 @@
 using System.Globalization;
 using System.Text;
-using System.Text.Json;
 using Bcm.Data;
 using Bcm.Imaging;
 using Bcm.Model;
@@ -190,14 +189,13 @@ public static class MixtureReport
     private static void WriteOutputs(Results r, Dictionary<string, double[]> generated, GaussianMixture mixture, string outDir, Options options)
     {
         string F(double v) => v.ToString("G4", CultureInfo.InvariantCulture);
-        var json = new JsonSerializerOptions(Training.TrainOptions.Json) { NumberHandling = System.Text.Json.Serialization.JsonNumberHandling.AllowNamedFloatingPointLiterals };
         var jsonResults = new
         {
             r.Mixture, r.Model, r.Baseline, r.DataLogLikelihood, r.Floor, r.Generation, r.Inversion, r.Levels,
             JumpErrorNormalised = ToJagged(r.JumpErrorNormalised), JumpErrorAbsolute = ToJagged(r.JumpErrorAbsolute),
             r.ZigzagLogLikelihood, r.ZigzagInMode, r.Seconds,
         };
-        IO.AtomicFile.WriteAllText(Path.Combine(outDir, "results.json"), JsonSerializer.Serialize(jsonResults, json));
+        IO.JsonFormat.Write(Path.Combine(outDir, "results.json"), jsonResults, IO.JsonFormat.Reports);
 
         var csv = new StringBuilder("method,nfe,log_likelihood,mmd2,sliced_w2,mode_coverage,in_mode_fraction,mode_weight_tv\n");
         foreach (var g in r.Generation.Prepend(r.Floor))

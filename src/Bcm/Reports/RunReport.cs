@@ -1,5 +1,4 @@
 using System.Text;
-using System.Text.Json;
 using Bcm.Data;
 using Bcm.Imaging;
 using Bcm.Model;
@@ -52,7 +51,7 @@ public static class RunReport
         firstSamples.Dispose();
 
         var numbers = new Numbers(checkpoint, step, n, invert.ToString(), generate.ToString(), result.MeanMse, result.MeanPsnr, baseline, nfe);
-        IO.AtomicFile.WriteAllText(Path.Combine(outDir, "report.json"), JsonSerializer.Serialize(numbers, Training.TrainOptions.Json));
+        IO.JsonFormat.Write(Path.Combine(outDir, "report.json"), numbers);
         var md = new StringBuilder();
         md.AppendLine($"# Report for {checkpoint}{(step is null ? "" : $" (step {step})")}\n");
         md.AppendLine("| plan | NFE | grid |\n|---|---|---|");
