@@ -24,13 +24,15 @@ internal static class ClassifierCommand
             if (e < 1) throw new CliError("--epochs must be ≥ 1");
             var printer = new ProgressPrinter();
             var train = DataSources.Load(data, 1, s, printer);
-            var test = DataSources.Load(data + "@test", train.Channels, s, printer);
-            string path = parse.GetValue(Common.Out) ?? Path.Combine("classifiers", $"{data.Split(':')[0]}-{s}.safetensors");
+            var test = DataSources.LoadTest(data, train.Channels, s, printer);
+            if (test is null)
+                Console.WriteLine($"{data} has no test split: the accuracy below is on the training images, not held out");
+            string path = parse.GetValue(Common.Out) ?? Classifier.DefaultPath(data, s);
             if (Path.GetDirectoryName(Path.GetFullPath(path)) is string dir) Directory.CreateDirectory(dir);
-            using var net = Classifier.Train(train, test, s, e, parse.GetValue(Common.Seed), printer);
-            double accuracy = net.Accuracy(test, s);
-            string hash = net.Save(path, data, accuracy, e, parse.GetValue(Common.Seed));
-            Console.WriteLine($"classifier → {Path.GetFullPath(path)}: test accuracy {accuracy:P2} on {test.Count} images; sha256 {hash}");
+            using var net = Classifier.Train(train, test ?? train, s, e, parse.GetValue(Common.Seed), printer);
+            double accuracy = net.Accuracy(test ?? train, s);
+            string hash = net.Save(path, data, accuracy, test is not null, e, parse.GetValue(Common.Seed));
+            Console.WriteLine($"classifier → {Path.GetFullPath(path)}: {(test is null ? "training" : "test")} accuracy {accuracy:P2} on {(test ?? train).Count} images; sha256 {hash}");
             return 0;
         }));
         return cmd;

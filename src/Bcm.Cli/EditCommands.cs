@@ -71,31 +71,9 @@ internal static class EditCommands
             int q = parse.GetValue(quality);
             if (q is < 1 or > 100) throw new CliError("--jpeg-quality must be in 1..100");
             string outDir = Common.OutDir(parse.GetValue(Common.Out), "degraded");
-            if (parse.GetValue(downsample) is int f)
-            {
-                if (f < 2) throw new CliError("--downsample must be ≥ 2");
-                foreach (var path in parse.GetValue(images)!)
-                {
-                    var rgba = ImageIO.ReadRgba(path, out int w, out int h);
-                    if (w % f != 0 || h % f != 0) throw new CliError($"{path}: {w}x{h} is not divisible by {f}");
-                    if (w != h) throw new CliError($"{path}: square images only");
-                    int c = ImageIO.IsGrey(rgba) ? 1 : 3;
-                    using var x = ImageIO.ToTensor(ImageIO.FromRgba(rgba, w, h, c), [1, c, h, w]);
-                    using var small = SuperResolution.Downsample(x, f);
-                    string target = Path.Combine(outDir, Path.GetFileNameWithoutExtension(path) + $".down{f}.png");
-                    using (var s0 = small[0]) ImageIO.SavePng(s0, target);
-                    Console.WriteLine(target);
-                }
-                return 0;
-            }
+            if (parse.GetValue(downsample) is int f && f < 2) throw new CliError("--downsample must be ≥ 2");
             foreach (var path in parse.GetValue(images)!)
-            {
-                var rgba = ImageIO.ReadRgba(path, out int w, out int h);
-                var jpeg = ImageIO.JpegRoundTrip(rgba, w, h, q);
-                string target = Path.Combine(outDir, Path.GetFileNameWithoutExtension(path) + $".jpeg{q}.png");
-                ImageIO.SaveRgbaPng(jpeg, w, h, target);
-                Console.WriteLine(target);
-            }
+                Console.WriteLine(parse.GetValue(downsample) is int factor ? Degradation.DownsampleFile(path, factor, outDir) : Degradation.JpegFile(path, q, outDir));
             return 0;
         }));
         return cmd;

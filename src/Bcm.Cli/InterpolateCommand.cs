@@ -40,12 +40,7 @@ internal static class InterpolateCommand
             if (parse.GetValue(seeds) is { Length: > 0 } s)
             {
                 if (s.Length != 2 || paths.Length > 0) throw new CliError("--seeds takes exactly two seeds, and no images");
-                var one = new long[] { 1 }.Concat(shape).ToArray();
-                using var zero = zeros(one, device: device);
-                var za = PlanRunner.Noise([s[0]], zero, 0) * generate.Start;
-                var zb = PlanRunner.Noise([s[1]], zero, 0) * generate.Start;
-                var alphas = Enumerable.Range(0, n).Select(i => i / (double)(n - 1)).ToArray();
-                path = Interpolation.Regenerate(loaded.Model, za, zb, alphas, generate, seed, slerp, labels);
+                path = Interpolation.BetweenSeeds(loaded.Model, s[0], s[1], n, generate, seed, slerp, labels);
                 ends = cat([path[..1], path[^1..]], 0);
             }
             else

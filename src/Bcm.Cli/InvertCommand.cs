@@ -1,11 +1,8 @@
 using System.CommandLine;
-using System.Globalization;
-using System.Text;
 using Bcm.Metrics;
 using Bcm.Data;
-using Bcm.Imaging;
+using Bcm.Reports;
 using Bcm.Plans;
-using static TorchSharp.torch;
 
 namespace Bcm.Cli;
 
@@ -33,50 +30,18 @@ internal static class InvertCommand
             var generate = PlanPresets.Resolve(parse.GetValue(regen)!);
             Plan.CheckRoundTrip(invert, generate); // before any image is read
             var shape = loaded.Model.Network.SampleShape;
-            int channels = (int)shape[0], size = (int)shape[^1];
+            int channels = (int)shape[0], size = (int)shape[^1], classes = loaded.Model.Network.NumClasses;
             var paths = parse.GetValue(images) ?? [];
             string? dataSpec = parse.GetValue(Common.Data);
-            Tensor x;
-            Tensor? labels = null;
-            string[] names;
-            if (paths.Length > 0)
-            {
-                x = ImageIO.ReadBatch(paths, channels, size);
-                names = paths.Select(Path.GetFileNameWithoutExtension).ToArray()!;
-            }
-            else if (dataSpec is not null)
-            {
-                var set = DataSources.Load(dataSpec, channels, size);
-                if (set.Channels != channels) throw new CliError($"{set.Name} has {set.Channels} channel(s), the model takes {channels}");
-                var idx = Enumerable.Range(0, Math.Min(parse.GetValue(count), set.Count)).ToArray();
-                x = set.Batch(idx, size);
-                labels = loaded.Model.Network.NumClasses > 0 ? set.LabelBatch(idx) : null;
-                names = idx.Select(i => $"image-{i:D5}").ToArray();
-            }
-            else throw new CliError("give images to invert (PNG/JPEG paths) or --data SPEC");
-            int nImages = (int)x.shape[0];
-            if (loaded.Model.Network.NumClasses > 0 && labels is null)
-            {
-                var given = parse.GetValue(label) ?? throw new CliError("the model is class-conditional: give --class (one label, or one per image)");
-                if (given.Length != 1 && given.Length != nImages) throw new CliError($"--class: {given.Length} labels for {nImages} images");
-                labels = tensor(Enumerable.Range(0, nImages).Select(i => (long)given[given.Length == 1 ? 0 : i]).ToArray());
-            }
-            x = x.to(device);
-            labels = labels?.to(device);
+            if (paths.Length > 0 && dataSpec is not null) throw new CliError("give images or --data, not both");
+            using var inputs = (paths.Length > 0 ? ImageInputs.FromFiles(paths, channels, size)
+                    : dataSpec is not null ? ImageInputs.FromData(dataSpec, channels, size, parse.GetValue(count), classes > 0)
+                    : throw new CliError("give images to invert (PNG/JPEG paths) or --data SPEC"))
+                .WithLabels(parse.GetValue(label), classes).To(device);
             string outDir = Common.OutDir(parse.GetValue(Common.Out), "inversion");
-            using var result = RoundTrip.Run(loaded.Model, x, invert, generate, parse.GetValue(Common.Seed), labels);
-            Checkpoints.SafeTensors.Save(Path.Combine(outDir, "latents.safetensors"), new Dictionary<string, Tensor> { ["latents"] = result.Latents },
-                new Dictionary<string, string> { ["plan"] = invert.ToString(), ["sigma"] = invert.End.ToString(CultureInfo.InvariantCulture), ["checkpoint"] = loaded.Source });
-            var csv = new StringBuilder("image,mse,psnr_db\n");
-            for (int i = 0; i < nImages; i++)
-            {
-                using (var r = result.Reconstructions[i]) ImageIO.SavePng(r, Path.Combine(outDir, $"{names[i]}.reconstruction.png"));
-                if (paths.Length == 0) using (var o = x[i]) ImageIO.SavePng(o, Path.Combine(outDir, $"{names[i]}.png")); // the data-set input as the model saw it
-                csv.Append(CultureInfo.InvariantCulture, $"{names[i]},{result.Mse[i]:F6},{result.Psnr[i]:F3}\n");
-            }
-            csv.Append(CultureInfo.InvariantCulture, $"mean,{result.MeanMse:F6},{result.MeanPsnr:F3}\n");
-            IO.AtomicFile.WriteAllText(Path.Combine(outDir, "metrics.csv"), csv.ToString());
-            ImageIO.SavePairs(x, result.Reconstructions, Path.Combine(outDir, "roundtrip.png"));
+            using var result = RoundTrip.Run(loaded.Model, inputs.Images, invert, generate, parse.GetValue(Common.Seed), inputs.Labels);
+            InversionOutputs.Write(outDir, inputs, result, invert, loaded.Source);
+            int nImages = inputs.Count;
             Console.WriteLine($"{nImages} images inverted ({invert}, {invert.Nfe} NFE) and regenerated ({generate}, {generate.Nfe} NFE): " +
                               $"mean MSE {result.MeanMse:F5}, PSNR {result.MeanPsnr:F2} dB → {Path.GetFullPath(outDir)}");
             return 0;

@@ -1,6 +1,6 @@
 using System.CommandLine;
-using Bcm.Imaging;
 using Bcm.Plans;
+using Bcm.Reports;
 using static TorchSharp.torch;
 
 namespace Bcm.Cli;
@@ -45,36 +45,10 @@ internal static class SampleCommand
             using var all = PlanRunner.Generate(loaded.Model, p, n, seed, b, parse.GetValue(label), keepFrames,
                 new SyncProgress<int>(done => Console.Error.Write($"\r{done}/{n} images ({p.Nfe} NFE each)")));
             Console.Error.WriteLine();
-            if (images) ImageIO.SaveGrid(all, Path.Combine(outDir, "samples.png"));
-            else SaveVectors(all, outDir);
-            Checkpoints.SafeTensors.Save(Path.Combine(outDir, "samples.safetensors"), new Dictionary<string, Tensor> { ["samples"] = all },
-                new Dictionary<string, string> { ["plan"] = p.ToString(), ["seed"] = seed.ToString(System.Globalization.CultureInfo.InvariantCulture), ["checkpoint"] = loaded.Source });
-            File.WriteAllText(Path.Combine(outDir, "plan.txt"), $"{p}\nNFE {p.Nfe}\nseed {seed}\ncheckpoint {loaded.Source}\n");
-            if (parse.GetValue(individual))
-                for (int i = 0; i < n; i++) using (var img = all[i]) ImageIO.SavePng(img, Path.Combine(outDir, $"sample-{seed + i:D6}.png"));
-            if (frames.Count > 0)
-            {
-                using var traj = cat(frames.ToArray(), 0);
-                ImageIO.SaveGrid(traj, Path.Combine(outDir, "trajectory.png"), columns: (int)frames[0].shape[0]);
-            }
+            SampleOutputs.Write(outDir, all, p, seed, loaded.Source, parse.GetValue(individual), frames);
             Console.WriteLine($"{n} samples ({p}, {p.Nfe} NFE) → {Path.GetFullPath(Path.Combine(outDir, images ? "samples.png" : "samples.csv"))}");
             return 0;
         }));
         return cmd;
-    }
-
-    // Vector samples: a CSV (one row per sample) and, in 2-D, a scatter plot.
-    private static void SaveVectors(Tensor all, string outDir)
-    {
-        var values = Oracle.MixtureEvaluation.ToDoubles(all);
-        int d = (int)all.shape[1];
-        var csv = new System.Text.StringBuilder(string.Join(",", Enumerable.Range(1, d).Select(j => $"x{j}")) + "\n");
-        for (int i = 0; i < values.Length / d; i++)
-            csv.AppendLine(string.Join(",", values.Skip(i * d).Take(d).Select(v => v.ToString("R", System.Globalization.CultureInfo.InvariantCulture))));
-        IO.AtomicFile.WriteAllText(Path.Combine(outDir, "samples.csv"), csv.ToString());
-        if (d != 2) return;
-        var plot = new Plot { Title = "samples", XLabel = "x1", YLabel = "x2", EqualAspect = true };
-        plot.Add(Series.Points(values, 1.8f));
-        plot.Save(Path.Combine(outDir, "samples.png"), 480, 480);
     }
 }

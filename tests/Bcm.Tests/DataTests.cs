@@ -36,6 +36,22 @@ public sealed class DataTests
     }
 
     [Fact]
+    public void TestSplitsAreHeldOutOrSaidToBeAbsent()
+    {
+        string mnist = "mnist:" + TestPaths.Data("mnist");
+        Assert.Equal(mnist + "@test", DataSources.TestSplit(mnist));
+        Assert.Equal(mnist + "@test", DataSources.TestSplit(mnist + "@test"));
+        var test = DataSources.LoadTest(mnist)!;
+        Assert.Equal(10000, test.Count); // the t10k files, not the 60000 training images
+        Assert.Equal("mnist", DataSources.Kind(mnist + "@test"));
+        // The built-in digits have no test split: no silent fall-back to the training images.
+        Assert.Null(DataSources.TestSplit("digits"));
+        Assert.Null(DataSources.LoadTest("digits"));
+        var e = Assert.Throws<ArgumentException>(() => DataSources.Load("digits@test"));
+        Assert.Contains("no test split", e.Message);
+    }
+
+    [Fact]
     public void Md5VerificationAcceptsTheLocalCopiesAndRejectsADamagedOne()
     {
         DataSources.EnsureFiles("mnist", TestPaths.Data("mnist"));

@@ -53,9 +53,9 @@ public static class DataSources
     /// </summary>
     public static ITrainingData LoadForTraining(string spec, long[] sampleShape, int limit = 0, IProgress<string>? log = null)
     {
-        if (spec.StartsWith("mixture:", StringComparison.Ordinal))
+        if (GaussianMixture.IsSpec(spec))
         {
-            var set = GaussianMixture.Named(spec["mixture:".Length..]).ToDataset(limit > 0 ? limit : DefaultMixtureSize);
+            var set = GaussianMixture.FromSpec(spec).ToDataset(limit > 0 ? limit : DefaultMixtureSize);
             set.CheckShape(sampleShape);
             return set;
         }
@@ -65,10 +65,31 @@ public static class DataSources
         return limit > 0 ? images.Take(limit) : images;
     }
 
+    /// <summary>Sources that come with a test split (<c>SPEC@test</c>).</summary>
+    public static readonly IReadOnlySet<string> WithTestSplit = new HashSet<string> { "mnist", "fashion-mnist", "cifar10", "cifar10-subset" };
+
+    /// <summary>The kind of source a spec names (<c>mnist</c> for <c>mnist:DIR@test</c>), used to name files made for it.</summary>
+    public static string Kind(string spec)
+    {
+        if (spec.EndsWith("@test", StringComparison.Ordinal)) spec = spec[..^"@test".Length];
+        int colon = spec.IndexOf(':');
+        return colon < 0 ? spec : spec[..colon];
+    }
+
+    /// <summary>The spec of the test split of <paramref name="spec"/>, or null when its source has none (built-in digits, folders).</summary>
+    public static string? TestSplit(string spec) =>
+        !WithTestSplit.Contains(Kind(spec)) ? null : spec.EndsWith("@test", StringComparison.Ordinal) ? spec : spec + "@test";
+
+    /// <summary>The test split of <paramref name="spec"/>, or null when its source has none.</summary>
+    public static ImageDataset? LoadTest(string spec, int channels = 1, int size = 32, IProgress<string>? log = null) =>
+        TestSplit(spec) is string test ? Load(test, channels, size, log) : null;
+
     /// <summary>Loads the data set a specification names. <paramref name="channels"/> and <paramref name="size"/> are used for image folders.</summary>
     public static ImageDataset Load(string spec, int channels = 1, int size = 32, IProgress<string>? log = null)
     {
         bool test = spec.EndsWith("@test", StringComparison.Ordinal);
+        if (test && !WithTestSplit.Contains(Kind(spec)))
+            throw new ArgumentException($"'{spec}': {Kind(spec)} has no test split (only {string.Join(", ", WithTestSplit)} have one)");
         if (test) spec = spec[..^"@test".Length];
         int colon = spec.IndexOf(':');
         string kind = colon < 0 ? spec : spec[..colon];

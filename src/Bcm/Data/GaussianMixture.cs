@@ -35,6 +35,15 @@ public sealed class GaussianMixture
     public const string Help = "mixture:8gaussians (2-D, 8 modes on a circle), mixture:ring (2-D, a thin ring), mixture:gmm:D:K (D dimensions, K random modes)";
 
     /// <summary>The named mixtures. All have a per-coordinate standard deviation near 0.5–0.7 (σ_data = 0.5).</summary>
+    /// <summary>The prefix of a mixture in a data spec: <c>mixture:NAME</c>.</summary>
+    public const string SpecPrefix = "mixture:";
+
+    /// <summary>True when a data spec names a mixture (<c>mixture:NAME</c>).</summary>
+    public static bool IsSpec(string? spec) => spec is not null && spec.StartsWith(SpecPrefix, StringComparison.Ordinal);
+
+    /// <summary>The mixture of a data spec <c>mixture:NAME</c>, or of a bare <c>NAME</c>.</summary>
+    public static GaussianMixture FromSpec(string spec) => Named(IsSpec(spec) ? spec[SpecPrefix.Length..] : spec);
+
     public static GaussianMixture Named(string name)
     {
         var parts = name.Split(':');

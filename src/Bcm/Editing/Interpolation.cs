@@ -54,8 +54,26 @@ public static class Interpolation
         Plan.CheckRoundTrip(invert, generate);
         var za = PlanRunner.Run(model, imageA, invert, [seed], labels);
         var zb = PlanRunner.Run(model, imageB, invert, [seed + 1], labels);
-        var alphas = Enumerable.Range(0, count).Select(i => i / (double)(count - 1)).ToArray();
-        var path = Regenerate(model, za, zb, alphas, generate, seed, slerp, labels);
+        var path = Regenerate(model, za, zb, Alphas(count), generate, seed, slerp, labels);
         return (za, zb, path);
     }
+
+    /// <summary>
+    /// The path between the samples of two seeds: the starting noises the generation plan would draw for
+    /// <paramref name="seedA"/> and <paramref name="seedB"/> (so the ends are exactly those samples, as <c>bcm sample</c>
+    /// makes them) mixed at <paramref name="count"/> α values and regenerated ([count, …]).
+    /// </summary>
+    public static Tensor BetweenSeeds(BcmModel model, long seedA, long seedB, int count, Plan generate, long seed, bool slerp = true, Tensor? labels = null)
+    {
+        if (count < 2) throw new ArgumentException("an interpolation needs at least 2 images (α = 0 and 1)");
+        if (generate.IsInversion) throw new PlanException($"generation plan '{generate}' goes up in noise level (e.g. 80>0.002)");
+        using var scope = NewDisposeScope();
+        var one = zeros([1, .. model.Network.SampleShape], device: model.Device);
+        var za = PlanRunner.Noise([seedA], one, 0) * generate.Start;
+        var zb = PlanRunner.Noise([seedB], one, 0) * generate.Start;
+        return Regenerate(model, za, zb, Alphas(count), generate, seed, slerp, labels).MoveToOuterDisposeScope();
+    }
+
+    /// <summary><paramref name="count"/> evenly spaced mixing weights from 0 to 1, both included.</summary>
+    public static double[] Alphas(int count) => Enumerable.Range(0, count).Select(i => i / (double)(count - 1)).ToArray();
 }

@@ -48,7 +48,22 @@ public sealed class Plot
         using var font = new SKFont(SKTypeface.Default, 13);
         using var small = new SKFont(SKTypeface.Default, 11);
         using var ink = new SKPaint { Color = SKColors.Black, IsAntialias = true };
-        using var grid = new SKPaint { Color = new SKColor(0xe0, 0xe0, 0xe0), StrokeWidth = 1 };
+        var frame = Layout(width, height);
+        DrawAxes(canvas, frame, width, height, font, small, ink);
+        DrawSeries(canvas, frame);
+        DrawLegend(canvas, frame, small, ink);
+        Encode(surface, path);
+    }
+
+    /// <summary>The plot area in pixels and the data ranges it shows, with the maps from data to pixels.</summary>
+    private sealed record Frame(float Left, float Right, float Top, float Bottom, double X0, double X1, double Y0, double Y1, bool LogX, bool LogY)
+    {
+        public float Px(double x) => Left + (float)((T(x, LogX) - T(X0, LogX)) / (T(X1, LogX) - T(X0, LogX))) * (Right - Left);
+        public float Py(double y) => Bottom - (float)((T(y, LogY) - T(Y0, LogY)) / (T(Y1, LogY) - T(Y0, LogY))) * (Bottom - Top);
+    }
+
+    private Frame Layout(int width, int height)
+    {
         float left = 70, right = width - 20, top = 34, bottom = height - 50;
         var points = Series.SelectMany(s => s.X.Zip(s.Y)).Where(p => Valid(p.First, LogX) && Valid(p.Second, LogY)).ToList();
         if (points.Count == 0) points.Add((1, 1));
@@ -63,57 +78,65 @@ public sealed class Plot
             right = left + side;
             bottom = top + side;
         }
-        float Px(double x) => left + (float)((T(x, LogX) - T(x0, LogX)) / (T(x1, LogX) - T(x0, LogX))) * (right - left);
-        float Py(double y) => bottom - (float)((T(y, LogY) - T(y0, LogY)) / (T(y1, LogY) - T(y0, LogY))) * (bottom - top);
+        return new Frame(left, right, top, bottom, x0, x1, y0, y1, LogX, LogY);
+    }
 
-        foreach (var x in Ticks(x0, x1, LogX))
+    private void DrawAxes(SKCanvas canvas, Frame f, int width, int height, SKFont font, SKFont small, SKPaint ink)
+    {
+        using var grid = new SKPaint { Color = new SKColor(0xe0, 0xe0, 0xe0), StrokeWidth = 1 };
+        foreach (var x in Ticks(f.X0, f.X1, LogX))
         {
-            canvas.DrawLine(Px(x), top, Px(x), bottom, grid);
+            canvas.DrawLine(f.Px(x), f.Top, f.Px(x), f.Bottom, grid);
             string label = Label(x);
-            canvas.DrawText(label, Px(x) - small.MeasureText(label) / 2, bottom + 15, SKTextAlign.Left, small, ink);
+            canvas.DrawText(label, f.Px(x) - small.MeasureText(label) / 2, f.Bottom + 15, SKTextAlign.Left, small, ink);
         }
-        foreach (var y in Ticks(y0, y1, LogY))
+        foreach (var y in Ticks(f.Y0, f.Y1, LogY))
         {
-            canvas.DrawLine(left, Py(y), right, Py(y), grid);
+            canvas.DrawLine(f.Left, f.Py(y), f.Right, f.Py(y), grid);
             string label = Label(y);
-            canvas.DrawText(label, left - 6 - small.MeasureText(label), Py(y) + 4, SKTextAlign.Left, small, ink);
+            canvas.DrawText(label, f.Left - 6 - small.MeasureText(label), f.Py(y) + 4, SKTextAlign.Left, small, ink);
         }
-        using (var frame = new SKPaint { Color = SKColors.Black, Style = SKPaintStyle.Stroke, StrokeWidth = 1 })
-            canvas.DrawRect(left, top, right - left, bottom - top, frame);
+        using (var border = new SKPaint { Color = SKColors.Black, Style = SKPaintStyle.Stroke, StrokeWidth = 1 })
+            canvas.DrawRect(f.Left, f.Top, f.Right - f.Left, f.Bottom - f.Top, border);
         canvas.DrawText(Title, (width - font.MeasureText(Title)) / 2, 20, SKTextAlign.Left, font, ink);
-        canvas.DrawText(XLabel, (left + right - font.MeasureText(XLabel)) / 2, height - 12, SKTextAlign.Left, font, ink);
+        canvas.DrawText(XLabel, (f.Left + f.Right - font.MeasureText(XLabel)) / 2, height - 12, SKTextAlign.Left, font, ink);
         canvas.Save();
         canvas.RotateDegrees(-90);
-        canvas.DrawText(YLabel, -(top + bottom + font.MeasureText(YLabel)) / 2, 16, SKTextAlign.Left, font, ink);
+        canvas.DrawText(YLabel, -(f.Top + f.Bottom + font.MeasureText(YLabel)) / 2, 16, SKTextAlign.Left, font, ink);
         canvas.Restore();
+    }
 
+    private void DrawSeries(SKCanvas canvas, Frame f)
+    {
         canvas.Save();
-        canvas.ClipRect(new SKRect(left, top, right, bottom));
+        canvas.ClipRect(new SKRect(f.Left, f.Top, f.Right, f.Bottom));
         for (int i = 0; i < Series.Count; i++)
         {
             var s = Series[i];
             var colour = Palette[(s.Color ?? i) % Palette.Length];
             using var paint = new SKPaint { Color = colour, IsAntialias = true, StrokeWidth = 2, Style = SKPaintStyle.Stroke };
             using var dot = new SKPaint { Color = colour.WithAlpha(s.Line ? (byte)255 : (byte)140), IsAntialias = true, Style = SKPaintStyle.Fill };
-            var pts = s.X.Zip(s.Y).Where(p => Valid(p.First, LogX) && Valid(p.Second, LogY)).Select(p => new SKPoint(Px(p.First), Py(p.Second))).ToArray();
+            var pts = s.X.Zip(s.Y).Where(p => Valid(p.First, LogX) && Valid(p.Second, LogY)).Select(p => new SKPoint(f.Px(p.First), f.Py(p.Second))).ToArray();
             if (s.Line)
                 for (int j = 1; j < pts.Length; j++) canvas.DrawLine(pts[j - 1], pts[j], paint);
             if (s.Markers)
                 foreach (var p in pts) canvas.DrawCircle(p, s.MarkerSize, dot);
         }
         canvas.Restore();
+    }
 
-        float ly = top + 8;
+    private void DrawLegend(SKCanvas canvas, Frame f, SKFont small, SKPaint ink)
+    {
+        float ly = f.Top + 8;
         for (int i = 0; i < Series.Count; i++)
         {
             if (string.IsNullOrEmpty(Series[i].Name)) continue;
             using var key = new SKPaint { Color = Palette[(Series[i].Color ?? i) % Palette.Length], IsAntialias = true, StrokeWidth = 3 };
-            float lx = right - 10 - small.MeasureText(Series[i].Name) - 26;
+            float lx = f.Right - 10 - small.MeasureText(Series[i].Name) - 26;
             canvas.DrawLine(lx, ly + 4, lx + 18, ly + 4, key);
             canvas.DrawText(Series[i].Name, lx + 24, ly + 8, SKTextAlign.Left, small, ink);
             ly += 16;
         }
-        Encode(surface, path);
     }
 
     /// <summary>

@@ -122,7 +122,8 @@ public sealed class Classifier : Module<Tensor, Tensor>
     }
 
     /// <summary>Writes the classifier and its metadata (atomically); returns the file's SHA-256.</summary>
-    public string Save(string path, string data, double testAccuracy, int epochs, long seed)
+    /// <summary>Saves the weights with their metadata; the accuracy is stored as <c>test_accuracy</c> when measured on held-out images, else as <c>training_accuracy</c>.</summary>
+    public string Save(string path, string data, double accuracy, bool heldOut, int epochs, long seed)
     {
         var meta = new Dictionary<string, string>
         {
@@ -131,13 +132,16 @@ public sealed class Classifier : Module<Tensor, Tensor>
             ["image_size"] = Size.ToString(CultureInfo.InvariantCulture),
             ["num_classes"] = Classes.ToString(CultureInfo.InvariantCulture),
             ["data"] = data,
-            ["test_accuracy"] = testAccuracy.ToString("R", CultureInfo.InvariantCulture),
+            [heldOut ? "test_accuracy" : "training_accuracy"] = accuracy.ToString("R", CultureInfo.InvariantCulture),
             ["epochs"] = epochs.ToString(CultureInfo.InvariantCulture),
             ["seed"] = seed.ToString(CultureInfo.InvariantCulture),
         };
         SafeTensors.Save(path, StateDict.Get(this), meta);
         return Sha256(path);
     }
+
+    /// <summary>Where <c>bcm classifier</c> saves, and <c>bcm eval</c> looks for, the classifier of a data spec at an image size: classifiers/KIND-SIZE.safetensors.</summary>
+    public static string DefaultPath(string dataSpec, int size) => Path.Combine("classifiers", $"{DataSources.Kind(dataSpec)}-{size}.safetensors");
 
     public static Classifier Load(string path, Device? device = null)
     {

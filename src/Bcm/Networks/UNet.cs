@@ -26,91 +26,111 @@ public sealed class UNet : Module<Tensor, Tensor, Tensor, Tensor?, Tensor>, IBcm
         config.Validate();
         this.config = config;
         int mc = config.ModelChannels;
-        long embDim = 4L * mc;
+        var build = new Builder(config);
+        long embDim = build.EmbDim;
+        // Modules are made in the official order, so a seed gives the same initial weights.
         time_embed = Sequential(("0", Linear(mc, embDim)), ("1", SiLU()), ("2", Linear(embDim, embDim)));
         time_embed_end = Sequential(("0", Linear(mc, embDim)), ("1", SiLU()), ("2", Linear(embDim, embDim)));
         time_embed_align = Linear(2 * embDim, embDim, hasBias: false);
         if (config.NumClasses > 0) label_emb = Embedding(config.NumClasses, embDim);
-
-        int levels = config.ChannelMult.Length;
-        // Dropout is asymmetric in the official code: see method §3.
-        double InputDropout(int level) => level >= 2 ? config.DropoutHighRes : config.Dropout;
-        double OutputDropout(int level) => level >= levels - 2 ? config.DropoutHighRes : config.Dropout;
-        AttentionBlock Attention(long ch) => new(ch, config.NumHeadChannels);
-
-        // Multiply-accumulates of one forward pass per sample, counted as the layers are built (convolutions,
-        // linear layers and the attention products; normalisations and activations are not counted).
-        long macs = 2L * (mc * embDim + embDim * embDim) + 2 * embDim * embDim;
-        long Res(int factor) => config.ImageSize / factor;
-        long ResBlockMacs(long cin, long cout, long res) => (cin + cout) * cout * 9 * res * res + (cin != cout ? cin * cout * res * res : 0) + embDim * cout;
-        long AttentionMacs(long c, long res) => 4 * c * c * res * res + 2 * res * res * res * res * c;
-
-        long ch = (long)config.ChannelMult[0] * mc;
-        input_blocks.Add(new EmbedSequential(Layers.Conv3x3(config.InChannels, ch)));
-        macs += config.InChannels * ch * 9 * Res(1) * Res(1);
-        var skipChannels = new Stack<long>();
-        skipChannels.Push(ch);
-        int ds = 1;
-        for (int level = 0; level < levels; level++)
-        {
-            for (int i = 0; i < config.NumResBlocks; i++)
-            {
-                long outCh = (long)config.ChannelMult[level] * mc;
-                var block = new EmbedSequential(new ResBlock(ch, embDim, InputDropout(level), outCh));
-                macs += ResBlockMacs(ch, outCh, Res(ds));
-                ch = outCh;
-                if (config.AttentionResolutions.Contains(ds))
-                {
-                    block.Add(Attention(ch));
-                    macs += AttentionMacs(ch, Res(ds));
-                }
-                input_blocks.Add(block);
-                skipChannels.Push(ch);
-            }
-            if (level != levels - 1)
-            {
-                input_blocks.Add(new EmbedSequential(new ResBlock(ch, embDim, InputDropout(level), ch, down: true)));
-                skipChannels.Push(ch);
-                ds *= 2;
-                macs += ResBlockMacs(ch, ch, Res(ds));
-            }
-        }
-
-        middle_block = new EmbedSequential(
-            new ResBlock(ch, embDim, config.DropoutHighRes, ch),
-            Attention(ch),
-            new ResBlock(ch, embDim, config.DropoutHighRes, ch));
-        macs += 2 * ResBlockMacs(ch, ch, Res(ds)) + AttentionMacs(ch, Res(ds));
-
-        for (int level = levels - 1; level >= 0; level--)
-        {
-            for (int i = 0; i <= config.NumResBlocks; i++)
-            {
-                long skip = skipChannels.Pop();
-                long outCh = (long)config.ChannelMult[level] * mc;
-                var block = new EmbedSequential(new ResBlock(ch + skip, embDim, OutputDropout(level), outCh));
-                macs += ResBlockMacs(ch + skip, outCh, Res(ds));
-                ch = outCh;
-                if (config.AttentionResolutions.Contains(ds))
-                {
-                    block.Add(Attention(ch));
-                    macs += AttentionMacs(ch, Res(ds));
-                }
-                if (level > 0 && i == config.NumResBlocks)
-                {
-                    block.Add(new ResBlock(ch, embDim, OutputDropout(level), ch, up: true));
-                    ds /= 2;
-                    macs += ResBlockMacs(ch, ch, Res(ds));
-                }
-                output_blocks.Add(block);
-            }
-        }
-
-        @out = Sequential(("0", Layers.Norm(ch)), ("1", SiLU()),
+        build.InputBlocks(input_blocks);
+        middle_block = build.MiddleBlock();
+        build.OutputBlocks(output_blocks);
+        @out = Sequential(("0", Layers.Norm(build.Channels)), ("1", SiLU()),
             ("2", Layers.Zero(new OutputConv((long)config.ChannelMult[0] * mc, config.OutChannels))));
-        macs += ch * config.OutChannels * 9 * Res(1) * Res(1);
-        MacsPerSample = macs;
+        MacsPerSample = build.Macs + build.Channels * config.OutChannels * 9 * build.Resolution(1) * build.Resolution(1);
         RegisterComponents();
+    }
+
+    /// <summary>
+    /// Makes the blocks of the encoder, middle and decoder in order, tracking channels, the downsampling factor, the
+    /// skip connections and the multiply-accumulates of one forward pass per sample (convolutions, linear layers and
+    /// the attention products; normalisations and activations are not counted).
+    /// </summary>
+    private sealed class Builder(UNetConfig config)
+    {
+        private readonly int levels = config.ChannelMult.Length;
+        private readonly Stack<long> skipChannels = new();
+        private int ds = 1;
+
+        public long EmbDim { get; } = 4L * config.ModelChannels;
+        public long Channels { get; private set; } = (long)config.ChannelMult[0] * config.ModelChannels;
+        public long Macs { get; private set; } = EmbeddingMacs(config.ModelChannels, 4L * config.ModelChannels);
+
+        /// <summary>The t and u embeddings (two linear layers each, mc → E → E) and the align projection (2E → E).</summary>
+        private static long EmbeddingMacs(long mc, long e) => 2 * (mc * e + e * e) + 2 * e * e;
+
+        public long Resolution(int factor) => config.ImageSize / factor;
+
+        // Dropout is asymmetric in the official code: see method §3.
+        private double InputDropout(int level) => level >= 2 ? config.DropoutHighRes : config.Dropout;
+        private double OutputDropout(int level) => level >= levels - 2 ? config.DropoutHighRes : config.Dropout;
+
+        private ResBlock Res(long cin, double dropout, long cout, bool down = false, bool up = false)
+        {
+            var block = new ResBlock(cin, EmbDim, dropout, cout, up: up, down: down);
+            long res = Resolution(down ? ds * 2 : up ? ds / 2 : ds);
+            Macs += (cin + cout) * cout * 9 * res * res + (cin != cout ? cin * cout * res * res : 0) + EmbDim * cout;
+            return block;
+        }
+
+        private AttentionBlock Attention(long c)
+        {
+            long res = Resolution(ds);
+            Macs += 4 * c * c * res * res + 2 * res * res * res * res * c;
+            return new AttentionBlock(c, config.NumHeadChannels);
+        }
+
+        public void InputBlocks(ModuleList<EmbedSequential> blocks)
+        {
+            blocks.Add(new EmbedSequential(Layers.Conv3x3(config.InChannels, Channels)));
+            Macs += config.InChannels * Channels * 9 * Resolution(1) * Resolution(1);
+            skipChannels.Push(Channels);
+            for (int level = 0; level < levels; level++)
+            {
+                for (int i = 0; i < config.NumResBlocks; i++)
+                {
+                    long outCh = (long)config.ChannelMult[level] * config.ModelChannels;
+                    var block = new EmbedSequential(Res(Channels, InputDropout(level), outCh));
+                    Channels = outCh;
+                    if (config.AttentionResolutions.Contains(ds)) block.Add(Attention(Channels));
+                    blocks.Add(block);
+                    skipChannels.Push(Channels);
+                }
+                if (level != levels - 1)
+                {
+                    blocks.Add(new EmbedSequential(Res(Channels, InputDropout(level), Channels, down: true)));
+                    skipChannels.Push(Channels);
+                    ds *= 2;
+                }
+            }
+        }
+
+        public EmbedSequential MiddleBlock()
+        {
+            var first = Res(Channels, config.DropoutHighRes, Channels);
+            var attention = Attention(Channels);
+            return new EmbedSequential(first, attention, Res(Channels, config.DropoutHighRes, Channels));
+        }
+
+        public void OutputBlocks(ModuleList<EmbedSequential> blocks)
+        {
+            for (int level = levels - 1; level >= 0; level--)
+                for (int i = 0; i <= config.NumResBlocks; i++)
+                {
+                    long skip = skipChannels.Pop();
+                    long outCh = (long)config.ChannelMult[level] * config.ModelChannels;
+                    var block = new EmbedSequential(Res(Channels + skip, OutputDropout(level), outCh));
+                    Channels = outCh;
+                    if (config.AttentionResolutions.Contains(ds)) block.Add(Attention(Channels));
+                    if (level > 0 && i == config.NumResBlocks)
+                    {
+                        block.Add(Res(Channels, OutputDropout(level), Channels, up: true));
+                        ds /= 2;
+                    }
+                    blocks.Add(block);
+                }
+        }
     }
 
     /// <summary>Multiply-accumulates of one forward pass for one sample (convolutions, linear layers, attention products).</summary>

@@ -7,10 +7,10 @@ namespace Bcm.Oracle;
 
 /// <summary>Quality of a set of generated points against the exact mixture.</summary>
 public sealed record GenerationQuality(string Method, int Nfe, double LogLikelihood, double Mmd2, double SlicedW2, double ModeCoverage,
-    double InModeFraction, double ModeWeightTv);
+    double InModeFraction, double ModeWeightTv, MethodFamily Family = MethodFamily.Reference);
 
 /// <summary>Inversion error against the exact ODE: latent RMS error (per coordinate) and the round trip's reconstruction RMS error.</summary>
-public sealed record InversionQuality(string Method, int Nfe, double LatentRmse, double LatentRelative, double ReconstructionRmse);
+public sealed record InversionQuality(string Method, int Nfe, double LatentRmse, double LatentRelative, double ReconstructionRmse, MethodFamily Family);
 
 /// <summary>
 /// Measures a model on a Gaussian mixture against ground truth: generated points against the exact density and fresh
@@ -39,7 +39,7 @@ public sealed class MixtureEvaluation
         return r;
     }
 
-    public GenerationQuality Quality(string method, int nfe, double[] samples)
+    public GenerationQuality Quality(string method, int nfe, double[] samples, MethodFamily family = MethodFamily.Reference)
     {
         int n = samples.Length / Dim;
         double ll = 0;
@@ -61,7 +61,7 @@ public sealed class MixtureEvaluation
         double tv = inMode == 0 ? 1 : 0.5 * Enumerable.Range(0, Mixture.Components).Sum(k => Math.Abs(counts[k] / (double)inMode - Mixture.Weights[k]));
         var reference = Reference(n);
         return new GenerationQuality(method, nfe, ll / n, SampleDistance.Mmd2(samples, reference, Dim), SampleDistance.SlicedWasserstein(samples, reference, Dim),
-            covered, inMode / (double)n, tv);
+            covered, inMode / (double)n, tv, family);
     }
 
     /// <summary>The quality of an independent exact sample of the same size: the floor every number is read against.</summary>
@@ -102,11 +102,11 @@ public sealed class MixtureEvaluation
     /// Compares latents of an inversion with the exact ones (the ODE from <paramref name="startSigma"/> to T of the same
     /// start points) and a reconstruction with the clean data.
     /// </summary>
-    public InversionQuality Inversion(string method, int nfe, double[] clean, double[] start, double startSigma, double[] latents, double[] reconstructions, double sigmaMax)
+    public InversionQuality Inversion(string method, MethodFamily family, int nfe, double[] clean, double[] start, double startSigma, double[] latents, double[] reconstructions, double sigmaMax)
     {
         var exact = Flow.Jump(start, startSigma, sigmaMax);
         double latentRmse = Rms(latents, exact);
-        return new InversionQuality(method, nfe, latentRmse, latentRmse / Math.Sqrt(DataVariance() + sigmaMax * sigmaMax), Rms(reconstructions, clean));
+        return new InversionQuality(method, nfe, latentRmse, latentRmse / Math.Sqrt(DataVariance() + sigmaMax * sigmaMax), Rms(reconstructions, clean), family);
     }
 
     /// <summary>Mean per-coordinate variance of the data (exact, from the mixture's moments).</summary>

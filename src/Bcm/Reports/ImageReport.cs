@@ -12,14 +12,15 @@ namespace Bcm.Reports;
 
 /// <summary>Sample quality of one generation method, on the classifier's features.</summary>
 public sealed record SampleQuality(string Method, int Nfe, double Fid, double Kid, double KidStd, double Precision, double Recall,
-    double ClassCoverage, double ClassTv, double ImagesPerSecond);
+    double ClassCoverage, double ClassTv, double ImagesPerSecond, MethodFamily Family, string? SampleGrid = null);
 
 /// <summary>Reconstruction quality of one inversion method (inversion then generation back).</summary>
 /// <remarks>
 /// <see cref="LatentStd"/> is the standard deviation of the latents divided by T: about 1 for noise-like latents at
 /// σ = T, far below 1 when a too-coarse inversion leaves the image nearly unchanged.
 /// </remarks>
-public sealed record ReconstructionQuality(string Method, int InversionNfe, int GenerationNfe, double Mse, double Psnr, double Ssim, double LatentStd, double ImagesPerSecond);
+public sealed record ReconstructionQuality(string Method, int InversionNfe, int GenerationNfe, double Mse, double Psnr, double Ssim, double LatentStd, double ImagesPerSecond,
+    MethodFamily Family);
 
 /// <summary>
 /// The measured-claims report for image models: FID/KID/precision/recall/class coverage on a classifier's features versus
@@ -60,7 +61,7 @@ public static class ImageReport
         var otherIdx = Enumerable.Range(0, otherReal.Count).ToArray();
         new Random(1).Shuffle(otherIdx);
         using var otherImages = otherReal.Batch(otherIdx[..n], size);
-        var floor = Quality("real vs real (floor)", 0, otherImages, refFeatures, classifier, 0);
+        var floor = Quality("real vs real (floor)", MethodFamily.Reference, 0, otherImages, refFeatures, classifier, 0);
 
         var generation = new List<SampleQuality>();
         var seeds = PlanRunner.SeedRange(options.Seed, n);
@@ -74,8 +75,9 @@ public static class ImageReport
             using var images = InBatches(n, options.BatchSize, (from, count) =>
                 PlanRunner.Run(bcm, zeros([count, .. shape], device: device), plan, seeds[from..(from + count)], Labels(from, count)));
             double ips = n / watch.Elapsed.TotalSeconds;
-            ImageIO.SaveGrid(images[..Math.Min(64, n)], Path.Combine(outDir, $"samples-bcm-{FileSafe(name)}.png"));
-            generation.Add(Quality($"BCM {name}", plan.Nfe, images, refFeatures, classifier, ips));
+            string grid = $"samples-bcm-{FileSafe(name)}.png";
+            ImageIO.SaveGrid(images[..Math.Min(64, n)], Path.Combine(outDir, grid));
+            generation.Add(Quality($"BCM {name}", MethodFamily.Bcm, plan.Nfe, images, refFeatures, classifier, ips) with { SampleGrid = grid });
         }
         if (baseline is not null)
             foreach (var nfe in options.BaselineNfe)
@@ -87,13 +89,14 @@ public static class ImageReport
                 using var images = InBatches(n, options.BatchSize, (from, count) =>
                     PlanRunner.Run(baseline, zeros([count, .. shape], device: device), plan, seeds[from..(from + count)], Labels(from, count)));
                 double ips = n / watch.Elapsed.TotalSeconds;
-                ImageIO.SaveGrid(images[..Math.Min(64, n)], Path.Combine(outDir, $"samples-edm-{actual}.png"));
-                generation.Add(Quality("EDM Heun", actual, images, refFeatures, classifier, ips));
+                string grid = $"samples-edm-{actual}.png";
+                ImageIO.SaveGrid(images[..Math.Min(64, n)], Path.Combine(outDir, grid));
+                generation.Add(Quality("EDM Heun", MethodFamily.EdmBaseline, actual, images, refFeatures, classifier, ips) with { SampleGrid = grid });
             }
 
         var reconstruction = Reconstructions(bcm, baseline, reference, size, options, device, outDir, log);
         var meta = classifier.Metadata;
-        var results = new Results(modelName, baselineName, classifierPath, meta.GetValueOrDefault("sha256", "?"), meta.GetValueOrDefault("test_accuracy", "?"),
+        var results = new Results(modelName, baselineName, classifierPath, meta.GetValueOrDefault("sha256", "?"), meta.TryGetValue("test_accuracy", out var heldOut) ? heldOut : $"{meta.GetValueOrDefault("training_accuracy", "?")} on its training images (no test split)",
             reference.Name, floor, generation, reconstruction, clock.Elapsed.TotalSeconds);
         WriteOutputs(results, outDir, options);
         return results;
@@ -113,7 +116,7 @@ public static class ImageReport
         return all;
     }
 
-    private static SampleQuality Quality(string method, int nfe, Tensor images, double[] refFeatures, Classifier classifier, double ips)
+    private static SampleQuality Quality(string method, MethodFamily family, int nfe, Tensor images, double[] refFeatures, Classifier classifier, double ips)
     {
         var (features, predictions) = classifier.Embed(images.clamp(-1, 1));
         int dim = Classifier.FeatureDim, classes = classifier.Classes;
@@ -129,7 +132,7 @@ public static class ImageReport
         foreach (var p in predictions) counts[p]++;
         double coverage = counts.Count(c => c >= 0.5 * predictions.Length / classes) / (double)classes;
         double tv = 0.5 * counts.Sum(c => Math.Abs(c / (double)predictions.Length - 1.0 / classes));
-        return new SampleQuality(method, nfe, fid, kid.Mean, kid.Std, precision, recall, coverage, tv, ips);
+        return new SampleQuality(method, nfe, fid, kid.Mean, kid.Std, precision, recall, coverage, tv, ips, family);
     }
 
     private static List<ReconstructionQuality> Reconstructions(BcmModel bcm, BcmModel? baseline, ImageDataset reference, int size, Options options,
@@ -140,13 +143,13 @@ public static class ImageReport
         using var images = reference.Batch(idx, size, device: device);
         using var labels = bcm.Network.NumClasses > 0 ? reference.LabelBatch(idx, device) : null;
         var list = new List<ReconstructionQuality>();
-        ReconstructionQuality Measure(string method, int invNfe, int genNfe, Tensor latents, Tensor recon, double seconds)
+        ReconstructionQuality Measure(string method, MethodFamily family, int invNfe, int genNfe, Tensor latents, Tensor recon, double seconds)
         {
             double latentStd = latents.std().item<float>() / bcm.SigmaMax;
             using var cpuImages = images.cpu();
             using var cpuRecon = recon.cpu();
             var mse = ImageQuality.Mse(cpuImages, cpuRecon);
-            return new ReconstructionQuality(method, invNfe, genNfe, mse.Average(), ImageQuality.Psnr(mse).Average(), ImageQuality.Ssim(cpuImages, cpuRecon).Average(), latentStd, n / seconds);
+            return new ReconstructionQuality(method, invNfe, genNfe, mse.Average(), ImageQuality.Psnr(mse).Average(), ImageQuality.Ssim(cpuImages, cpuRecon).Average(), latentStd, n / seconds, family);
         }
         var generate = PlanPresets.Resolve("onestep");
         foreach (var name in new[] { "invert1", "invert2" })
@@ -155,7 +158,7 @@ public static class ImageReport
             log?.Report($"BCM {name} + onestep on {n} real images");
             var watch = Stopwatch.StartNew();
             using var rt = RoundTrip.Run(bcm, images, invert, generate, options.Seed, labels);
-            list.Add(Measure($"BCM {name} + onestep", invert.Nfe, generate.Nfe, rt.Latents, rt.Reconstructions, watch.Elapsed.TotalSeconds));
+            list.Add(Measure($"BCM {name} + onestep", MethodFamily.Bcm, invert.Nfe, generate.Nfe, rt.Latents, rt.Reconstructions, watch.Elapsed.TotalSeconds));
             ImageIO.SavePairs(images[..Math.Min(32, n)], rt.Reconstructions[..Math.Min(32, n)], Path.Combine(outDir, $"roundtrip-bcm-{name}.png"));
         }
         if (baseline is not null)
@@ -169,7 +172,7 @@ public static class ImageReport
                 var odeSeeds = PlanRunner.SeedRange(options.Seed, n);
                 var latents = PlanRunner.Run(baseline, images, invert, odeSeeds, labels, addStartNoise: false);
                 var recon = PlanRunner.Run(baseline, latents, generateOde, odeSeeds, labels, addStartNoise: false);
-                list.Add(Measure("EDM ODE inversion + ODE generation (Heun)", actual, actual, latents, recon, watch.Elapsed.TotalSeconds));
+                list.Add(Measure("EDM ODE inversion + ODE generation (Heun)", MethodFamily.EdmBaseline, actual, actual, latents, recon, watch.Elapsed.TotalSeconds));
                 if (nfe == options.InversionNfe[^1] || nfe == 20)
                     ImageIO.SavePairs(images[..Math.Min(32, n)], recon[..Math.Min(32, n)], Path.Combine(outDir, $"roundtrip-edm-{actual}.png"));
             }
@@ -178,23 +181,22 @@ public static class ImageReport
 
     private static void WriteOutputs(Results r, string outDir, Options options)
     {
-        string F(double v) => v.ToString("G5", CultureInfo.InvariantCulture);
         IO.JsonFormat.Write(Path.Combine(outDir, "results.json"), r);
-        var csv = new StringBuilder("method,nfe,fid,kid,kid_std,precision,recall,class_coverage,class_tv,images_per_second\n");
+        var generation = new IO.CsvTable(["method", "family", "nfe", "fid", "kid", "kid_std", "precision", "recall", "class_coverage", "class_tv", "images_per_second"], "G5");
         foreach (var g in r.Generation.Prepend(r.Floor))
-            csv.AppendLine(string.Join(",", $"\"{g.Method}\"", g.Nfe, F(g.Fid), F(g.Kid), F(g.KidStd), F(g.Precision), F(g.Recall), F(g.ClassCoverage), F(g.ClassTv), F(g.ImagesPerSecond)));
-        IO.AtomicFile.WriteAllText(Path.Combine(outDir, "generation.csv"), csv.ToString());
-        csv = new StringBuilder("method,inversion_nfe,generation_nfe,mse,psnr,ssim,latent_std_over_t,images_per_second\n");
+            generation.Row(g.Method, g.Family, g.Nfe, g.Fid, g.Kid, g.KidStd, g.Precision, g.Recall, g.ClassCoverage, g.ClassTv, g.ImagesPerSecond);
+        generation.Write(Path.Combine(outDir, "generation.csv"));
+        var reconstruction = new IO.CsvTable(["method", "family", "inversion_nfe", "generation_nfe", "mse", "psnr", "ssim", "latent_std_over_t", "images_per_second"], "G5");
         foreach (var q in r.Reconstruction)
-            csv.AppendLine(string.Join(",", $"\"{q.Method}\"", q.InversionNfe, q.GenerationNfe, F(q.Mse), F(q.Psnr), F(q.Ssim), F(q.LatentStd), F(q.ImagesPerSecond)));
-        IO.AtomicFile.WriteAllText(Path.Combine(outDir, "reconstruction.csv"), csv.ToString());
+            reconstruction.Row(q.Method, q.Family, q.InversionNfe, q.GenerationNfe, q.Mse, q.Psnr, q.Ssim, q.LatentStd, q.ImagesPerSecond);
+        reconstruction.Write(Path.Combine(outDir, "reconstruction.csv"));
 
         void Curve(string file, string title, string ylabel, Func<SampleQuality, double> metric) =>
-            NfeCurve.Save(Path.Combine(outDir, file), title, ylabel, r.Generation, r.Floor, "real vs real (floor)", g => g.Method, g => g.Nfe, metric);
+            NfeCurve.Save(Path.Combine(outDir, file), title, ylabel, r.Generation, r.Floor, "real vs real (floor)", g => g.Family, g => g.Nfe, metric);
         Curve("nfe-fid.png", "FID (classifier features) vs NFE", "FID", g => Math.Max(g.Fid, 1e-3));
         Curve("nfe-kid.png", "KID (classifier features) vs NFE", "KID", g => Math.Max(g.Kid, 1e-6));
         var rec = new Plot { Title = "inversion round trip: reconstruction MSE vs NFE", XLabel = "NFE of the inversion", YLabel = "MSE on [0, 1]", LogX = true, LogY = true };
-        foreach (var group in r.Reconstruction.GroupBy(q => q.Method.StartsWith("BCM", StringComparison.Ordinal) ? "BCM inversion + 1-step generation" : "EDM ODE inversion + ODE generation"))
+        foreach (var group in r.Reconstruction.GroupBy(q => q.Family == MethodFamily.Bcm ? "BCM inversion + 1-step generation" : "EDM ODE inversion + ODE generation"))
             rec.Add(new Series(group.Key, group.Select(q => (double)q.InversionNfe).ToArray(), group.Select(q => q.Mse).ToArray()));
         rec.Save(Path.Combine(outDir, "nfe-reconstruction.png"));
 
@@ -208,8 +210,7 @@ public static class ImageReport
         foreach (var g in r.Generation.Prepend(r.Floor))
             md.AppendLine($"| {g.Method} | {(g.Nfe == 0 ? "—" : g.Nfe)} | {g.Fid:F2} | {1000 * g.Kid:F2} ± {1000 * g.KidStd:F2} | {g.Precision:F3} | {g.Recall:F3} | {g.ClassCoverage:P0} | {g.ClassTv:F3} | {(g.ImagesPerSecond > 0 ? g.ImagesPerSecond.ToString("F0", CultureInfo.InvariantCulture) : "—")} |");
         md.AppendLine("\n![](nfe-fid.png) ![](nfe-kid.png)\n");
-        md.AppendLine(string.Join(" ", r.Generation.Select(g => g.Method.StartsWith("BCM", StringComparison.Ordinal)
-            ? $"![{g.Method}](samples-bcm-{FileSafe(g.Method[4..])}.png)" : $"![{g.Method} {g.Nfe}](samples-edm-{g.Nfe}.png)")) + "\n");
+        md.AppendLine(string.Join(" ", r.Generation.Where(g => g.SampleGrid is not null).Select(g => $"![{g.Method} {g.Nfe} NFE]({g.SampleGrid})")) + "\n");
         md.AppendLine("## Inversion round trips versus NFE\n");
         md.AppendLine($"{options.InversionImages} real images inverted to T = 80 and generated back; MSE/PSNR/SSIM on [0, 1]. " +
                       "Latent std / T is about 1 for noise-like latents; far below 1, the inversion left the image nearly as it was.\n");

@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Text;
 using Bcm.Data;
 using Bcm.Imaging;
+using Bcm.Metrics;
 using Bcm.Model;
 using Bcm.Oracle;
 using Bcm.Plans;
@@ -35,6 +36,9 @@ public static class MixtureReport
         List<GenerationQuality> Generation, List<InversionQuality> Inversion, double[] Levels, double[,] JumpErrorNormalised,
         double[,] JumpErrorAbsolute, Dictionary<string, double[]> ZigzagLogLikelihood, Dictionary<string, double[]> ZigzagInMode, double Seconds);
 
+    /// <summary>The points one method generated (row-major [n, d]), kept for the scatter plots.</summary>
+    private sealed record PointSet(string Name, MethodFamily Family, int Nfe, double[] Values);
+
     public static Results Write(BcmModel bcm, string modelName, BcmModel? baseline, string? baselineName, GaussianMixture mixture, string outDir,
         Options? options = null, IProgress<string>? log = null)
     {
@@ -46,7 +50,7 @@ public static class MixtureReport
         var device = bcm.Device;
         var seeds = PlanRunner.SeedRange(options.Seed, n);
         var zeros = TorchSharp.torch.zeros([n, d], device: device);
-        var generated = new Dictionary<string, double[]>();
+        var generated = new List<PointSet>();
         var generation = new List<GenerationQuality>();
 
         log?.Report($"exact floor and data log-likelihood ({n} points)");
@@ -57,7 +61,7 @@ public static class MixtureReport
         {
             var exact = eval.Flow.Jump(MixtureEvaluation.ToDoubles(z).Select(v => v * bcm.SigmaMax).ToArray(), bcm.SigmaMax, bcm.SigmaMin);
             generation.Add(eval.Quality("exact ODE from T·z", 0, exact));
-            generated["exact ODE"] = exact;
+            generated.Add(new("exact ODE", MethodFamily.Reference, 0, exact));
             if (baseline is not null)
                 foreach (var nfe in options.BaselineNfe)
                 {
@@ -65,8 +69,8 @@ public static class MixtureReport
                     log?.Report($"baseline Heun, {plan.Steps.Count} steps");
                     using var x = PlanRunner.Run(baseline, zeros, plan, seeds);
                     var values = MixtureEvaluation.ToDoubles(x);
-                    generation.Add(eval.Quality($"EDM Heun", plan.Nfe, values));
-                    generated[$"EDM Heun {plan.Nfe} NFE"] = values;
+                    generation.Add(eval.Quality("EDM Heun", plan.Nfe, values, MethodFamily.EdmBaseline));
+                    generated.Add(new($"EDM Heun {plan.Nfe} NFE", MethodFamily.EdmBaseline, plan.Nfe, values));
                 }
         }
         foreach (var name in options.BcmPlans)
@@ -75,8 +79,8 @@ public static class MixtureReport
             log?.Report($"BCM {name} ({plan.Nfe} NFE)");
             using var x = PlanRunner.Run(bcm, zeros, plan, seeds);
             var values = MixtureEvaluation.ToDoubles(x);
-            generation.Add(eval.Quality($"BCM {name}", plan.Nfe, values));
-            generated[$"BCM {name} ({plan.Nfe} NFE)"] = values;
+            generation.Add(eval.Quality($"BCM {name}", plan.Nfe, values, MethodFamily.Bcm));
+            generated.Add(new($"BCM {name} ({plan.Nfe} NFE)", MethodFamily.Bcm, plan.Nfe, values));
         }
 
         log?.Report("trajectories");
@@ -144,7 +148,7 @@ public static class MixtureReport
             var start = cleanT + PlanRunner.Noise(seeds, cleanT, 0) * plan.Start;
             var latents = PlanRunner.Run(bcm, start, plan, seeds, addStartNoise: false);
             var recon = PlanRunner.Run(bcm, latents, generate, seeds, addStartNoise: false);
-            list.Add(eval.Inversion($"BCM {name} + onestep", plan.Nfe, clean, MixtureEvaluation.ToDoubles(start), plan.Start,
+            list.Add(eval.Inversion($"BCM {name} + onestep", MethodFamily.Bcm, plan.Nfe, clean, MixtureEvaluation.ToDoubles(start), plan.Start,
                 MixtureEvaluation.ToDoubles(latents), MixtureEvaluation.ToDoubles(recon), bcm.SigmaMax));
         }
         if (baseline is not null)
@@ -154,7 +158,7 @@ public static class MixtureReport
                 using var scope = NewDisposeScope();
                 var latents = PlanRunner.Run(baseline, cleanT, invert, seeds, addStartNoise: false);
                 var recon = PlanRunner.Run(baseline, latents, generateOde, seeds, addStartNoise: false);
-                list.Add(eval.Inversion("EDM Heun ODE inversion + Heun", invert.Nfe, clean, clean, baseline.SigmaMin,
+                list.Add(eval.Inversion("EDM Heun ODE inversion + Heun", MethodFamily.EdmBaseline, invert.Nfe, clean, clean, baseline.SigmaMin,
                     MixtureEvaluation.ToDoubles(latents), MixtureEvaluation.ToDoubles(recon), baseline.SigmaMax));
             }
         return list;
@@ -186,7 +190,15 @@ public static class MixtureReport
         return (ll, inMode);
     }
 
-    private static void WriteOutputs(Results r, Dictionary<string, double[]> generated, GaussianMixture mixture, string outDir, Options options)
+    private static void WriteOutputs(Results r, List<PointSet> generated, GaussianMixture mixture, string outDir, Options options)
+    {
+        WriteTables(r, outDir);
+        var scatterFiles = WritePlots(r, generated, mixture, outDir, options);
+        WriteMarkdown(r, scatterFiles, mixture, outDir, options);
+    }
+
+    /// <summary>results.json and the CSV files: generation.csv, inversion.csv, jump-error.csv.</summary>
+    private static void WriteTables(Results r, string outDir)
     {
         string F(double v) => v.ToString("G4", CultureInfo.InvariantCulture);
         var jsonResults = new
@@ -197,28 +209,31 @@ public static class MixtureReport
         };
         IO.JsonFormat.Write(Path.Combine(outDir, "results.json"), jsonResults, IO.JsonFormat.Reports);
 
-        var csv = new StringBuilder("method,nfe,log_likelihood,mmd2,sliced_w2,mode_coverage,in_mode_fraction,mode_weight_tv\n");
+        var generation = new IO.CsvTable(["method", "family", "nfe", "log_likelihood", "mmd2", "sliced_w2", "mode_coverage", "in_mode_fraction", "mode_weight_tv"]);
         foreach (var g in r.Generation.Prepend(r.Floor))
-            csv.AppendLine(string.Join(",", $"\"{g.Method}\"", g.Nfe, F(g.LogLikelihood), F(g.Mmd2), F(g.SlicedW2), F(g.ModeCoverage), F(g.InModeFraction), F(g.ModeWeightTv)));
-        IO.AtomicFile.WriteAllText(Path.Combine(outDir, "generation.csv"), csv.ToString());
-        csv = new StringBuilder("method,nfe,latent_rmse,latent_relative,reconstruction_rmse\n");
-        foreach (var i in r.Inversion) csv.AppendLine(string.Join(",", $"\"{i.Method}\"", i.Nfe, F(i.LatentRmse), F(i.LatentRelative), F(i.ReconstructionRmse)));
-        IO.AtomicFile.WriteAllText(Path.Combine(outDir, "inversion.csv"), csv.ToString());
-        csv = new StringBuilder("t," + string.Join(",", r.Levels.Select(v => "u=" + F(v))) + "\n");
+            generation.Row(g.Method, g.Family, g.Nfe, g.LogLikelihood, g.Mmd2, g.SlicedW2, g.ModeCoverage, g.InModeFraction, g.ModeWeightTv);
+        generation.Write(Path.Combine(outDir, "generation.csv"));
+        var inversion = new IO.CsvTable(["method", "family", "nfe", "latent_rmse", "latent_relative", "reconstruction_rmse"]);
+        foreach (var i in r.Inversion) inversion.Row(i.Method, i.Family, i.Nfe, i.LatentRmse, i.LatentRelative, i.ReconstructionRmse);
+        inversion.Write(Path.Combine(outDir, "inversion.csv"));
+        var jumps = new IO.CsvTable(r.Levels.Select(v => "u=" + F(v)).Prepend("t").ToArray());
         for (int a = 0; a < r.Levels.Length; a++)
-            csv.AppendLine(F(r.Levels[a]) + "," + string.Join(",", Enumerable.Range(0, r.Levels.Length).Select(b => F(r.JumpErrorNormalised[a, b]))));
-        IO.AtomicFile.WriteAllText(Path.Combine(outDir, "jump-error.csv"), csv.ToString());
+            jumps.Row(Enumerable.Range(0, r.Levels.Length).Select(b => (object)r.JumpErrorNormalised[a, b]).Prepend(r.Levels[a]).ToArray());
+        jumps.Write(Path.Combine(outDir, "jump-error.csv"));
+    }
 
-        // Plots.
+    /// <summary>The PNG plots; returns the scatter plots of 2-D samples (title, file) for the Markdown.</summary>
+    private static List<(string Name, string File)> WritePlots(Results r, List<PointSet> generated, GaussianMixture mixture, string outDir, Options options)
+    {
         void Curve(string file, string title, string ylabel, Func<GenerationQuality, double> metric, bool logY) =>
-            NfeCurve.Save(Path.Combine(outDir, file), title, ylabel, r.Generation, r.Floor, "exact samples (floor)", g => g.Method, g => g.Nfe, metric, logY);
+            NfeCurve.Save(Path.Combine(outDir, file), title, ylabel, r.Generation, r.Floor, "exact samples (floor)", g => g.Family, g => g.Nfe, metric, logY);
         Curve("nfe-mmd.png", $"{mixture.Name}: MMD² to exact samples vs NFE", "MMD² (RBF, 4 bandwidths)", g => Math.Max(g.Mmd2, 1e-6), true);
         Curve("nfe-sw.png", $"{mixture.Name}: sliced W2 to exact samples vs NFE", "sliced Wasserstein-2", g => g.SlicedW2, true);
         Curve("nfe-loglik.png", $"{mixture.Name}: mean exact log-likelihood vs NFE", "mean log p0(x)", g => g.LogLikelihood, false);
 
         var inv = new Plot { Title = $"{mixture.Name}: inversion round trip vs NFE", XLabel = "NFE of the inversion", YLabel = "reconstruction RMSE", LogX = true, LogY = true };
-        foreach (var group in r.Inversion.GroupBy(i => i.Method.StartsWith("BCM", StringComparison.Ordinal) ? "BCM invert + 1-step generate" : "EDM ODE inversion + ODE generation"))
-            inv.Add(new Series(group.Key, group.Select(i => (double)i.Nfe).ToArray(), group.Select(i => i.ReconstructionRmse).ToArray()));
+        foreach (var group in r.Inversion.GroupBy(i => i.Family))
+            inv.Add(new Series(group.Key == MethodFamily.Bcm ? "BCM invert + 1-step generate" : "EDM ODE inversion + ODE generation", group.Select(i => (double)i.Nfe).ToArray(), group.Select(i => i.ReconstructionRmse).ToArray()));
         inv.Save(Path.Combine(outDir, "inversion.png"));
 
         var labels = r.Levels.Select(v => v.ToString("G3", CultureInfo.InvariantCulture)).ToArray();
@@ -234,11 +249,10 @@ public static class MixtureReport
         if (mixture.Dim == 2)
         {
             var reference = mixture.Sample(options.Samples, 424_242).Values;
-            var all = generated.Prepend(new KeyValuePair<string, double[]>("data", reference)).ToList();
             int index = 0;
-            foreach (var (name, values) in all)
+            foreach (var (name, family, nfe, values) in generated.Prepend(new PointSet("data", MethodFamily.Reference, 0, reference)))
             {
-                if (name.StartsWith("EDM", StringComparison.Ordinal) && !(name.EndsWith(" 3 NFE") || name.EndsWith(" 19 NFE") || name.EndsWith(" 79 NFE"))) continue;
+                if (family == MethodFamily.EdmBaseline && nfe is not (3 or 19 or 79)) continue; // the baseline's scatter at three NFE, not all
                 var plot = new Plot { Title = name, XLabel = "x1", YLabel = "x2", XRange = (-1.6, 1.6), YRange = (-1.6, 1.6), EqualAspect = true };
                 plot.Add(Series.Points(values, 1.6f));
                 string file = $"samples-{index++:D2}.png";
@@ -246,7 +260,11 @@ public static class MixtureReport
                 scatterFiles.Add((name, file));
             }
         }
+        return scatterFiles;
+    }
 
+    private static void WriteMarkdown(Results r, List<(string Name, string File)> scatterFiles, GaussianMixture mixture, string outDir, Options options)
+    {
         var md = new StringBuilder();
         md.AppendLine($"# Ground-truth evaluation on {mixture.Name}\n");
         md.AppendLine($"Model: `{r.Model}`{(r.Baseline is null ? "" : $"; EDM baseline: `{r.Baseline}`")}. {options.Samples} generated points per method, " +

@@ -79,11 +79,12 @@ public static class RestorationReport
             using var strip = cat([clean[..k].cpu(), m.Degraded[..k].cpu(), m.Restored[..k].cpu()], 0);
             ImageIO.SaveGrid(strip, Path.Combine(outDir, $"restoration-q{q}.png"), columns: k);
         }
-        string F(double v) => v.ToString("F3", CultureInfo.InvariantCulture);
-        var csv = new StringBuilder("jpeg_quality,images,levels,nfe,psnr_before,psnr_after,gain,gain_stderr,improved_fraction,smoothing_sigma,psnr_smoothing\n");
+        var csv = new IO.CsvTable(["jpeg_quality", "images", "levels", "nfe", "psnr_before", "psnr_after", "gain", "gain_stderr", "improved_fraction",
+            "smoothing_sigma", "psnr_smoothing"], "F3");
         foreach (var r in rows)
-            csv.AppendLine($"{r.JpegQuality},{r.Images},\"{string.Join(",", levels)}\",{Rounds.Nfe(levels)},{F(r.PsnrBefore)},{F(r.PsnrAfter)},{F(r.Gain)},{F(r.GainStandardError)},{F(r.ImprovedFraction)},{F(r.BlurSigma)},{F(r.BlurPsnr)}");
-        IO.AtomicFile.WriteAllText(Path.Combine(outDir, "restoration.csv"), csv.ToString());
+            csv.Row(r.JpegQuality, r.Images, string.Join(",", levels.Select(l => l.ToString(CultureInfo.InvariantCulture))), Rounds.Nfe(levels),
+                r.PsnrBefore, r.PsnrAfter, r.Gain, r.GainStandardError, r.ImprovedFraction, r.BlurSigma, r.BlurPsnr);
+        csv.Write(Path.Combine(outDir, "restoration.csv"));
         return rows;
     }
 }
