@@ -85,7 +85,7 @@ public static class PlanPresets
     /// <summary>
     /// The diffusion baseline's solver as a plan: <paramref name="steps"/> ODE steps on a Karras grid (ρ = 7) from T
     /// down to ε, or with <paramref name="invert"/> from ε up to T (ODE inversion: run it without start noise).
-    /// A Heun solve costs 2·steps − 1 NFE (no evaluation at ε), an Euler solve steps NFE (steps − 1 upward).
+    /// A Heun solve costs 2·steps − 1 NFE (the step at ε is an Euler step, as in EDM's Algorithm 1), an Euler solve steps NFE.
     /// </summary>
     public static Plan Ode(OdeMethod method, int steps, bool invert = false)
     {

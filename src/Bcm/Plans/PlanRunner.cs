@@ -40,17 +40,23 @@ public static class PlanRunner
         return x.MoveToOuterDisposeScope();
     }
 
-    // One Euler or Heun step of dx/dσ = (x − D(x, σ))/σ with D(x, σ) = f(x, σ, ε) (EDM Algorithm 1).
+    // One step of dx/dσ = (x − D(x, σ))/σ with D(x, σ) = f(x, σ, ε), as EDM's Algorithm 1 takes it: Heun averages the
+    // slopes at both ends of the step. At ε the slope cannot be evaluated (D(x, ε) = x by the boundary condition, while
+    // the true slope is not zero), so a step with one end at ε is a plain Euler step with the slope at its other end:
+    // into ε with the slope at its start (EDM's Euler step into the end of its grid), and out of ε (inversion) with the
+    // slope at its end evaluated at x (the usual DDIM-style inversion). See OdeStep.Nfe.
     private static Tensor SolveStep(BcmModel denoiser, Tensor x, OdeStep step, Tensor? labels)
     {
+        double h = step.To - step.From;
+        if (OdeStep.AtBoundary(step.From, denoiser.SigmaMin)) return x + h * Slope(denoiser, x, step.To, labels);
         var d = Slope(denoiser, x, step.From, labels);
-        var euler = x + (step.To - step.From) * d;
-        return step.Method == OdeMethod.Euler ? euler : x + (step.To - step.From) * 0.5 * (d + Slope(denoiser, euler, step.To, labels));
+        var euler = x + h * d;
+        if (step.Method == OdeMethod.Euler || OdeStep.AtBoundary(step.To, denoiser.SigmaMin)) return euler;
+        return x + h * 0.5 * (d + Slope(denoiser, euler, step.To, labels));
     }
 
-    // At σ = ε the boundary condition f(x, ε, ε) = x gives slope 0 without evaluating the network.
     private static Tensor Slope(BcmModel denoiser, Tensor x, double sigma, Tensor? labels) =>
-        OdeStep.AtBoundary(sigma, denoiser.SigmaMin) ? zeros_like(x) : (x - denoiser.Jump(x, sigma, denoiser.SigmaMin, labels)) / sigma;
+        (x - denoiser.Jump(x, sigma, denoiser.SigmaMin, labels)) / sigma;
 
     /// <summary>Standard normal noise for each sample from (seed, step): independent of batch size and position.</summary>
     public static Tensor Noise(IReadOnlyList<long> sampleSeeds, Tensor like, int stepIndex)

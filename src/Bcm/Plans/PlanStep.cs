@@ -51,16 +51,18 @@ public enum OdeMethod
 /// <summary>
 /// One step of the diffusion baseline's solver: the probability-flow ODE dx/dσ = (x − D(x, σ))/σ from
 /// <see cref="From"/> to <see cref="To"/> with the denoiser D(x, σ) = f(x, σ, ε) (an EDM baseline run, or any BCM used
-/// as a denoiser), by Euler's method or Heun's (EDM Algorithm 1). Upward (To &gt; From) it is ODE inversion. At σ = ε
-/// the boundary condition D(x, ε) = x gives slope 0 without evaluating the network.
+/// as a denoiser), by Euler's method or Heun's, as EDM's Algorithm 1 takes them. Upward (To &gt; From) it is ODE
+/// inversion. The slope cannot be evaluated at σ = ε (there D(x, ε) = x by the boundary condition, though the true
+/// slope is not zero), so a step with one end at ε is an Euler step with the slope at its other end: EDM's plain Euler
+/// step into the end of its grid, and its mirror when inverting.
 /// </summary>
 public sealed record OdeStep(double From, double To, OdeMethod Method) : PlanStep
 {
-    /// <summary>One evaluation at From (none at ε); Heun adds one at To (none at ε).</summary>
-    public override int Nfe => (AtBoundary(From) ? 0 : 1) + (Method == OdeMethod.Heun && !AtBoundary(To) ? 1 : 0);
+    /// <summary>Heun evaluates the slope at both ends (2 NFE), Euler at one (1 NFE); a step with an end at ε is Euler (1 NFE).</summary>
+    public override int Nfe => Method == OdeMethod.Heun && !AtBoundary(From) && !AtBoundary(To) ? 2 : 1;
     public override double Reached => To;
 
-    /// <summary>True at σ = ε, where the slope is zero by the boundary condition.</summary>
+    /// <summary>True at σ = ε, where the slope cannot be evaluated.</summary>
     public static bool AtBoundary(double sigma, double sigmaMin = Schedules.Sigmas.Min) => sigma <= sigmaMin * (1 + 1e-9);
 
     /// <summary>The token prefix of the method in the text form (<c>heun:</c>, <c>euler:</c>).</summary>
