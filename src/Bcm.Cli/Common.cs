@@ -20,17 +20,31 @@ internal static class Common
     public static readonly Option<int?> Threads = new("--threads") { Description = "CPU threads for tensor operations (default: all cores)" };
     public static readonly Option<string> Device = new("--device") { Description = "cpu, cuda or cuda:N (default cpu)", DefaultValueFactory = _ => "cpu" };
 
-    /// <summary>Runs a command body; known errors become one-line messages and exit code 2, never a stack trace.</summary>
+    /// <summary>Commands that split their work over the ranks of <c>mpirun -np N</c>.</summary>
+    public static readonly string[] Distributed = ["train", "sample"];
+
+    /// <summary>
+    /// Runs a command body; known errors become one-line messages and exit code 2, never a stack trace. Under MPI an
+    /// error on any rank stops the whole job (the other ranks would wait for it forever).
+    /// </summary>
     public static int Guard(Func<int> body)
+    {
+        int code = Run(body);
+        if (code != 0 && code != 130 && code != 143 && Bcm.Distributed.World.Started is { } job) job.Abort(code);
+        return code;
+    }
+
+    private static int Run(Func<int> body)
     {
         try
         {
             return body();
         }
         catch (Exception e) when (e is CliError or CheckpointException or PlanException or ArgumentException or InvalidDataException
-                                       or FileNotFoundException or DirectoryNotFoundException or TrainingDivergedException or NotSupportedException)
+                                       or FileNotFoundException or DirectoryNotFoundException or TrainingDivergedException or NotSupportedException
+                                       or Bcm.Distributed.DistributedException)
         {
-            Console.Error.WriteLine($"bcm: error: {e.Message}");
+            Console.Error.WriteLine($"bcm: error: {RankPrefix}{e.Message}");
             return 2;
         }
         catch (IOException e)
@@ -50,6 +64,9 @@ internal static class Common
             return 1;
         }
     }
+
+    // Which rank said it, when several run.
+    private static string RankPrefix => Bcm.Distributed.World.LaunchedSize > 1 ? $"[rank {Environment.GetEnvironmentVariable("OMPI_COMM_WORLD_RANK")}] " : "";
 
     private static bool IsDiskFull(IOException e) => (e.HResult & 0xFFFF) == 28 || e.Message.Contains("No space left", StringComparison.OrdinalIgnoreCase);
 

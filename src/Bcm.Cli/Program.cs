@@ -1,5 +1,6 @@
 using System.CommandLine;
 using Bcm.Cli;
+using Bcm.Distributed;
 
 var root = new RootCommand("bcm: Bidirectional Consistency Models (Li & He, 2024). One network jumps along the probability-flow ODE in " +
                            "either direction: train it, generate in one or a few steps, invert images to noise, inspect checkpoints.")
@@ -18,4 +19,15 @@ var root = new RootCommand("bcm: Bidirectional Consistency Models (Li & He, 2024
     EvalCommand.Create(),
     ClassifierCommand.Create(),
 };
-return root.Parse(args).Invoke();
+var parsed = root.Parse(args);
+// Under mpirun only the commands that split their work over the ranks may run; the others would write the same files N times.
+string command = parsed.CommandResult.Command.Name;
+if (World.LaunchedSize > 1 && !Common.Distributed.Contains(command) && parsed.Errors.Count == 0 && command != root.Name)
+{
+    if (Environment.GetEnvironmentVariable("OMPI_COMM_WORLD_RANK") is "0")
+        Console.Error.WriteLine($"bcm: error: bcm {command} does not run under mpirun (only {string.Join(" and ", Common.Distributed)} do): run it as one process");
+    return 2;
+}
+int code = parsed.Invoke();
+World.Shutdown();
+return code;

@@ -6,7 +6,7 @@ namespace Bcm.Cli;
 /// Synchronous progress for training: a redrawn bar on a terminal, one line every few seconds when the output is a
 /// file (nohup, CI). Synchronous on purpose: Progress&lt;T&gt; posts asynchronously and can reorder reports.
 /// </summary>
-internal sealed class ProgressPrinter(TimeSpan? interval = null) : IProgress<TrainProgress>, IProgress<string>
+internal sealed class ProgressPrinter(TimeSpan? interval = null, int ranks = 1) : IProgress<TrainProgress>, IProgress<string>
 {
     private readonly bool interactive = !Console.IsErrorRedirected;
     private readonly TimeSpan every = interval ?? TimeSpan.FromSeconds(interval is null && Console.IsErrorRedirected ? 30 : 0.2);
@@ -21,7 +21,7 @@ internal sealed class ProgressPrinter(TimeSpan? interval = null) : IProgress<Tra
         int width = 24, filled = (int)(frac * width);
         string bar = new string('#', filled) + new string('.', width - filled);
         string line = $"[{bar}] {p.Step}/{p.TotalSteps} " + (p.Scales > 0 ? $"N={p.Scales} loss {Common.F(p.Loss)} (ct {Common.F(p.Ct)}, soft {Common.F(p.Soft)}) " : $"denoising loss {Common.F(p.Loss)} ") +
-                      $"|g| {Common.F(p.GradNorm, "F2")} {Common.F(p.ImagesPerSecond, "F1")} img/s ETA {Eta(p.EtaSeconds)}{(p.Event is null ? "" : " " + p.Event)}";
+                      $"|g| {Common.F(p.GradNorm, "F2")} {Common.F(p.ImagesPerSecond, "F1")} img/s{(ranks > 1 ? $" on {ranks} ranks" : "")} ETA {Eta(p.EtaSeconds)}{(p.Event is null ? "" : " " + p.Event)}";
         if (interactive) Console.Error.Write("\r" + line.PadRight(Console.WindowWidth > 0 ? Math.Min(Console.WindowWidth - 1, 160) : 0) + (final ? "\n" : ""));
         else Console.Error.WriteLine($"{DateTime.Now:HH:mm:ss} {line}");
     }

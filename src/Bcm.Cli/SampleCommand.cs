@@ -1,4 +1,5 @@
 using System.CommandLine;
+using Bcm.Distributed;
 using Bcm.Plans;
 using Bcm.Reports;
 using static TorchSharp.torch;
@@ -37,15 +38,19 @@ internal static class SampleCommand
             if (!images && (parse.GetValue(individual) || parse.GetValue(trajectory)))
                 throw new CliError("--individual and --trajectory write images; this model makes vectors (use bcm eval for its plots)");
             string outDir = Common.OutDir(parse.GetValue(Common.Out), "samples");
+            var job = World.Current; // under mpirun -np N each rank makes its share of the seeds
+            bool lead = job.Rank == 0;
             var frames = new List<Tensor>();
             // The trajectory picture: every step of the first (up to) 8 samples of the first batch.
-            Action<int, PlanProgress>? keepFrames = parse.GetValue(trajectory)
+            Action<int, PlanProgress>? keepFrames = parse.GetValue(trajectory) && lead
                 ? (first, step) => { if (first == 0) frames.Add(step.X[..Math.Min(b, 8)].cpu().DetachFromDisposeScope()); }
                 : null;
-            using var all = PlanRunner.Generate(loaded.Model, p, n, seed, b, parse.GetValue(label), keepFrames,
-                new SyncProgress<int>(done => Console.Error.Write($"\r{done}/{n} images ({p.Nfe} NFE each)")));
+            using var made = Sharded.Generate(job, loaded.Model, p, n, seed, b, parse.GetValue(label), keepFrames,
+                lead ? new SyncProgress<int>(done => Console.Error.Write($"\r{done}/{n / job.Size} images ({p.Nfe} NFE each){(job.Size > 1 ? $" on each of {job.Size} ranks" : "")}")) : null);
+            if (parse.GetValue(individual)) SampleOutputs.WriteIndividual(outDir, made.Local, seed + made.First); // each rank its own seeds
+            if (made.All is null) return 0;
             Console.Error.WriteLine();
-            SampleOutputs.Write(outDir, all, p, seed, loaded.Source, parse.GetValue(individual), frames);
+            SampleOutputs.Write(outDir, made.All, p, seed, loaded.Source, individual: false, frames);
             Console.WriteLine($"{n} samples ({p}, {p.Nfe} NFE) → {Path.GetFullPath(Path.Combine(outDir, images ? "samples.png" : "samples.csv"))}");
             return 0;
         }));

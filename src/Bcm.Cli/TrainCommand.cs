@@ -1,6 +1,7 @@
 using System.CommandLine;
 using System.Runtime.InteropServices;
 using Bcm.Data;
+using Bcm.Distributed;
 using Bcm.Reports;
 using Bcm.Training;
 
@@ -44,15 +45,19 @@ internal static class TrainCommand
         double? budget = parse.GetValue(MaxMinutes);
         if (budget is double minutes && !(minutes > 0)) throw new CliError("--max-minutes must be positive");
         string runDir = parse.GetValue(Common.Out) ?? Path.Combine("runs", preset);
-        var printer = new ProgressPrinter();
-        using var trainer = Trainer.OpenOrResume(Options(parse, preset), runDir, printer);
+        var job = World.Current; // one process, or the ranks of mpirun -np N (data-parallel)
+        bool lead = job.Rank == 0;
+        var printer = new ProgressPrinter(ranks: job.Size);
+        using var trainer = Trainer.OpenOrResume(Options(parse, preset), runDir, lead ? printer : null, job);
         trainer.SamplesDue = TrainingPreview.Save;
         int parameters = (int)trainer.Online.Network.Module.parameters().Sum(p => p.numel());
         var o = trainer.Options;
-        Console.Error.WriteLine($"training {o.Preset} on {o.Data}: {parameters:N0} parameters, batch {o.BatchSize}, {o.Steps} steps" +
-                                $"{(o.CtOnly ? ", CT term only" : "")}{(trainer.Objective.TrainsU ? "" : ", EDM denoiser objective")} → {Path.GetFullPath(runDir)}");
-        var stop = RunUntilStopped(trainer, printer, budget);
-        if (stop is not null) return stop.Value;
+        if (lead)
+            Console.Error.WriteLine($"training {o.Preset} on {o.Data}: {parameters:N0} parameters, batch {o.BatchSize}" +
+                                    $"{(job.Size > 1 ? $" ({o.BatchSize / job.Size} on each of {job.Size} ranks)" : "")}, {o.Steps} steps" +
+                                    $"{(o.CtOnly ? ", CT term only" : "")}{(trainer.Objective.TrainsU ? "" : ", EDM denoiser objective")} → {Path.GetFullPath(runDir)}");
+        var stop = RunUntilStopped(trainer, lead ? printer : null, budget);
+        if (stop is not null || !lead) return stop ?? 0;
         if (o.Network.SampleShape.Length != 3 || !trainer.Objective.TrainsU)
             Console.WriteLine($"trained; measure it with: bcm eval -c {runDir}");
         else if (!parse.GetValue(NoReport))
@@ -88,7 +93,7 @@ internal static class TrainCommand
     /// Trains until the end, a time budget, Ctrl+C or SIGTERM; the trainer writes a checkpoint whenever it stops.
     /// Returns the exit code when the run did not reach its last step (130 after Ctrl+C, 143 after SIGTERM, 0 at the budget), else null.
     /// </summary>
-    private static int? RunUntilStopped(Trainer trainer, ProgressPrinter printer, double? budgetMinutes)
+    private static int? RunUntilStopped(Trainer trainer, ProgressPrinter? printer, double? budgetMinutes)
     {
         using var cancel = new CancellationTokenSource();
         int? signalled = null;
@@ -111,9 +116,12 @@ internal static class TrainCommand
             Console.CancelKeyPress -= onCancel;
         }
         if (signalled is int code) return code;
-        if (cancel.IsCancellationRequested && trainer.Step < trainer.Options.Steps)
+        if (trainer.Step < trainer.Options.Steps) // the time budget, or another rank was asked to stop
         {
-            Console.WriteLine($"time budget of {budgetMinutes} min reached at step {trainer.Step} (checkpoint written; run again to continue)");
+            if (trainer.Communicator.Rank == 0)
+                Console.WriteLine(cancel.IsCancellationRequested
+                    ? $"time budget of {budgetMinutes} min reached at step {trainer.Step} (checkpoint written; run again to continue)"
+                    : $"stopped at step {trainer.Step}: another rank was asked to stop (checkpoint written; run again to continue)");
             return 0;
         }
         return null;

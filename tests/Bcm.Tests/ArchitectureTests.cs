@@ -14,6 +14,7 @@ public sealed partial class ArchitectureTests
     {
         ["IO"] = [],
         ["Randomness"] = [],
+        ["Distributed"] = [],
         ["Schedules"] = [],
         ["Networks"] = [],
         ["Model"] = ["Networks", "Schedules"],
@@ -21,11 +22,11 @@ public sealed partial class ArchitectureTests
         ["Imaging"] = ["IO"],
         ["Data"] = ["IO", "Randomness", "Imaging"],
         ["Plans"] = ["Model", "Schedules", "Randomness"],
-        ["Training"] = ["Model", "Plans", "Data", "Checkpoints", "IO", "Randomness"],
+        ["Training"] = ["Model", "Plans", "Data", "Checkpoints", "IO", "Randomness", "Distributed"],
         ["Editing"] = ["Plans", "Imaging"],
         ["Metrics"] = ["Model", "Data", "Plans", "Checkpoints"],
         ["Oracle"] = ["Data", "Metrics", "Model"],
-        ["Reports"] = ["IO", "Randomness", "Schedules", "Networks", "Model", "Checkpoints", "Imaging", "Data", "Plans", "Training", "Editing", "Metrics", "Oracle"],
+        ["Reports"] = ["IO", "Randomness", "Distributed", "Schedules", "Networks", "Model", "Checkpoints", "Imaging", "Data", "Plans", "Training", "Editing", "Metrics", "Oracle"],
     };
 
     private static HashSet<string> Allowed(string room)

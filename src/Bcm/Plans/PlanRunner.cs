@@ -73,14 +73,16 @@ public static class PlanRunner
     }
 
     /// <summary>
-    /// Generates <paramref name="count"/> samples with seeds seed, seed+1, … in batches of <paramref name="batchSize"/>
-    /// (the result does not depend on it), on the CPU. A conditional model gets <paramref name="label"/> for every sample,
-    /// or labels 0, 1, 2, … in turn; <paramref name="callback"/> sees each batch's steps, with the index of its first sample.
+    /// Generates samples <paramref name="first"/>..first+count−1 of a run with seed <paramref name="seed"/> (sample i
+    /// has seed seed + i) in batches of <paramref name="batchSize"/> (the result does not depend on it), on the CPU. A
+    /// conditional model gets <paramref name="label"/> for every sample, or label i mod classes for sample i;
+    /// <paramref name="callback"/> sees each batch's steps, with the index (from 0 within this call) of its first sample.
     /// </summary>
     public static Tensor Generate(BcmModel model, Plan plan, int count, long seed, int batchSize = 64, int? label = null,
-        Action<int, PlanProgress>? callback = null, IProgress<int>? progress = null)
+        Action<int, PlanProgress>? callback = null, IProgress<int>? progress = null, int first = 0)
     {
         if (count < 1 || batchSize < 1) throw new ArgumentException($"count and batch size must be ≥ 1, got {count} and {batchSize}");
+        if (first < 0) throw new ArgumentException($"the first sample index must be ≥ 0, got {first}");
         int classes = model.Network.NumClasses;
         if (label is int c && (classes == 0 || c < 0 || c >= classes))
             throw new ArgumentException(classes == 0 ? "a class label was given, but the model is unconditional" : $"the class label must be in 0..{classes - 1}");
@@ -92,10 +94,10 @@ public static class PlanRunner
             {
                 int m = Math.Min(batchSize, count - start);
                 using var scope = NewDisposeScope();
-                var labels = classes > 0 ? tensor(Enumerable.Range(start, m).Select(i => (long)(label ?? i % classes)).ToArray(), device: device) : null;
-                int first = start;
-                var x = Run(model, zeros([m, .. model.Network.SampleShape], device: device), plan, SeedRange(seed, m, start), labels,
-                    callback is null ? null : step => callback(first, step));
+                var labels = classes > 0 ? tensor(Enumerable.Range(first + start, m).Select(i => (long)(label ?? i % classes)).ToArray(), device: device) : null;
+                int batchStart = start;
+                var x = Run(model, zeros([m, .. model.Network.SampleShape], device: device), plan, SeedRange(seed, m, first + start), labels,
+                    callback is null ? null : step => callback(batchStart, step));
                 parts.Add(x.cpu().DetachFromDisposeScope());
                 progress?.Report(start + m);
             }

@@ -17,6 +17,7 @@ public static class SampleOutputs
 {
     public static void Write(string outDir, Tensor samples, Plan plan, long seed, string checkpoint, bool individual = false, IReadOnlyList<Tensor>? trajectory = null)
     {
+        if (individual) WriteIndividual(outDir, samples, seed);
         Directory.CreateDirectory(outDir);
         bool images = samples.dim() == 4;
         if (images) ImageIO.SaveGrid(samples, Path.Combine(outDir, "samples.png"));
@@ -24,14 +25,20 @@ public static class SampleOutputs
         SafeTensors.Save(Path.Combine(outDir, "samples.safetensors"), new Dictionary<string, Tensor> { ["samples"] = samples },
             new Dictionary<string, string> { ["plan"] = plan.ToString(), ["seed"] = seed.ToString(CultureInfo.InvariantCulture), ["checkpoint"] = checkpoint });
         AtomicFile.WriteAllText(Path.Combine(outDir, "plan.txt"), $"{plan}\nNFE {plan.Nfe}\nseed {seed}\ncheckpoint {checkpoint}\n");
-        if (individual && images)
-            for (int i = 0; i < samples.shape[0]; i++)
-                using (var img = samples[i]) ImageIO.SavePng(img, Path.Combine(outDir, $"sample-{seed + i:D6}.png"));
         if (trajectory is { Count: > 0 } && images)
         {
             using var strip = cat(trajectory.ToArray(), 0);
             ImageIO.SaveGrid(strip, Path.Combine(outDir, "trajectory.png"), columns: (int)trajectory[0].shape[0]);
         }
+    }
+
+    /// <summary>Images as sample-SEED.png, where sample i of <paramref name="samples"/> has seed <paramref name="firstSeed"/> + i (vectors: nothing).</summary>
+    public static void WriteIndividual(string outDir, Tensor samples, long firstSeed)
+    {
+        if (samples.dim() != 4) return;
+        Directory.CreateDirectory(outDir);
+        for (int i = 0; i < samples.shape[0]; i++)
+            using (var img = samples[i]) ImageIO.SavePng(img, Path.Combine(outDir, $"sample-{firstSeed + i:D6}.png"));
     }
 
     /// <summary>Vector samples: samples.csv (one row per sample, columns x1…xd) and, in 2-D, a scatter plot samples.png.</summary>

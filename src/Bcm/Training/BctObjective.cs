@@ -18,7 +18,11 @@ public sealed class BctObjective(TrainOptions options) : ITrainingObjective
         : Curriculum.Scales(step, options.Steps, options.ScalesStart, options.ScalesEnd);
 
     /// <summary>The pairs of one step.</summary>
-    public sealed record Pairs(double[] Grid, int[] Intervals, int[] UIndices, bool[] Flips) : StepDraw(Flips);
+    public sealed record Pairs(double[] Grid, int[] Intervals, int[] UIndices, bool[] Flips) : StepDraw(Flips)
+    {
+        public override StepDraw Slice(int start, int count) =>
+            new Pairs(Grid, Intervals[start..(start + count)], UIndices[start..(start + count)], Flips[start..(start + count)]);
+    }
 
     public StepDraw Draw(Random rng, int batch, long step)
     {

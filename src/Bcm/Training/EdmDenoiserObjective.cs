@@ -15,7 +15,10 @@ public sealed class EdmDenoiserObjective(bool randomFlip) : ITrainingObjective
     public int Scales(long step) => 0;
 
     /// <summary>The noise levels of one step.</summary>
-    public sealed record Levels(double[] Sigmas, bool[] Flips) : StepDraw(Flips);
+    public sealed record Levels(double[] Sigmas, bool[] Flips) : StepDraw(Flips)
+    {
+        public override StepDraw Slice(int start, int count) => new Levels(Sigmas[start..(start + count)], Flips[start..(start + count)]);
+    }
 
     public StepDraw Draw(Random rng, int batch, long step)
     {

@@ -30,7 +30,11 @@ public interface ITrainingObjective
 }
 
 /// <summary>What an objective drew for one step: its own noise levels, and which samples are flipped.</summary>
-public abstract record StepDraw(bool[] Flips);
+public abstract record StepDraw(bool[] Flips)
+{
+    /// <summary>The draws of samples <paramref name="start"/>..start+count−1 (one rank's share of a data-parallel step).</summary>
+    public abstract StepDraw Slice(int start, int count);
+}
 
 /// <summary>The batch-mean loss to backpropagate, and the values of its consistency and soft terms (0 where absent).</summary>
 public sealed record StepLoss(Tensor Loss, double Ct, double Soft);

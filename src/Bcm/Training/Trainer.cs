@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Text.Json;
 using Bcm.Checkpoints;
 using Bcm.Data;
+using Bcm.Distributed;
 using Bcm.IO;
 using Bcm.Model;
 using Bcm.Networks;
@@ -15,8 +16,9 @@ namespace Bcm.Training;
 /// <summary>
 /// Bidirectional consistency training (method §4) in a run folder: options.json, checkpoints/ (safetensors, the last K
 /// kept, written atomically), stats.jsonl, samples/. An interrupted run resumes exactly from its newest checkpoint.
-/// Between backward and the optimiser step, <see cref="GradientHook"/> is the seam where data-parallel training
-/// would all-reduce the gradients.
+/// Under <c>mpirun -np N</c> (a <see cref="ICommunicator"/> of N ranks) it trains data-parallel: each rank takes its
+/// share of every step's global batch (the same images, noise and noise levels as one process at that batch, since all
+/// come from seeds), the gradients are averaged by one all-reduce per step, and rank 0 alone writes files.
 /// </summary>
 public sealed class Trainer : IDisposable
 {
@@ -25,12 +27,20 @@ public sealed class Trainer : IDisposable
     private readonly ITrainingData data;
     private readonly Device device;
     private readonly Parameter[] onlineParams, targetParams, emaParams;
+    private readonly DataParallel parallel;
     private int[]? epochOrder;
     private long epochOfOrder = -1;
 
-    public Trainer(TrainOptions options, ITrainingData data, string runDir)
+    /// <summary>Steps between the checks that every rank holds the same weights (also at every checkpoint and at the start).</summary>
+    public const int SyncCheckEvery = 100;
+
+    public Trainer(TrainOptions options, ITrainingData data, string runDir, ICommunicator? communicator = null)
     {
         options.Validate();
+        Communicator = communicator ?? SingleProcess.Instance;
+        if (options.BatchSize % Communicator.Size != 0)
+            throw new ArgumentException($"the global batch ({options.BatchSize}) must divide by the number of processes ({Communicator.Size}): " +
+                                        $"choose a batch size that is a multiple of {Communicator.Size}");
         data.CheckShape(options.Network.SampleShape);
         if (options.Network.NumClasses > 0 && (data.Labels is null || data.NumClasses > options.Network.NumClasses))
             throw new ArgumentException($"the network is class-conditional with {options.Network.NumClasses} classes, but {data.Name} has {(data.Labels is null ? "no labels" : data.NumClasses + " classes")}");
@@ -64,6 +74,7 @@ public sealed class Trainer : IDisposable
         target.Module.train(); // the official target stays in train mode (same dropout as the online network)
         ema.Module.eval();
         optimiser = new RAdam(trainable.Select(p => (p.name, p.parameter)), options.LearningRate, options.Beta1, options.Beta2);
+        parallel = new DataParallel(Communicator, onlineParams);
         Online = new BcmModel(online);
         Target = new BcmModel(target);
         Ema = new BcmModel(ema);
@@ -79,14 +90,21 @@ public sealed class Trainer : IDisposable
     /// <summary>The evaluation model (EMA weights).</summary>
     public BcmModel Ema { get; }
 
-    /// <summary>Called after backward and before clipping and the optimiser step, with the online parameters (e.g. to all-reduce gradients).</summary>
+    /// <summary>The processes this run trains on (one outside mpirun); rank 0 writes every file.</summary>
+    public ICommunicator Communicator { get; }
+
+    /// <summary>Called after the gradients are averaged over the ranks and before clipping and the optimiser step, with the online parameters.</summary>
     public Action<IReadOnlyList<Parameter>>? GradientHook { get; set; }
 
     /// <summary>Called every <see cref="TrainOptions.SampleEvery"/> steps (e.g. to save a preview grid from <see cref="Ema"/>).</summary>
     public Action<Trainer>? SamplesDue { get; set; }
 
-    /// <summary>Creates a trainer for a new run folder, or resumes the run already there (its options win).</summary>
-    public static Trainer OpenOrResume(TrainOptions options, string runDir, IProgress<string>? log = null)
+    /// <summary>
+    /// Creates a trainer for a new run folder, or resumes the run already there (its options win). Every rank of a
+    /// data-parallel job calls it with the same folder (a file system they share) and resumes from the same checkpoint;
+    /// rank 0 alone writes options.json.
+    /// </summary>
+    public static Trainer OpenOrResume(TrainOptions options, string runDir, IProgress<string>? log = null, ICommunicator? communicator = null)
     {
         var latest = TrainingCheckpoint.List(runDir).LastOrDefault();
         if (latest.Path is not null)
@@ -96,7 +114,7 @@ public sealed class Trainer : IDisposable
             {
                 var saved = TrainingCheckpoint.ReadOptions(meta, latest.Path);
                 if (options.Steps > saved.Steps) saved = saved with { Steps = options.Steps };
-                var trainer = new Trainer(saved, LoadData(saved, log), runDir);
+                var trainer = new Trainer(saved, LoadData(saved, log), runDir, communicator);
                 trainer.Restore(tensors, meta, latest.Path);
                 log?.Report($"resumed {runDir} at step {trainer.Step} from {Path.GetFileName(latest.Path)}");
                 return trainer;
@@ -106,9 +124,12 @@ public sealed class Trainer : IDisposable
                 foreach (var t in tensors.Values) t.Dispose();
             }
         }
-        Directory.CreateDirectory(runDir);
-        var fresh = new Trainer(options, LoadData(options, log), runDir);
-        AtomicFile.WriteAllText(Path.Combine(runDir, "options.json"), options.ToJson());
+        var fresh = new Trainer(options, LoadData(options, log), runDir, communicator);
+        if (fresh.Communicator.Rank == 0)
+        {
+            Directory.CreateDirectory(runDir);
+            AtomicFile.WriteAllText(Path.Combine(runDir, "options.json"), options.ToJson());
+        }
         return fresh;
     }
 
@@ -150,38 +171,53 @@ public sealed class Trainer : IDisposable
     /// <summary>N(k) at the current step (0 for an objective without a grid).</summary>
     public int CurrentScales => Objective.Scales(Step);
 
-    /// <summary>One optimiser step; returns (loss, ct, soft, gradient norm before clipping).</summary>
+    /// <summary>One optimiser step; returns (loss, ct, soft, gradient norm before clipping), the losses averaged over the global batch.</summary>
     public (double Loss, double Ct, double Soft, double GradNorm) TrainStep()
     {
-        using var scope = NewDisposeScope();
-        var draw = Objective.Draw(Seeds.Random(Options.Seed, Seeds.Indices, Step), Options.BatchSize, Step);
-        var (x0, labels, noise) = StepBatch(draw.Flips);
-        var loss = Objective.Loss(Online, Target, draw, x0, noise, labels, DropoutSeed);
-        var (lossValue, gradNorm) = Optimise(loss.Loss);
-        return (lossValue, loss.Ct, loss.Soft, gradNorm);
+        var r = TrainStep(stopRequested: false);
+        return (r.Loss, r.Ct, r.Soft, r.GradNorm);
     }
 
-    // The current step's data (in the seeded epoch order), labels and noise; tensors go to the caller's dispose scope.
-    private (Tensor X0, Tensor? Labels, Tensor Noise) StepBatch(bool[] flips)
+    // One step; under MPI also agrees with the other ranks whether any of them asked to stop.
+    private (double Loss, double Ct, double Soft, double GradNorm, bool Stop) TrainStep(bool stopRequested)
     {
-        var indices = BatchIndices(flips.Length);
+        using var scope = NewDisposeScope();
+        int share = Options.BatchSize / Communicator.Size, start = Communicator.Rank * share;
+        var draw = Objective.Draw(Seeds.Random(Options.Seed, Seeds.Indices, Step), Options.BatchSize, Step);
+        var mine = Communicator.Size == 1 ? draw : draw.Slice(start, share);
+        var (x0, labels, noise) = StepBatch(mine.Flips, start);
+        var loss = Objective.Loss(Online, Target, mine, x0, noise, labels, DropoutSeed);
+        var (lossValue, ct, soft, gradNorm, stop) = Optimise(loss, stopRequested);
+        return (lossValue, ct, soft, gradNorm, stop);
+    }
+
+    // This rank's share of the step's data (in the seeded epoch order of the global batch), labels and noise (drawn for
+    // the global batch, then sliced); tensors go to the caller's dispose scope.
+    private (Tensor X0, Tensor? Labels, Tensor Noise) StepBatch(bool[] flips, int start)
+    {
+        var indices = BatchIndices(Options.BatchSize)[start..(start + flips.Length)];
         var x0 = data.Batch(indices, Options.Network.SampleShape, Options.RandomFlip ? flips : null, device);
         var labels = Options.Network.NumClasses > 0 ? data.LabelBatch(indices, device) : null;
         using var gen = Seeds.Generator(Options.Seed, Seeds.Noise, Step);
-        return (x0, labels, randn(x0.shape, generator: gen).to(device));
+        using var all = randn([Options.BatchSize, .. Options.Network.SampleShape], generator: gen);
+        return (x0, labels, all.narrow(0, start, flips.Length).to(device));
     }
 
-    // The seed that gives every network evaluation of this step the same dropout mask.
-    private long DropoutSeed => (long)(Seeds.Mix(Options.Seed, Seeds.Dropout, Step) & 0x7FFF_FFFF_FFFF_FFFF);
+    // The seed that gives every network evaluation of this step the same dropout mask. Each rank draws the masks of its
+    // own samples from its own seed (rank 0's is the one-process seed), so with dropout the masks, though not the data,
+    // noise or noise levels, differ from one process at the same global batch; a run is reproducible for a fixed N.
+    private long DropoutSeed => (long)((Communicator.Rank == 0 ? Seeds.Mix(Options.Seed, Seeds.Dropout, Step)
+        : Seeds.Mix(Options.Seed, Seeds.Dropout, Step, Communicator.Rank)) & 0x7FFF_FFFF_FFFF_FFFF);
 
-    // Backward, the gradient seam, clipping, the optimiser step, EMA and target: shared by both objectives.
-    private (double Loss, double GradNorm) Optimise(Tensor loss)
+    // Backward, the average over the ranks, clipping, the optimiser step, EMA and target: shared by both objectives.
+    // Every decision (non-finite loss or gradient, stop) is taken on values all ranks share.
+    private (double Loss, double Ct, double Soft, double GradNorm, bool Stop) Optimise(StepLoss stepLoss, bool stopRequested)
     {
-        double lossValue = loss.item<float>();
+        foreach (var param in onlineParams) param.grad?.zero_();
+        stepLoss.Loss.backward();
+        var (lossValue, ct, soft, stop) = parallel.Reduce(stepLoss.Loss.item<float>(), stepLoss.Ct, stepLoss.Soft, stopRequested);
         if (!double.IsFinite(lossValue))
             throw new TrainingDivergedException($"the loss became {lossValue} at step {Step}; the last good checkpoint is kept. Lower the learning rate (now {Options.LearningRate}) or check the data.");
-        foreach (var param in onlineParams) param.grad?.zero_();
-        loss.backward();
         GradientHook?.Invoke(onlineParams);
         double gradNorm = Options.GradClip > 0
             ? nn.utils.clip_grad_norm_(onlineParams, Options.GradClip)
@@ -191,41 +227,51 @@ public sealed class Trainer : IDisposable
         optimiser.Step();
         Step++;
         UpdateEmaAndTarget();
-        return (lossValue, gradNorm);
+        return (lossValue, ct, soft, gradNorm, stop);
     }
 
     /// <summary>Trains until <see cref="TrainOptions.Steps"/>, checkpointing, logging and sampling as configured.</summary>
+    /// <remarks>
+    /// Under MPI every rank calls it; a stop (<paramref name="cancel"/> on any rank) takes effect on all ranks after the
+    /// same step, and rank 0 writes the checkpoint.
+    /// </remarks>
     public void Run(IProgress<TrainProgress>? progress = null, CancellationToken cancel = default)
     {
-        Directory.CreateDirectory(RunDir);
-        string statsPath = Path.Combine(RunDir, "stats.jsonl");
+        bool writer = Communicator.Rank == 0;
+        if (writer) Directory.CreateDirectory(RunDir);
         var clock = Stopwatch.StartNew();
         long startStep = Step;
-        using var stats = new StreamWriter(statsPath, append: true) { AutoFlush = true };
-        while (Step < Options.Steps && !cancel.IsCancellationRequested)
+        using var stats = writer ? new StreamWriter(Path.Combine(RunDir, "stats.jsonl"), append: true) { AutoFlush = true } : null;
+        parallel.CheckInSync(online.Module.parameters(), Step);
+        bool stop = false;
+        while (Step < Options.Steps && !stop)
         {
+            if (Communicator.Size == 1 && cancel.IsCancellationRequested) break;
             int scales = CurrentScales;
-            var (loss, ct, soft, gradNorm) = TrainStep();
+            (double loss, double ct, double soft, double gradNorm, stop) = TrainStep(cancel.IsCancellationRequested);
             double elapsed = clock.Elapsed.TotalSeconds;
             double ips = (Step - startStep) * Options.BatchSize / Math.Max(elapsed, 1e-9);
             double eta = (Options.Steps - Step) * Options.BatchSize / Math.Max(ips, 1e-9);
             string? evt = null;
-            if (Step % Options.CheckpointEvery == 0 || Step == Options.Steps)
+            bool checkpoint = Step % Options.CheckpointEvery == 0 || Step == Options.Steps;
+            if (checkpoint || Step % SyncCheckEvery == 0) parallel.CheckInSync(online.Module.parameters(), Step);
+            if (checkpoint)
             {
                 SaveCheckpoint();
                 evt = "checkpoint";
             }
-            if (Options.SampleEvery > 0 && Step % Options.SampleEvery == 0) SamplesDue?.Invoke(this);
+            if (writer && Options.SampleEvery > 0 && Step % Options.SampleEvery == 0) SamplesDue?.Invoke(this);
             var report = new TrainProgress(Step, Options.Steps, scales, loss, ct, soft, gradNorm, ips, elapsed, eta, evt);
-            stats.WriteLine(JsonSerializer.Serialize(report, JsonFormat.Lines));
-            progress?.Report(report);
+            stats?.WriteLine(JsonSerializer.Serialize(report, JsonFormat.Lines));
+            if (writer) progress?.Report(report);
         }
-        if (cancel.IsCancellationRequested && TrainingCheckpoint.List(RunDir).LastOrDefault().Step != Step) SaveCheckpoint();
+        if ((stop || cancel.IsCancellationRequested) && TrainingCheckpoint.List(RunDir).LastOrDefault().Step != Step) SaveCheckpoint();
     }
 
-    /// <summary>Writes checkpoints/ckpt-STEP.safetensors atomically and keeps the newest K.</summary>
+    /// <summary>Writes checkpoints/ckpt-STEP.safetensors atomically and keeps the newest K (rank 0 only; other ranks do nothing).</summary>
     public void SaveCheckpoint()
     {
+        if (Communicator.Rank != 0) return;
         string path = Path.Combine(RunDir, "checkpoints", TrainingCheckpoint.FileName(Step));
         TrainingCheckpoint.Save(path, online.Module, ema.Module, optimiser, Step, Options);
         TrainingCheckpoint.Prune(RunDir, Options.KeepCheckpoints);
