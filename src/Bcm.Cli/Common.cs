@@ -21,7 +21,7 @@ internal static class Common
     public static readonly Option<string> Device = new("--device") { Description = "cpu, cuda or cuda:N (default cpu)", DefaultValueFactory = _ => "cpu" };
 
     /// <summary>Commands that split their work over the ranks of <c>mpirun -np N</c>.</summary>
-    public static readonly string[] Distributed = ["train", "sample"];
+    public static readonly string[] Distributed = ["train", "sample", "eval", "restore"];
 
     /// <summary>
     /// Runs a command body; known errors become one-line messages and exit code 2, never a stack trace. Under MPI an
@@ -32,6 +32,20 @@ internal static class Common
         int code = Run(body);
         if (code != 0 && code != 130 && code != 143 && Bcm.Distributed.World.Started is { } job) job.Abort(code);
         return code;
+    }
+
+    /// <summary>
+    /// Runs <paramref name="action"/> on rank 0 first and on the other ranks after it (a barrier between), so that a data
+    /// set is downloaded once, not by N processes into the same folder.
+    /// </summary>
+    public static T RankZeroFirst<T>(Bcm.Distributed.ICommunicator job, Func<T> action)
+    {
+        if (job.Size == 1) return action();
+        T result = default!;
+        if (job.Rank == 0) result = action();
+        job.Barrier();
+        if (job.Rank != 0) result = action();
+        return result;
     }
 
     private static int Run(Func<int> body)

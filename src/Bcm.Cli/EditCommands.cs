@@ -1,6 +1,7 @@
 using System.CommandLine;
 using System.Globalization;
 using Bcm.Metrics;
+using Bcm.Distributed;
 using Bcm.Editing;
 using Bcm.Imaging;
 using Bcm.Plans;
@@ -133,7 +134,8 @@ internal static class EditCommands
             "instead: JPEG-compress N images of a data set at each quality, restore them and report PSNR before and after.",
             Restoration.DefaultLevels, Restoration.Run, "restored.png", "restoration", [data, count, offset, qualities], (parse, image) =>
         {
-            if (parse.GetValue(data) is null) return null;
+            if (parse.GetValue(data) is null)
+                return World.LaunchedSize > 1 ? throw new CliError("under mpirun, bcm restore measures a data set (--data); restore one image as one process") : null;
             if (parse.GetValue(image) is not null) throw new CliError("give an image or --data, not both");
             var (model, channels, size, device, labels) = Load(parse);
             int n = parse.GetValue(count), first = parse.GetValue(offset);
@@ -141,17 +143,20 @@ internal static class EditCommands
             var qs = parse.GetValue(qualities)!.Split(',').Select(q => int.TryParse(q, NumberStyles.Integer, CultureInfo.InvariantCulture, out int v) && v is >= 1 and <= 100 ? v
                 : throw new CliError($"--jpeg-quality '{q}': expected integers in 1..100")).ToArray();
             var levels = Levels(parse, Restoration.DefaultLevels);
-            var set = Bcm.Data.DataSources.Load(parse.GetValue(data)!, channels, size);
+            var job = World.Current; // under mpirun each rank restores its share of the images
+            var set = Common.RankZeroFirst(job, () => Bcm.Data.DataSources.Load(parse.GetValue(data)!, channels, size));
             if (first + n > set.Count) throw new CliError($"{set.Name} has {set.Count} images: --offset {first} -n {n} goes past the end");
             var idx = Enumerable.Range(first, n).ToArray();
             using var clean = set.Batch(idx, size, device: device);
             using var batchLabels = labels is null ? null : labels.expand(n);
-            string outDir = Common.OutDir(parse.GetValue(Common.Out), "restoration");
-            Console.WriteLine($"{set.Name} images {first}..{first + n - 1}, rounds {string.Join(",", levels)} ({Rounds.Nfe(levels)} NFE)");
+            bool lead = job.Rank == 0;
+            string outDir = lead ? Common.OutDir(parse.GetValue(Common.Out), "restoration") : parse.GetValue(Common.Out) ?? "restoration";
+            if (lead) Console.WriteLine($"{set.Name} images {first}..{first + n - 1}, rounds {string.Join(",", levels)} ({Rounds.Nfe(levels)} NFE){(job.Size > 1 ? $" over {job.Size} ranks" : "")}");
+            if (n < job.Size) throw new CliError($"-n {n} images cannot be shared by {job.Size} processes");
             Bcm.Reports.RestorationReport.Write(model, clean, qs, levels, parse.GetValue(Common.Seed), batchLabels, outDir, new SyncProgress<Bcm.Reports.RestorationReport.Row>(r =>
                 Console.WriteLine($"JPEG Q={r.JpegQuality}: PSNR {r.PsnrBefore:F2} dB → {r.PsnrAfter:F2} dB (gain {r.Gain:+0.00;-0.00} ± {r.GainStandardError:F2} dB, " +
-                                  $"{r.ImprovedFraction:P0} of images improved); Gaussian-blur baseline {r.BlurPsnr:F2} dB (best σ = {r.BlurSigma} px)")));
-            Console.WriteLine($"→ {Path.GetFullPath(Path.Combine(outDir, "restoration.csv"))} (restoration-qQ.png: clean, JPEG, restored rows)");
+                                  $"{r.ImprovedFraction:P0} of images improved); Gaussian-blur baseline {r.BlurPsnr:F2} dB (best σ = {r.BlurSigma} px)")), job);
+            if (lead) Console.WriteLine($"→ {Path.GetFullPath(Path.Combine(outDir, "restoration.csv"))} (restoration-qQ.png: clean, JPEG, restored rows)");
             return 0;
         });
     }

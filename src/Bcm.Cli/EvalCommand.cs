@@ -1,5 +1,6 @@
 using System.CommandLine;
 using Bcm.Data;
+using Bcm.Distributed;
 using Bcm.Metrics;
 using Bcm.Plans;
 using Bcm.Reports;
@@ -57,6 +58,7 @@ internal static class EvalCommand
 
     private static int Mixtures(ParseResult parse, ModelLoader.Loaded loaded, ModelLoader.Loaded? baseline, string[]? planNames)
     {
+        if (World.LaunchedSize > 1) throw new CliError("the mixture report runs as one process (it takes a minute or two): run bcm eval without mpirun");
         string? data = loaded.Options?.Data;
         var gm = GaussianMixture.FromSpec(parse.GetValue(Mixture) ?? (GaussianMixture.IsSpec(data) ? data!
             : throw new CliError("this vector model does not say which mixture it learnt: pass --mixture NAME")));
@@ -81,13 +83,18 @@ internal static class EvalCommand
         if (!File.Exists(classifierPath))
             throw new CliError($"no classifier at {classifierPath}: train one with: bcm classifier --data {spec} --size {size} -o {classifierPath}");
         using var net = Classifier.Load(classifierPath, Common.ParseDevice(device));
-        string outDir = Common.OutDir(parse.GetValue(Common.Out), "eval");
+        var job = World.Current; // under mpirun each rank measures its share of the samples and images
+        string outDir = job.Rank == 0 ? Common.OutDir(parse.GetValue(Common.Out), "eval") : parse.GetValue(Common.Out) ?? "eval";
         var printer = new ProgressPrinter();
-        var train = DataSources.Load(spec, channels, size, printer);
-        var test = DataSources.LoadTest(spec, channels, size, printer) ?? train; // no test split: reference and floor both from the training set
+        var (train, test) = Common.RankZeroFirst(job, () =>
+        {
+            var trainSet = DataSources.Load(spec, channels, size, printer);
+            return (trainSet, DataSources.LoadTest(spec, channels, size, printer) ?? trainSet); // no test split: reference and floor both from the training set
+        });
         var options = new ImageReport.Options { Samples = parse.GetValue(Samples) ?? 1000, InversionImages = parse.GetValue(Inversions) ?? 256, Seed = parse.GetValue(Common.Seed) };
         if (planNames is not null) options = options with { BcmPlans = planNames };
-        var r = ImageReport.Write(loaded.Model, loaded.Source, baseline?.Model, baseline?.Source, net, classifierPath, test, train, outDir, options, printer);
+        var r = ImageReport.Write(loaded.Model, loaded.Source, baseline?.Model, baseline?.Source, net, classifierPath, test, train, outDir, options, printer, job);
+        if (r is null) return 0; // not rank 0
         Console.WriteLine($"report: {Path.GetFullPath(Path.Combine(outDir, "report.md"))}");
         foreach (var g in r.Generation.Prepend(r.Floor))
             Console.WriteLine($"{g.Method,-24} NFE {g.Nfe,3}  FID {g.Fid,8:F2}  KID {g.Kid,9:F5}  precision {g.Precision:F3}  recall {g.Recall:F3}");

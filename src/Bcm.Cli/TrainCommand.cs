@@ -48,7 +48,10 @@ internal static class TrainCommand
         var job = World.Current; // one process, or the ranks of mpirun -np N (data-parallel)
         bool lead = job.Rank == 0;
         var printer = new ProgressPrinter(ranks: job.Size);
-        using var trainer = Trainer.OpenOrResume(Options(parse, preset), runDir, lead ? printer : null, job);
+        var options = Options(parse, preset);
+        if (job.Size > 1 && lead) Trainer.LoadData(options, printer); // fetch a data set once, before every rank reads it
+        if (job.Size > 1) job.Barrier();
+        using var trainer = Trainer.OpenOrResume(options, runDir, lead ? printer : null, job);
         trainer.SamplesDue = TrainingPreview.Save;
         int parameters = (int)trainer.Online.Network.Module.parameters().Sum(p => p.numel());
         var o = trainer.Options;

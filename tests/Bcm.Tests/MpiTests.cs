@@ -170,6 +170,73 @@ public sealed class MpiTests
         Assert.True(allclose(a, b, rtol: 1e-5, atol: 1e-6), "the gathered samples equal one process's up to batch composition");
     }
 
+    [SkippableFact]
+    public void ShardedEvalGivesTheNumbersOfOneProcess()
+    {
+        RequireMpi();
+        string run = TestPaths.NewTempDir(), dir = TestPaths.NewTempDir();
+        Assert.Equal(0, Run(1, Train(run, 2)).Code);
+        string classifier = Path.Combine(dir, "digits-8.safetensors");
+        Assert.Equal(0, Run(1, "classifier", "--data", "digits", "--size", "8", "--epochs", "1", "--threads", "1", "--out", classifier).Code);
+        string[] Eval(string outDir) => ["eval", "-c", run, "--classifier", classifier, "-n", "60", "--inversion-images", "12",
+            "--plans", "onestep,ancestral2", "--threads", "1", "--out", outDir];
+        string one = Path.Combine(dir, "one"), three = Path.Combine(dir, "three");
+        var r1 = Run(1, Eval(one));
+        Assert.True(r1.Code == 0, r1.Err);
+        var r3 = Run(3, Eval(three));
+        Assert.True(r3.Code == 0, r3.Err + r3.Out);
+        // Full-precision numbers from results.json; images/s is a time and differs.
+        static List<(string Name, double Value)> Numbers(string dir)
+        {
+            using var doc = System.Text.Json.JsonDocument.Parse(File.ReadAllText(Path.Combine(dir, "results.json")));
+            var list = new List<(string, double)>();
+            foreach (var section in new[] { "generation", "reconstruction" })
+                foreach (var row in doc.RootElement.GetProperty(section).EnumerateArray())
+                    foreach (var p in row.EnumerateObject())
+                        if (p.Value.ValueKind == System.Text.Json.JsonValueKind.Number && p.Name != "images_per_second")
+                            list.Add(($"{section} {row.GetProperty("method").GetString()} {p.Name}", p.Value.GetDouble()));
+            return list;
+        }
+        var (n1, n3) = (Numbers(one), Numbers(three));
+        Assert.Equal(n1.Select(x => x.Name), n3.Select(x => x.Name));
+        Assert.Contains(n1, x => x.Name.EndsWith(" fid"));
+        for (int i = 0; i < n1.Count; i++)
+        {
+            // FID, KID, precision/recall: 1e-6 relative; reconstruction errors (float32 sums in another order): 1e-5.
+            double tolerance = n1[i].Name.StartsWith("generation") ? 1e-6 : 1e-5;
+            Assert.True(Math.Abs(n1[i].Value - n3[i].Value) <= tolerance * Math.Max(1e-3, Math.Abs(n1[i].Value)), $"{n1[i].Name}: {n1[i].Value:R} vs {n3[i].Value:R}");
+        }
+    }
+
+    [SkippableFact]
+    public void ShardedRestorationMeasuresWhatOneProcessMeasures()
+    {
+        RequireMpi();
+        string run = TestPaths.NewTempDir(), dir = TestPaths.NewTempDir();
+        Assert.Equal(0, Run(1, Train(run, 2)).Code);
+        string[] Restore(string outDir) => ["restore", "-c", run, "--data", "digits", "-n", "12", "-q", "10,20", "--threads", "1", "--out", outDir];
+        string one = Path.Combine(dir, "one"), three = Path.Combine(dir, "three");
+        var r1 = Run(1, Restore(one));
+        Assert.True(r1.Code == 0, r1.Err);
+        var r3 = Run(3, Restore(three));
+        Assert.True(r3.Code == 0, r3.Err + r3.Out);
+        var a = File.ReadAllLines(Path.Combine(one, "restoration.csv"));
+        var b = File.ReadAllLines(Path.Combine(three, "restoration.csv"));
+        Assert.Equal(3, a.Length); // header and two qualities
+        Assert.Equal(a.Length, b.Length);
+        for (int i = 1; i < a.Length; i++)
+        {
+            // Numbers with three decimals: equal up to the last digit (float sums in another order).
+            var (x, y) = (a[i].Split('"'), b[i].Split('"'));
+            Assert.Equal(x[0], y[0]);
+            Assert.Equal(x[1], y[1]);
+            var (u, v) = (x[2].Trim(',').Split(','), y[2].Trim(',').Split(','));
+            for (int j = 0; j < u.Length; j++)
+                Assert.True(Math.Abs(double.Parse(u[j], System.Globalization.CultureInfo.InvariantCulture) - double.Parse(v[j], System.Globalization.CultureInfo.InvariantCulture)) <= 0.0015,
+                    $"row {i}: {a[i]} vs {b[i]}");
+        }
+    }
+
     [Fact]
     public void UnderMpirunWithoutTheLibraryTheErrorSaysWhatToInstall()
     {

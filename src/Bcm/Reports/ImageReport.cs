@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Globalization;
 using System.Text;
 using Bcm.Data;
+using Bcm.Distributed;
 using Bcm.Imaging;
 using Bcm.Metrics;
 using Bcm.Model;
@@ -43,61 +44,72 @@ public static class ImageReport
     public sealed record Results(string Model, string? Baseline, string Classifier, string ClassifierSha256, string ClassifierAccuracy, string RealData,
         SampleQuality Floor, List<SampleQuality> Generation, List<ReconstructionQuality> Reconstruction, double Seconds);
 
-    public static Results Write(BcmModel bcm, string modelName, BcmModel? baseline, string? baselineName, Classifier classifier, string classifierPath,
-        ImageDataset reference, ImageDataset otherReal, string outDir, Options? options = null, IProgress<string>? log = null)
+    /// <summary>
+    /// Measures and writes the report. Under MPI (<paramref name="comm"/> of N ranks, all calling it) each rank generates,
+    /// embeds and round-trips its share of the samples and images; features, predictions and per-image errors are
+    /// gathered to rank 0, which alone computes the metrics and writes files (sample grids show rank 0's share) and gets
+    /// the results; other ranks get null.
+    /// </summary>
+    public static Results? Write(BcmModel bcm, string modelName, BcmModel? baseline, string? baselineName, Classifier classifier, string classifierPath,
+        ImageDataset reference, ImageDataset otherReal, string outDir, Options? options = null, IProgress<string>? log = null, ICommunicator? comm = null)
     {
         options ??= new Options();
+        comm ??= SingleProcess.Instance;
+        bool lead = comm.Rank == 0;
+        if (!lead) log = null;
         var clock = Stopwatch.StartNew();
-        Directory.CreateDirectory(outDir);
+        if (lead) Directory.CreateDirectory(outDir);
         var shape = bcm.Network.SampleShape;
         int size = (int)shape[^1], n = Math.Min(options.Samples, Math.Min(reference.Count, otherReal.Count));
         if (classifier.Size != size || classifier.Channels != shape[0])
             throw new ArgumentException($"the classifier takes {classifier.Channels}x{classifier.Size}x{classifier.Size} images, the model makes {string.Join("x", shape)}");
         var device = bcm.Device;
 
-        log?.Report($"features of {n} real images (reference) and {n} others (floor)");
-        using var refImages = reference.Batch(Enumerable.Range(0, n).ToArray(), size);
-        var (refFeatures, _) = classifier.Embed(refImages);
-        var otherIdx = Enumerable.Range(0, otherReal.Count).ToArray();
-        new Random(1).Shuffle(otherIdx);
-        using var otherImages = otherReal.Batch(otherIdx[..n], size);
-        var floor = Quality("real vs real (floor)", MethodFamily.Reference, 0, otherImages, refFeatures, classifier, 0);
+        double[] refFeatures = [];
+        SampleQuality? floor = null;
+        if (lead)
+        {
+            log?.Report($"features of {n} real images (reference) and {n} others (floor)");
+            using var refImages = reference.Batch(Enumerable.Range(0, n).ToArray(), size);
+            (refFeatures, _) = classifier.Embed(refImages);
+            var otherIdx = Enumerable.Range(0, otherReal.Count).ToArray();
+            new Random(1).Shuffle(otherIdx);
+            using var otherImages = otherReal.Batch(otherIdx[..n], size);
+            var (otherFeatures, otherPredictions) = classifier.Embed(otherImages);
+            floor = Quality("real vs real (floor)", MethodFamily.Reference, 0, otherFeatures, otherPredictions, refFeatures, classifier.Classes, 0);
+        }
 
         var generation = new List<SampleQuality>();
-        var seeds = PlanRunner.SeedRange(options.Seed, n);
+        var (first, share) = Sharded.Share(n, comm.Rank, comm.Size);
+        var seeds = PlanRunner.SeedRange(options.Seed, share, first);
         int classes = bcm.Network.NumClasses;
-        Tensor? Labels(int from, int count) => classes > 0 ? (arange(from, from + count, device: device) % classes) : null;
-        foreach (var name in options.BcmPlans)
+        Tensor? Labels(int from, int count) => classes > 0 ? (arange(first + from, first + from + count, device: device) % classes) : null;
+        SampleQuality? Measure(string method, MethodFamily family, BcmModel model, Plan plan, string grid)
         {
-            var plan = PlanPresets.Resolve(name);
-            log?.Report($"BCM {name} ({plan.Nfe} NFE) on {n} samples");
+            log?.Report($"{method} ({plan.Nfe} NFE) on {n} samples{(comm.Size > 1 ? $" over {comm.Size} ranks" : "")}");
             var watch = Stopwatch.StartNew();
-            using var images = InBatches(n, options.BatchSize, (from, count) =>
-                PlanRunner.Run(bcm, zeros([count, .. shape], device: device), plan, seeds[from..(from + count)], Labels(from, count)));
-            double ips = n / watch.Elapsed.TotalSeconds;
-            string grid = $"samples-bcm-{FileSafe(name)}.png";
-            ImageIO.SaveGrid(images[..Math.Min(64, n)], Path.Combine(outDir, grid));
-            generation.Add(Quality($"BCM {name}", MethodFamily.Bcm, plan.Nfe, images, refFeatures, classifier, ips) with { SampleGrid = grid });
+            using var images = InBatches(share, options.BatchSize, (from, count) =>
+                PlanRunner.Run(model, zeros([count, .. shape], device: device), plan, seeds[from..(from + count)], Labels(from, count)));
+            double seconds = watch.Elapsed.TotalSeconds;
+            if (lead) ImageIO.SaveGrid(images[..Math.Min(64, share)], Path.Combine(outDir, grid));
+            var (features, predictions) = classifier.Embed(images.clamp(-1, 1));
+            var all = GatherEmbedding(comm, features, predictions, seconds);
+            return all is var (f, p, slowest) ? Quality(method, family, plan.Nfe, f, p, refFeatures, classifier.Classes, n / slowest) with { SampleGrid = grid } : null;
         }
+        foreach (var name in options.BcmPlans)
+            if (Measure($"BCM {name}", MethodFamily.Bcm, bcm, PlanPresets.Resolve(name), $"samples-bcm-{FileSafe(name)}.png") is { } q) generation.Add(q);
         if (baseline is not null)
             foreach (var nfe in options.BaselineNfe)
             {
                 var plan = PlanPresets.HeunWithin(nfe);
-                int actual = plan.Nfe;
-                log?.Report($"EDM Heun {plan.Steps.Count} steps ({actual} NFE) on {n} samples");
-                var watch = Stopwatch.StartNew();
-                using var images = InBatches(n, options.BatchSize, (from, count) =>
-                    PlanRunner.Run(baseline, zeros([count, .. shape], device: device), plan, seeds[from..(from + count)], Labels(from, count)));
-                double ips = n / watch.Elapsed.TotalSeconds;
-                string grid = $"samples-edm-{actual}.png";
-                ImageIO.SaveGrid(images[..Math.Min(64, n)], Path.Combine(outDir, grid));
-                generation.Add(Quality("EDM Heun", MethodFamily.EdmBaseline, actual, images, refFeatures, classifier, ips) with { SampleGrid = grid });
+                if (Measure("EDM Heun", MethodFamily.EdmBaseline, baseline, plan, $"samples-edm-{plan.Nfe}.png") is { } q) generation.Add(q);
             }
 
-        var reconstruction = Reconstructions(bcm, baseline, reference, size, options, device, outDir, log);
+        var reconstruction = Reconstructions(bcm, baseline, reference, size, options, device, outDir, log, comm);
+        if (!lead) return null;
         var meta = classifier.Metadata;
         var results = new Results(modelName, baselineName, classifierPath, meta.GetValueOrDefault("sha256", "?"), meta.TryGetValue("test_accuracy", out var heldOut) ? heldOut : $"{meta.GetValueOrDefault("training_accuracy", "?")} on its training images (no test split)",
-            reference.Name, floor, generation, reconstruction, clock.Elapsed.TotalSeconds);
+            reference.Name, floor!, generation, reconstruction, clock.Elapsed.TotalSeconds);
         WriteOutputs(results, outDir, options);
         return results;
     }
@@ -116,10 +128,19 @@ public static class ImageReport
         return all;
     }
 
-    private static SampleQuality Quality(string method, MethodFamily family, int nfe, Tensor images, double[] refFeatures, Classifier classifier, double ips)
+    // Every rank's features and predictions in rank order (the order of one process), and the slowest rank's seconds; null on other ranks.
+    private static (double[] Features, int[] Predictions, double Seconds)? GatherEmbedding(ICommunicator comm, double[] features, int[] predictions, double seconds)
     {
-        var (features, predictions) = classifier.Embed(images.clamp(-1, 1));
-        int dim = Classifier.FeatureDim, classes = classifier.Classes;
+        if (comm.Size == 1) return (features, predictions, seconds);
+        var allFeatures = comm.Gather(features);
+        var allPredictions = comm.Gather(predictions.Select(p => (double)p).ToArray());
+        var times = comm.Gather([seconds]);
+        return comm.Rank == 0 ? (allFeatures, allPredictions.Select(p => (int)p).ToArray(), times.Max()) : null;
+    }
+
+    private static SampleQuality Quality(string method, MethodFamily family, int nfe, double[] features, int[] predictions, double[] refFeatures, int classes, double ips)
+    {
+        int dim = Classifier.FeatureDim;
         double fid = FeatureMetrics.Fid(features, refFeatures, dim);
         // KID's cubic kernel (a·b/d + 1)³ assumes features of order one (as Inception's are); the classifier's ReLU
         // features are larger, which lets a few huge kernel values dominate. Both sets are divided by one constant,
@@ -136,20 +157,35 @@ public static class ImageReport
     }
 
     private static List<ReconstructionQuality> Reconstructions(BcmModel bcm, BcmModel? baseline, ImageDataset reference, int size, Options options,
-        Device device, string outDir, IProgress<string>? log)
+        Device device, string outDir, IProgress<string>? log, ICommunicator comm)
     {
         int n = Math.Min(options.InversionImages, reference.Count);
-        var idx = Enumerable.Range(0, n).ToArray();
+        var (first, share) = Sharded.Share(n, comm.Rank, comm.Size);
+        var idx = Enumerable.Range(first, share).ToArray();
         using var images = reference.Batch(idx, size, device: device);
         using var labels = bcm.Network.NumClasses > 0 ? reference.LabelBatch(idx, device) : null;
+        long seed = options.Seed + first; // image i of the set has seed Seed + i, whichever rank takes it
         var list = new List<ReconstructionQuality>();
-        ReconstructionQuality Measure(string method, MethodFamily family, int invNfe, int genNfe, Tensor latents, Tensor recon, double seconds)
+        void Measure(string method, MethodFamily family, int invNfe, int genNfe, Tensor latents, Tensor recon, double seconds)
         {
-            double latentStd = latents.std().item<float>() / bcm.SigmaMax;
             using var cpuImages = images.cpu();
             using var cpuRecon = recon.cpu();
             var mse = ImageQuality.Mse(cpuImages, cpuRecon);
-            return new ReconstructionQuality(method, invNfe, genNfe, mse.Average(), ImageQuality.Psnr(mse).Average(), ImageQuality.Ssim(cpuImages, cpuRecon).Average(), latentStd, n / seconds, family);
+            using var l = latents.to(float64);
+            var columns = Sharded.GatherColumns(comm, n, mse, ImageQuality.Psnr(mse), ImageQuality.Ssim(cpuImages, cpuRecon));
+            var moments = comm.Gather([l.sum().item<double>(), l.square().sum().item<double>(), l.numel(), seconds]);
+            if (columns is not [var mseAll, var psnrAll, var ssimAll]) return; // not rank 0
+            // The latents' standard deviation from the gathered moments.
+            double sum = 0, squares = 0, count = 0, slowest = 0;
+            for (int r = 0; r < comm.Size; r++)
+            {
+                sum += moments[4 * r];
+                squares += moments[4 * r + 1];
+                count += moments[4 * r + 2];
+                slowest = Math.Max(slowest, moments[4 * r + 3]);
+            }
+            double latentStd = Math.Sqrt(Math.Max(0, (squares - sum * sum / count) / (count - 1))) / bcm.SigmaMax;
+            list.Add(new ReconstructionQuality(method, invNfe, genNfe, mseAll.Average(), psnrAll.Average(), ssimAll.Average(), latentStd, n / slowest, family));
         }
         var generate = PlanPresets.Resolve("onestep");
         foreach (var name in new[] { "invert1", "invert2" })
@@ -157,9 +193,10 @@ public static class ImageReport
             var invert = PlanPresets.Resolve(name);
             log?.Report($"BCM {name} + onestep on {n} real images");
             var watch = Stopwatch.StartNew();
-            using var rt = RoundTrip.Run(bcm, images, invert, generate, options.Seed, labels);
-            list.Add(Measure($"BCM {name} + onestep", MethodFamily.Bcm, invert.Nfe, generate.Nfe, rt.Latents, rt.Reconstructions, watch.Elapsed.TotalSeconds));
-            ImageIO.SavePairs(images[..Math.Min(32, n)], rt.Reconstructions[..Math.Min(32, n)], Path.Combine(outDir, $"roundtrip-bcm-{name}.png"));
+            using var rt = RoundTrip.Run(bcm, images, invert, generate, seed, labels);
+            Measure($"BCM {name} + onestep", MethodFamily.Bcm, invert.Nfe, generate.Nfe, rt.Latents, rt.Reconstructions, watch.Elapsed.TotalSeconds);
+            if (comm.Rank == 0)
+                ImageIO.SavePairs(images[..Math.Min(32, share)], rt.Reconstructions[..Math.Min(32, share)], Path.Combine(outDir, $"roundtrip-bcm-{name}.png"));
         }
         if (baseline is not null)
             foreach (var nfe in options.InversionNfe)
@@ -169,12 +206,12 @@ public static class ImageReport
                 log?.Report($"EDM ODE inversion + generation, Heun {invert.Steps.Count} steps each ({actual} + {generateOde.Nfe} NFE)");
                 var watch = Stopwatch.StartNew();
                 using var scope = NewDisposeScope();
-                var odeSeeds = PlanRunner.SeedRange(options.Seed, n);
+                var odeSeeds = PlanRunner.SeedRange(seed, share);
                 var latents = PlanRunner.Run(baseline, images, invert, odeSeeds, labels, addStartNoise: false);
                 var recon = PlanRunner.Run(baseline, latents, generateOde, odeSeeds, labels, addStartNoise: false);
-                list.Add(Measure("EDM ODE inversion + ODE generation (Heun)", MethodFamily.EdmBaseline, actual, actual, latents, recon, watch.Elapsed.TotalSeconds));
-                if (nfe == options.InversionNfe[^1] || nfe == 20)
-                    ImageIO.SavePairs(images[..Math.Min(32, n)], recon[..Math.Min(32, n)], Path.Combine(outDir, $"roundtrip-edm-{actual}.png"));
+                Measure("EDM ODE inversion + ODE generation (Heun)", MethodFamily.EdmBaseline, actual, generateOde.Nfe, latents, recon, watch.Elapsed.TotalSeconds);
+                if (comm.Rank == 0 && (nfe == options.InversionNfe[^1] || nfe == 20))
+                    ImageIO.SavePairs(images[..Math.Min(32, share)], recon[..Math.Min(32, share)], Path.Combine(outDir, $"roundtrip-edm-{actual}.png"));
             }
         return list;
     }

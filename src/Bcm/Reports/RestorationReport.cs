@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text;
+using Bcm.Distributed;
 using Bcm.Editing;
 using Bcm.Imaging;
 using Bcm.Metrics;
@@ -57,28 +58,43 @@ public static class RestorationReport
         return new Measurement(ImageQuality.Psnr(clean, degraded), ImageQuality.Psnr(clean, restored), degraded, restored);
     }
 
-    /// <summary>Measures every quality in <paramref name="qualities"/> on <paramref name="clean"/>; writes restoration.csv and strips to <paramref name="outDir"/>.</summary>
+    /// <summary>
+    /// Measures every quality in <paramref name="qualities"/> on <paramref name="clean"/>; writes restoration.csv and
+    /// strips to <paramref name="outDir"/>. Under MPI (every rank of <paramref name="comm"/> calling it with the same
+    /// images) each rank restores its share, per-image PSNRs are gathered, and rank 0 alone writes and gets the rows
+    /// (other ranks get an empty list).
+    /// </summary>
     public static List<Row> Write(BcmModel model, Tensor clean, IReadOnlyList<int> qualities, IReadOnlyList<double> levels, long seed, Tensor? labels,
-        string outDir, IProgress<Row>? progress = null)
+        string outDir, IProgress<Row>? progress = null, ICommunicator? comm = null)
     {
-        Directory.CreateDirectory(outDir);
+        comm ??= SingleProcess.Instance;
+        bool lead = comm.Rank == 0;
+        if (lead) Directory.CreateDirectory(outDir);
         int n = (int)clean.shape[0];
+        var (first, share) = Sharded.Share(n, comm.Rank, comm.Size);
+        using var mine = clean.narrow(0, first, share);
+        using var myLabels = labels?.narrow(0, first, share);
         var rows = new List<Row>();
         foreach (var q in qualities)
         {
-            using var m = Measure(model, clean, q, levels, seed, labels);
-            var (blur, blurPsnr) = BlurSigmas.Select(sigma =>
+            using var m = Measure(model, mine, q, levels, seed + first, myLabels); // image i has seed seed + i on any rank
+            var blurred = BlurSigmas.Select(sigma =>
             {
                 using var smoothed = Filters.GaussianBlur(m.Degraded, sigma);
-                return (sigma, ImageQuality.Psnr(clean, smoothed).Average());
-            }).MaxBy(p => p.Item2);
-            var row = new Row(q, n, m.PsnrBefore.Average(), m.PsnrAfter.Average(), m.MeanGain, m.GainStandardError, m.ImprovedFraction, blur, blurPsnr);
+                return ImageQuality.Psnr(mine, smoothed);
+            });
+            var columns = Sharded.GatherColumns(comm, n, [m.PsnrBefore, m.PsnrAfter, .. blurred]);
+            if (columns is null) continue; // not rank 0
+            using var all = new Measurement(columns[0], columns[1], m.Degraded.alias(), m.Restored.alias());
+            var (blur, blurPsnr) = BlurSigmas.Select((sigma, i) => (sigma, columns[2 + i].Average())).MaxBy(p => p.Item2);
+            var row = new Row(q, n, all.PsnrBefore.Average(), all.PsnrAfter.Average(), all.MeanGain, all.GainStandardError, all.ImprovedFraction, blur, blurPsnr);
             rows.Add(row);
             progress?.Report(row);
-            int k = Math.Min(8, n);
-            using var strip = cat([clean[..k].cpu(), m.Degraded[..k].cpu(), m.Restored[..k].cpu()], 0);
+            int k = Math.Min(8, share);
+            using var strip = cat([mine[..k].cpu(), m.Degraded[..k].cpu(), m.Restored[..k].cpu()], 0);
             ImageIO.SaveGrid(strip, Path.Combine(outDir, $"restoration-q{q}.png"), columns: k);
         }
+        if (!lead) return rows;
         var csv = new IO.CsvTable(["jpeg_quality", "images", "levels", "nfe", "psnr_before", "psnr_after", "gain", "gain_stderr", "improved_fraction",
             "smoothing_sigma", "psnr_smoothing"], "F3");
         foreach (var r in rows)

@@ -20,6 +20,25 @@ public static class Sharded
         return (start, end - start);
     }
 
+    /// <summary>
+    /// Per-item columns measured by each rank on its share of <paramref name="total"/> items (each column as long as
+    /// the rank's share), concatenated in rank order on rank 0 (the order of one process); null on other ranks.
+    /// </summary>
+    public static double[][]? GatherColumns(ICommunicator comm, int total, params double[][] columns)
+    {
+        if (comm.Size == 1) return columns;
+        var all = comm.Gather(columns.SelectMany(c => c).ToArray());
+        if (comm.Rank != 0) return null;
+        var result = columns.Select(_ => new List<double>(total)).ToArray();
+        int offset = 0;
+        for (int r = 0; r < comm.Size; r++)
+        {
+            int m = Share(total, r, comm.Size).Count;
+            for (int c = 0; c < columns.Length; c++, offset += m) result[c].AddRange(all[offset..(offset + m)]);
+        }
+        return result.Select(c => c.ToArray()).ToArray();
+    }
+
     /// <summary>One rank's samples and where they start in the run; <see cref="All"/> holds every rank's, in order, on rank 0 only.</summary>
     public sealed record Samples(Tensor Local, int First, Tensor? All) : IDisposable
     {

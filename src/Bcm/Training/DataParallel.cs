@@ -18,6 +18,9 @@ internal sealed class DataParallel(ICommunicator comm, IReadOnlyList<Parameter> 
 
     public ICommunicator Communicator => comm;
 
+    /// <summary>Seconds the last <see cref="Reduce"/> spent in the all-reduce itself (null for one process).</summary>
+    public double? LastAllReduceSeconds { get; private set; }
+
     /// <summary>
     /// Replaces each rank's gradients by their mean over the ranks, and averages the step's loss values; the stop flag
     /// is raised when any rank asked to stop. Call after backward, before clipping.
@@ -35,7 +38,9 @@ internal sealed class DataParallel(ICommunicator comm, IReadOnlyList<Parameter> 
         buffer[n + 1] = (float)ct;
         buffer[n + 2] = (float)soft;
         buffer[n + 3] = stop ? 1 : 0;
+        long started = System.Diagnostics.Stopwatch.GetTimestamp();
         comm.AllReduceSum(buffer);
+        LastAllReduceSeconds = System.Diagnostics.Stopwatch.GetElapsedTime(started).TotalSeconds;
         float scale = 1f / comm.Size;
         for (int i = 0; i < n + 3; i++) buffer[i] *= scale;
         flat.bytes = System.Runtime.InteropServices.MemoryMarshal.AsBytes(buffer.AsSpan(0, n));

@@ -261,7 +261,7 @@ public sealed class Trainer : IDisposable
                 evt = "checkpoint";
             }
             if (writer && Options.SampleEvery > 0 && Step % Options.SampleEvery == 0) SamplesDue?.Invoke(this);
-            var report = new TrainProgress(Step, Options.Steps, scales, loss, ct, soft, gradNorm, ips, elapsed, eta, evt);
+            var report = new TrainProgress(Step, Options.Steps, scales, loss, ct, soft, gradNorm, ips, elapsed, eta, evt, parallel.LastAllReduceSeconds);
             stats?.WriteLine(JsonSerializer.Serialize(report, JsonFormat.Lines));
             if (writer) progress?.Report(report);
         }
