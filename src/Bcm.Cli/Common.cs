@@ -56,7 +56,7 @@ internal static class Common
         }
         catch (Exception e) when (e is CliError or CheckpointException or PlanException or ArgumentException or InvalidDataException
                                        or FileNotFoundException or DirectoryNotFoundException or TrainingDivergedException or NotSupportedException
-                                       or Bcm.Distributed.DistributedException)
+                                       or Bcm.Distributed.DistributedException or RunLockedException)
         {
             Console.Error.WriteLine($"bcm: error: {RankPrefix}{e.Message}");
             return 2;

@@ -28,6 +28,7 @@ public sealed class Trainer : IDisposable
     private readonly Device device;
     private readonly Parameter[] onlineParams, targetParams, emaParams;
     private readonly DataParallel parallel;
+    private RunLock? runLock;
     private int[]? epochOrder;
     private long epochOfOrder = -1;
 
@@ -104,7 +105,37 @@ public sealed class Trainer : IDisposable
     /// data-parallel job calls it with the same folder (a file system they share) and resumes from the same checkpoint;
     /// rank 0 alone writes options.json.
     /// </summary>
+    /// <remarks>The writer (rank 0) holds the folder's <see cref="RunLock"/> until the trainer is disposed; a second writer gets <see cref="RunLockedException"/>.</remarks>
     public static Trainer OpenOrResume(TrainOptions options, string runDir, IProgress<string>? log = null, ICommunicator? communicator = null)
+    {
+        var runLock = (communicator?.Rank ?? 0) == 0 ? RunLock.Acquire(runDir) : null;
+        try
+        {
+            if (runLock is not null) RemoveStaleTemporaries(runDir, log);
+            var trainer = OpenOrResumeLocked(options, runDir, log, communicator);
+            trainer.runLock = runLock;
+            return trainer;
+        }
+        catch
+        {
+            runLock?.Dispose();
+            throw;
+        }
+    }
+
+    // Temporary files of atomic writes that a killed run left (a checkpoint's can be as large as the checkpoint). Only
+    // the lock holder writes here, so every such file is stale.
+    private static void RemoveStaleTemporaries(string runDir, IProgress<string>? log)
+    {
+        foreach (var dir in new[] { runDir, Path.Combine(runDir, "checkpoints"), Path.Combine(runDir, "samples") }.Where(Directory.Exists))
+            foreach (var file in Directory.GetFiles(dir, ".*.tmp"))
+            {
+                File.Delete(file);
+                log?.Report($"removed {file}, left by an interrupted write");
+            }
+    }
+
+    private static Trainer OpenOrResumeLocked(TrainOptions options, string runDir, IProgress<string>? log, ICommunicator? communicator)
     {
         var latest = TrainingCheckpoint.List(runDir).LastOrDefault();
         if (latest.Path is not null)
@@ -320,6 +351,7 @@ public sealed class Trainer : IDisposable
 
     public void Dispose()
     {
+        runLock?.Dispose();
         optimiser.Dispose();
         online.Module.Dispose();
         target.Module.Dispose();
