@@ -84,12 +84,18 @@ internal static class Common
 
     private static bool IsDiskFull(IOException e) => (e.HResult & 0xFFFF) == 28 || e.Message.Contains("No space left", StringComparison.OrdinalIgnoreCase);
 
+    /// <summary>The most --threads accepted (libgomp aborts on absurd counts).</summary>
+    public const int MaxThreads = 1024;
+
     /// <summary>Applies --threads when given.</summary>
     public static void ApplyThreads(System.CommandLine.ParseResult parse)
     {
         if (parse.GetValue(Threads) is int n)
         {
             if (n < 1) throw new CliError("--threads must be ≥ 1");
+            if (n > MaxThreads) throw new CliError($"--threads {n}: at most {MaxThreads} (this machine has {Environment.ProcessorCount} logical cores)");
+            if (n > Environment.ProcessorCount)
+                Console.Error.WriteLine($"bcm: warning: --threads {n} is more than the {Environment.ProcessorCount} logical cores; libtorch's threads spin, so this is slower");
             TorchSharp.torch.set_num_threads(n);
         }
     }

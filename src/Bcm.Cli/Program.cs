@@ -20,6 +20,13 @@ var root = new RootCommand("bcm: Bidirectional Consistency Models (Li & He, 2024
     ClassifierCommand.Create(),
 };
 var parsed = root.Parse(args);
+if (parsed.Errors.Count > 0)
+{
+    // Bad arguments are bad input: exit code 2, as for every other error of that kind (System.CommandLine would give 1).
+    foreach (var error in parsed.Errors) Console.Error.WriteLine($"bcm: error: {error.Message}");
+    Console.Error.WriteLine($"(see: bcm {(parsed.CommandResult.Command == root ? "" : parsed.CommandResult.Command.Name + " ")}--help)");
+    return 2;
+}
 // Under mpirun only the commands that split their work over the ranks may run; the others would write the same files N times.
 string command = parsed.CommandResult.Command.Name;
 if (World.LaunchedSize > 1 && !Common.Distributed.Contains(command) && parsed.Errors.Count == 0 && command != root.Name)

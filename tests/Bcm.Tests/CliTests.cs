@@ -63,6 +63,34 @@ public sealed class CliTests
         await stdout;
     }
 
+    /// <summary>Bad numbers and names that used to slip through, crash natively or exit 1: each is a one-line error with exit code 2.</summary>
+    [Fact]
+    public void OutOfRangeOptionsAreRefusedWithExitCode2()
+    {
+        var dir = TestPaths.NewTempDir();
+        string png = Path.Combine(dir, "digit.png");
+        using (var img = DataSources.Load("digits").Batch([0], 8)[0]) Imaging.ImageIO.SavePng(img, png);
+        string run = TinyRun.Value;
+        void Refused(string expected, params string[] args)
+        {
+            var r = Bcm(args);
+            Assert.True(r.Code == 2, $"bcm {string.Join(' ', args)}: exit {r.Code}, {r.Err}");
+            Assert.Contains(expected, r.Err);
+            Assert.DoesNotContain("   at ", r.Err);
+        }
+        Refused("--bogus", "sample", "--bogus");                                              // parse errors are bad input too
+        Refused("at most 1024", "sample", "-c", run, "--threads", "2147483647");
+        Refused("at most 10000 steps", "sample", "-c", run, "--steps", "2147483647", "--out", dir);
+        Refused("unknown preset 'nope'", "sample", "-c", run, "--preset", "nope", "--out", dir);
+        Refused("does not fit", "inpaint", png, "-c", run, "--box", "1,0,2147483647,1", "--out", dir);
+        Refused("must not increase", "restore", png, "-c", run, "--rounds", "3,5", "--out", dir);
+        Refused("data limit must be ≥ 0", "train", "--preset", "tiny", "--data-limit", "-1", "--out", Path.Combine(dir, "a"));
+        Refused("sample interval must be ≥ 0", "train", "--preset", "tiny", "--sample-every", "-1", "--out", Path.Combine(dir, "b"));
+        Refused("steps must be at most", "train", "--preset", "tiny", "--steps", "100000000000000", "--out", Path.Combine(dir, "c"));
+        Refused("--batch-size must be ≥ 1", "bench", "-b", "-1");
+        Refused("--batch-size must be ≥ 1", "bench", "-b", "0");
+    }
+
     [Fact]
     public void MissingCheckpoint() => AssertCleanError(Bcm("sample", "--checkpoint", "/nonexistent/model.safetensors"), "no such checkpoint");
 

@@ -26,7 +26,7 @@ public static class Inpainting
     /// <summary>A mask [1,1,H,W] that is false (unknown) inside the box and true elsewhere.</summary>
     public static Tensor BoxMask(int height, int width, int x, int y, int w, int h)
     {
-        if (w < 1 || h < 1 || x < 0 || y < 0 || x + w > width || y + h > height)
+        if (w < 1 || h < 1 || x < 0 || y < 0 || (long)x + w > width || (long)y + h > height) // long: x + w must not overflow
             throw new ArgumentException($"box {x},{y},{w},{h} does not fit in a {width}x{height} image");
         var m = ones(1, 1, height, width, dtype: ScalarType.Bool);
         m[.., .., y..(y + h), x..(x + w)] = tensor(false);

@@ -58,11 +58,15 @@ public static class Rounds
     {
         var parts = text.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
         if (parts.Length == 0) throw new PlanException("give at least one round level, e.g. 20,10,5");
-        return parts.Select((p, i) =>
+        var levels = parts.Select((p, i) =>
         {
             if (!double.TryParse(p, System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture, out double v) || !(v > 0.07) || v > Schedules.Sigmas.Max)
                 throw new PlanException($"round {i + 1} '{p}': a level must be a number in (0.07, 80]");
             return v;
         }).ToArray();
+        for (int i = 1; i < levels.Length; i++)
+            if (levels[i] > levels[i - 1])
+                throw new PlanException($"round {i + 1} ({parts[i]}) is above round {i} ({parts[i - 1]}): rounds go from coarse to fine, so levels must not increase (e.g. 20,10,5)");
+        return levels;
     }
 }

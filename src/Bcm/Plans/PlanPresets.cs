@@ -45,10 +45,19 @@ public static class PlanPresets
         throw new PlanException($"unknown plan '{s}': {Help}");
     }
 
+    /// <summary>The most steps a plan family may have (far beyond any useful plan; a bound on what a plan may allocate).</summary>
+    public const int MaxSteps = 10_000;
+
+    private static void CheckSteps(string family, int k)
+    {
+        if (k < 1) throw new PlanException($"{family} needs at least 1 step");
+        if (k > MaxSteps) throw new PlanException($"{family}:{k}: at most {MaxSteps} steps");
+    }
+
     /// <summary>A deterministic chain of k jumps on a Karras schedule from T to ε.</summary>
     public static Plan Ancestral(int k)
     {
-        if (k < 1) throw new PlanException("ancestral needs at least 1 step");
+        CheckSteps("ancestral", k);
         var sigmas = KarrasGrid.Descending(k + 1);
         return new Plan(sigmas[0], Enumerable.Range(0, k).Select(i => (PlanStep)new Jump(sigmas[i], sigmas[i + 1])).ToList());
     }
@@ -57,6 +66,7 @@ public static class PlanPresets
     public static Plan Zigzag(int rounds, double sigma = 0.1, double tau = 1.2)
     {
         if (rounds < 0) throw new PlanException("zigzag needs ≥ 0 rounds");
+        if (rounds > MaxSteps) throw new PlanException($"zigzag:{rounds}: at most {MaxSteps} rounds");
         var steps = new List<PlanStep> { new Jump(Sigmas.Max, Sigmas.Min) };
         for (int r = 0; r < rounds; r++)
         {
@@ -71,7 +81,7 @@ public static class PlanPresets
     /// <summary>Consistency-model multistep sampling with k evaluations on a Karras schedule.</summary>
     public static Plan ConsistencyMultistep(int k)
     {
-        if (k < 1) throw new PlanException("cm needs at least 1 step");
+        CheckSteps("cm", k);
         var taus = KarrasGrid.Descending(k + 1);
         var steps = new List<PlanStep> { new Jump(Sigmas.Max, Sigmas.Min) };
         for (int i = 1; i < k; i++)
@@ -89,7 +99,7 @@ public static class PlanPresets
     /// </summary>
     public static Plan Ode(OdeMethod method, int steps, bool invert = false)
     {
-        if (steps < 1) throw new PlanException($"{method.ToString().ToLowerInvariant()} needs at least 1 step");
+        CheckSteps(method.ToString().ToLowerInvariant(), steps);
         var sigmas = invert ? KarrasGrid.Between(steps, Sigmas.Min, Sigmas.Max) : KarrasGrid.Between(steps, Sigmas.Max, Sigmas.Min);
         return new Plan(sigmas[0], Enumerable.Range(0, steps).Select(i => (PlanStep)new OdeStep(sigmas[i], sigmas[i + 1], method)).ToList());
     }

@@ -17,6 +17,7 @@ public static class ModelLoader
 
     public static Loaded Load(string path, string? preset = null, bool useEma = true, Device? device = null)
     {
+        var presetNetwork = preset is null ? null : Presets.Get(preset).Network; // an unknown name is an error even where the file knows its architecture
         path = ResolveCheckpoint(path);
         var (tensors, meta) = ReadTensors(path);
         try
@@ -30,9 +31,9 @@ public static class ModelLoader
                 config = options.Network;
                 step = long.Parse(meta["step"], System.Globalization.CultureInfo.InvariantCulture);
             }
-            else if (preset is not null)
+            else if (presetNetwork is not null)
             {
-                config = Presets.Get(preset).Network;
+                config = presetNetwork;
             }
             else if (meta.ContainsKey("model_channels"))
             {

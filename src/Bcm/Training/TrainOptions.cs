@@ -65,6 +65,9 @@ public sealed record TrainOptions
         JsonSerializer.Deserialize<TrainOptions>(json, Json) ?? throw new InvalidDataException("empty options");
 
     /// <summary>Checks every field, with a message naming the option at fault.</summary>
+    /// <summary>The most optimiser steps a run may ask for (a billion: beyond any budget, and far from overflowing step counters and images seen).</summary>
+    public const long MaxSteps = 1_000_000_000;
+
     public void Validate()
     {
         Network.Validate();
@@ -79,6 +82,9 @@ public sealed record TrainOptions
         if (FixedScales is < 0 or 1) throw new ArgumentException("fixed scales must be 0 (curriculum) or ≥ 2");
         if (CheckpointEvery < 1) throw new ArgumentException("checkpoint interval must be ≥ 1");
         if (KeepCheckpoints < 1) throw new ArgumentException("keep at least one checkpoint");
+        if (DataLimit < 0) throw new ArgumentException($"data limit must be ≥ 0 (0 = all images), got {DataLimit}");
+        if (SampleEvery < 0) throw new ArgumentException($"sample interval must be ≥ 0 (0 = no sample grids), got {SampleEvery}");
+        if (Steps > MaxSteps) throw new ArgumentException($"steps must be at most {MaxSteps:N0}, got {Steps:N0}");
         if (Device is not ("cpu" or "cuda") && !Device.StartsWith("cuda:", StringComparison.Ordinal))
             throw new ArgumentException($"device must be cpu, cuda or cuda:N, got '{Device}'");
     }
