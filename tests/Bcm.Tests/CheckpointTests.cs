@@ -29,6 +29,34 @@ public sealed class CheckpointTests
         Assert.Empty(Directory.GetFiles(dir, "*.tmp"));
     }
 
+    /// <summary>Hand-made headers that a lenient reader would accept: each must be refused with the project's bad-input exception.</summary>
+    [Theory]
+    [InlineData("""{"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]},"b":{"dtype":"F32","shape":[1],"data_offsets":[4,8]}}""", 12, "without gaps or overlaps")]
+    [InlineData("""{"a":{"dtype":"F32","shape":[2],"data_offsets":[4,12]}}""", 12, "starts at data byte 4")]
+    [InlineData("""{"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]}}""", 12, "4 bytes after the last tensor")]
+    [InlineData("""{"a":{"dtype":"F32","shape":[3],"data_offsets":[0,12]}}""", 8, "truncated")]
+    [InlineData("""{"a":{"dtype":"F32","shape":[-1],"data_offsets":[0,4]}}""", 4, "not a non-negative integer")]
+    [InlineData("""{"a":{"dtype":"F32","shape":["x"],"data_offsets":[0,4]}}""", 4, "not a non-negative integer")]
+    [InlineData("""{"a":{"dtype":"F32","shape":[4294967296,4294967296],"data_offsets":[0,4]}}""", 4, "overflows")]
+    [InlineData("""{"a":{"dtype":"F32","shape":[2],"data_offsets":[8,0]}}""", 8, "begin ≤ end")]
+    [InlineData("""{"a":{"dtype":"Q7","shape":[1],"data_offsets":[0,1]}}""", 1, "unsupported dtype")]
+    [InlineData("""{"a":[1,2]}""", 0, "not an object")]
+    [InlineData("""{"__metadata__":{"k":[1]}}""", 0, "not a string")]
+    [InlineData("""[1,2,3]""", 0, "not a JSON object")]
+    public void MalformedSafeTensorsHeadersAreRefused(string header, int dataBytes, string expected)
+    {
+        string path = Path.Combine(TestPaths.NewTempDir(), "bad.safetensors");
+        var json = System.Text.Encoding.UTF8.GetBytes(header);
+        using (var f = File.Create(path))
+        {
+            f.Write(BitConverter.GetBytes((long)json.Length));
+            f.Write(json);
+            f.Write(new byte[dataBytes]);
+        }
+        Assert.Contains(expected, Assert.Throws<CheckpointException>(() => SafeTensors.Load(path)).Message);
+        Assert.Contains(expected, Assert.Throws<CheckpointException>(() => SafeTensors.Inspect(path)).Message);
+    }
+
     [Fact]
     public void MissingCheckpointIsAClearError() =>
         Assert.Contains("no such", Assert.Throws<CheckpointException>(() => ModelLoader.Load("/nonexistent/ckpt.safetensors")).Message);

@@ -17,24 +17,24 @@ public static class SafeTensors
 {
     private const long MaxHeader = 100_000_000;
 
+    /// <summary>One tensor's entry in a header: its dtype, shape and byte range in the data section.</summary>
+    public sealed record Entry(string DType, long[] Shape, long Begin, long End);
+
     /// <summary>Reads every tensor of a file (CPU tensors) and the header's metadata.</summary>
     public static (Dictionary<string, Tensor> Tensors, Dictionary<string, string> Metadata) Load(string path)
     {
         if (!File.Exists(path)) throw new CheckpointException($"{path}: no such file");
         using var stream = File.OpenRead(path);
-        var (header, dataStart) = ReadHeader(stream, path);
-        var metadata = new Dictionary<string, string>();
+        var (entries, metadata, dataStart) = ReadHeader(stream, path);
         var tensors = new Dictionary<string, Tensor>();
         try
         {
-            foreach (var (name, node) in header)
+            foreach (var (name, e) in entries)
             {
-                if (name == "__metadata__")
-                {
-                    foreach (var (k, v) in node!.AsObject()) metadata[k] = v?.ToString() ?? "";
-                    continue;
-                }
-                tensors[name] = ReadTensor(stream, path, name, node!.AsObject(), dataStart);
+                var bytes = new byte[e.End - e.Begin];
+                stream.Position = dataStart + e.Begin;
+                stream.ReadExactly(bytes);
+                tensors[name] = FromBytes(bytes, e.DType, e.Shape);
             }
         }
         catch
@@ -45,22 +45,13 @@ public static class SafeTensors
         return (tensors, metadata);
     }
 
-    /// <summary>Only the names and shapes of the tensors and the metadata, without reading the data.</summary>
+    /// <summary>Only the names and shapes of the tensors and the metadata, without reading the data (the header is validated as for <see cref="Load"/>).</summary>
     public static (Dictionary<string, (string DType, long[] Shape)> Entries, Dictionary<string, string> Metadata) Inspect(string path)
     {
         if (!File.Exists(path)) throw new CheckpointException($"{path}: no such file");
         using var stream = File.OpenRead(path);
-        var (header, _) = ReadHeader(stream, path);
-        var entries = new Dictionary<string, (string, long[])>();
-        var metadata = new Dictionary<string, string>();
-        foreach (var (name, node) in header)
-        {
-            if (name == "__metadata__")
-                foreach (var (k, v) in node!.AsObject()) metadata[k] = v?.ToString() ?? "";
-            else
-                entries[name] = (node!["dtype"]!.GetValue<string>(), node["shape"]!.AsArray().Select(s => s!.GetValue<long>()).ToArray());
-        }
-        return (entries, metadata);
+        var (entries, metadata, _) = ReadHeader(stream, path);
+        return (entries.ToDictionary(kv => kv.Key, kv => (kv.Value.DType, kv.Value.Shape)), metadata);
     }
 
     /// <summary>Writes tensors (any device; stored as their dtype) and metadata atomically.</summary>
@@ -100,7 +91,22 @@ public static class SafeTensors
         });
     }
 
-    private static (JsonObject Header, long DataStart) ReadHeader(FileStream stream, string path)
+    /// <summary>Bytes per element of a safetensors dtype, or 0 when we do not read it.</summary>
+    private static int Width(string dtype) => dtype switch
+    {
+        "F64" or "I64" => 8,
+        "F32" or "I32" => 4,
+        "F16" or "BF16" or "I16" => 2,
+        "U8" or "I8" or "BOOL" => 1,
+        _ => 0,
+    };
+
+    /// <summary>
+    /// Reads and validates the header: every entry an object with a known dtype, a shape of non-negative integers whose
+    /// byte size fits, and data offsets that match it; the entries, in offset order, cover the data section exactly
+    /// (no gaps, no overlaps, nothing pointing into the header, nothing past the end of the file).
+    /// </summary>
+    private static (Dictionary<string, Entry> Entries, Dictionary<string, string> Metadata, long DataStart) ReadHeader(FileStream stream, string path)
     {
         Span<byte> len = stackalloc byte[8];
         if (stream.Read(len) != 8) throw new CheckpointException($"{path}: truncated (shorter than the 8-byte safetensors header length)");
@@ -109,40 +115,61 @@ public static class SafeTensors
             throw new CheckpointException($"{path}: not a safetensors file, or truncated (header length {n}, file length {stream.Length})");
         var bytes = new byte[n];
         stream.ReadExactly(bytes);
+        JsonObject header;
         try
         {
-            var header = JsonNode.Parse(bytes)?.AsObject() ?? throw new CheckpointException($"{path}: empty safetensors header");
-            return (header, 8 + n);
+            header = JsonNode.Parse(bytes) as JsonObject ?? throw new CheckpointException($"{path}: the safetensors header is not a JSON object");
         }
         catch (JsonException e)
         {
             throw new CheckpointException($"{path}: the safetensors header is not valid JSON ({e.Message})", e);
         }
+        long dataStart = 8 + n, dataLength = stream.Length - dataStart;
+        var entries = new Dictionary<string, Entry>();
+        var metadata = new Dictionary<string, string>();
+        foreach (var (name, node) in header)
+        {
+            if (name == "__metadata__")
+            {
+                if (node is not JsonObject meta) throw new CheckpointException($"{path}: __metadata__ is not an object of strings");
+                foreach (var (k, v) in meta)
+                    metadata[k] = v is JsonValue value && value.TryGetValue(out string? text) ? text : throw new CheckpointException($"{path}: metadata {k} is not a string");
+                continue;
+            }
+            entries[name] = ParseEntry(path, name, node);
+        }
+        long expected = 0;
+        foreach (var (name, e) in entries.OrderBy(kv => kv.Value.Begin).ThenBy(kv => kv.Value.End))
+        {
+            if (e.Begin != expected)
+                throw new CheckpointException($"{path}: tensor {name} starts at data byte {e.Begin}, expected {expected} (the offsets must cover the data section in order, without gaps or overlaps)");
+            expected = e.End;
+        }
+        if (expected > dataLength) throw new CheckpointException($"{path}: truncated: the tensors need {expected} data bytes, the file has {dataLength}");
+        if (expected < dataLength) throw new CheckpointException($"{path}: {dataLength - expected} bytes after the last tensor belong to none");
+        return (entries, metadata, dataStart);
     }
 
-    private static Tensor ReadTensor(FileStream stream, string path, string name, JsonObject node, long dataStart)
+    private static Entry ParseEntry(string path, string name, JsonNode? node)
     {
-        string dtype = node["dtype"]!.GetValue<string>();
-        long[] shape = node["shape"]!.AsArray().Select(s => s!.GetValue<long>()).ToArray();
-        var offsets = node["data_offsets"]!.AsArray();
-        long begin = offsets[0]!.GetValue<long>(), end = offsets[1]!.GetValue<long>();
-        long count = shape.Aggregate(1L, (a, b) => a * b);
-        int width = dtype switch
-        {
-            "F64" or "I64" => 8,
-            "F32" or "I32" => 4,
-            "F16" or "BF16" or "I16" => 2,
-            "U8" or "I8" or "BOOL" => 1,
-            _ => throw new CheckpointException($"{path}: tensor {name} has unsupported dtype {dtype}"),
-        };
-        if (end - begin != count * width)
-            throw new CheckpointException($"{path}: tensor {name} has {end - begin} bytes, its shape [{string.Join(", ", shape)}] needs {count * width}");
-        if (dataStart + end > stream.Length)
-            throw new CheckpointException($"{path}: truncated: tensor {name} ends at byte {dataStart + end}, the file has {stream.Length}");
-        var bytes = new byte[end - begin];
-        stream.Position = dataStart + begin;
-        stream.ReadExactly(bytes);
-        return FromBytes(bytes, dtype, shape);
+        string Bad(string what) => $"{path}: tensor {name}: {what}";
+        if (node is not JsonObject o) throw new CheckpointException(Bad("its entry is not an object"));
+        string dtype = o["dtype"] is JsonValue d && d.TryGetValue(out string? t) ? t : throw new CheckpointException(Bad("no dtype string"));
+        int width = Width(dtype);
+        if (width == 0) throw new CheckpointException(Bad($"unsupported dtype {dtype}"));
+        long[] Integers(string key) => o[key] is JsonArray a
+            ? a.Select(v => v is JsonValue j && j.TryGetValue(out long x) && x >= 0 ? x : throw new CheckpointException(Bad($"{key} holds {v?.ToJsonString() ?? "null"}, not a non-negative integer"))).ToArray()
+            : throw new CheckpointException(Bad($"no {key} array"));
+        long[] shape = Integers("shape"), offsets = Integers("data_offsets");
+        if (shape.Length > 16) throw new CheckpointException(Bad($"{shape.Length} dimensions"));
+        if (offsets.Length != 2 || offsets[1] < offsets[0]) throw new CheckpointException(Bad("data_offsets must be [begin, end] with begin ≤ end"));
+        long bytes = width;
+        foreach (var size in shape)
+            if (size != 0 && bytes > long.MaxValue / size) throw new CheckpointException(Bad($"shape [{string.Join(", ", shape)}] overflows"));
+            else bytes *= size;
+        if (offsets[1] - offsets[0] != bytes)
+            throw new CheckpointException(Bad($"{offsets[1] - offsets[0]} bytes, its shape [{string.Join(", ", shape)}] needs {bytes}"));
+        return new Entry(dtype, shape, offsets[0], offsets[1]);
     }
 
     /// <summary>Makes a CPU tensor from little-endian bytes; half precision becomes float32.</summary>
