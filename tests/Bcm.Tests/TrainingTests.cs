@@ -99,6 +99,40 @@ public sealed class TrainingTests
         Assert.All(loaded.Model.Network.Module.parameters(), p => Assert.True(p.isfinite().all().item<bool>()));
     }
 
+    /// <summary>An absurd learning rate blows the weights up; no checkpoint that samples NaN is ever written, and the error names the newest usable one.</summary>
+    [Fact]
+    public void ADivergingRunNeverWritesAnUnusableCheckpoint()
+    {
+        var dir = TestPaths.NewTempDir();
+        using var trainer = Trainer.OpenOrResume(Tiny(30, checkpointEvery: 1) with { LearningRate = 1e6 }, dir);
+        var e = Assert.Throws<TrainingDivergedException>(() => trainer.Run());
+        foreach (var (step, path) in TrainingCheckpoint.List(dir))
+        {
+            var loaded = ModelLoader.Load(path);
+            using var x = randn(4, 1, 8, 8) * 80;
+            using var y = loaded.Model.Jump(x, 80, 0.002);
+            Assert.True(y.isfinite().all().item<bool>(), $"checkpoint of step {step} samples NaN");
+        }
+        if (TrainingCheckpoint.List(dir).Count > 0 && e.Message.Contains("newest usable"))
+            Assert.Contains(TrainingCheckpoint.List(dir)[^1].Path, e.Message);
+    }
+
+    [Fact]
+    public void CheckpointWithNonFiniteWeightsIsRefusedOnLoad()
+    {
+        var dir = TestPaths.NewTempDir();
+        using (var t = Trainer.OpenOrResume(Tiny(1, checkpointEvery: 1), dir)) t.Run();
+        string path = TrainingCheckpoint.List(dir)[^1].Path;
+        var (tensors, meta) = SafeTensors.Load(path);
+        string key = tensors.Keys.First(k => k.StartsWith("ema.", StringComparison.Ordinal) && tensors[k].is_floating_point());
+        tensors[key].view(-1)[0] = tensor(float.NaN);
+        string bad = Path.Combine(dir, "nan.safetensors");
+        SafeTensors.Save(bad, tensors, meta);
+        var error = Assert.Throws<CheckpointException>(() => ModelLoader.Load(bad));
+        Assert.Contains("NaN or infinite", error.Message);
+        Assert.Contains(key["ema.".Length..], error.Message);
+    }
+
     [Fact]
     public void FineTuningFromAConsistencyModelStartsAsThatModel()
     {

@@ -45,6 +45,9 @@ public static class ModelLoader
             }
             var net = NetworkFactory.Create(config);
             var (weights, prefix) = SelectWeights(tensors, meta, useEma);
+            foreach (var (key, w) in weights)
+                if (w.is_floating_point() && !w.isfinite().all().item<bool>())
+                    throw new CheckpointException($"{path}: tensor {key} holds NaN or infinite values: the weights are unusable (a diverged run?)");
             StateDict.Load(net.Module, weights, path, prefix);
             if (device is not null) net.Module.to(device);
             net.Module.eval();

@@ -299,13 +299,40 @@ public sealed class Trainer : IDisposable
         if ((stop || cancel.IsCancellationRequested) && TrainingCheckpoint.List(RunDir).LastOrDefault().Step != Step) SaveCheckpoint();
     }
 
-    /// <summary>Writes checkpoints/ckpt-STEP.safetensors atomically and keeps the newest K (rank 0 only; other ranks do nothing).</summary>
+    /// <summary>
+    /// Writes checkpoints/ckpt-STEP.safetensors atomically and keeps the newest K (rank 0 only; other ranks do nothing).
+    /// A checkpoint is written only when it is usable: finite weights, and finite one-step samples from its EMA model
+    /// (a run can blow its weights up to 1e5 without a non-finite loss); otherwise training stops with the newest
+    /// usable checkpoint named.
+    /// </summary>
     public void SaveCheckpoint()
     {
         if (Communicator.Rank != 0) return;
+        if (Unusable() is string why)
+        {
+            var last = TrainingCheckpoint.List(RunDir).LastOrDefault();
+            throw new TrainingDivergedException($"at step {Step} {why}; no checkpoint was written. " +
+                (last.Path is null ? "There is no earlier checkpoint." : $"The newest usable checkpoint is {last.Path} (step {last.Step}).") +
+                $" Lower the learning rate (now {Options.LearningRate}).");
+        }
         string path = Path.Combine(RunDir, "checkpoints", TrainingCheckpoint.FileName(Step));
         TrainingCheckpoint.Save(path, online.Module, ema.Module, optimiser, Step, Options);
         TrainingCheckpoint.Prune(RunDir, Options.KeepCheckpoints);
+    }
+
+    // Why the current weights should not be saved, or null: non-finite weights, or non-finite one-step samples of the EMA model.
+    private string? Unusable()
+    {
+        using var scope = NewDisposeScope();
+        using var _ = no_grad();
+        foreach (var (name, p) in online.Module.named_parameters().Concat(ema.Module.named_parameters()))
+            if (!p.isfinite().all().item<bool>()) return $"the weights hold NaN or infinite values ({name})";
+        using var g = Seeds.Generator(Options.Seed, Seeds.Sample, Step); // its own generator: training's random streams are untouched
+        var x = randn([2, .. Options.Network.SampleShape], generator: g).to(device) * Ema.SigmaMax;
+        var labels = Options.Network.NumClasses > 0 ? zeros([2], ScalarType.Int64, device: device) : null;
+        if (!Ema.Jump(x, Ema.SigmaMax, Ema.SigmaMin, labels).isfinite().all().item<bool>())
+            return "the EMA model's one-step samples are NaN or infinite";
+        return null;
     }
 
     // Data order: one seeded permutation per epoch; position k·B + j of the stream is image order[epoch][…].
