@@ -18,7 +18,13 @@ internal sealed class DataParallel(ICommunicator comm, IReadOnlyList<Parameter> 
 
     public ICommunicator Communicator => comm;
 
-    /// <summary>Seconds the last <see cref="Reduce"/> spent in the all-reduce itself (null for one process).</summary>
+    /// <summary>
+    /// With BCM_ALLREDUCE_BARRIER=1 every rank waits at a barrier before the all-reduce, so that <see cref="LastAllReduceSeconds"/>
+    /// measures the transfer alone rather than the transfer plus the wait for the slowest rank (for benchmarks; it costs a barrier per step).
+    /// </summary>
+    private static readonly bool SeparateWait = Environment.GetEnvironmentVariable("BCM_ALLREDUCE_BARRIER") is "1";
+
+    /// <summary>Seconds the last <see cref="Reduce"/> spent in the all-reduce (null for one process).</summary>
     public double? LastAllReduceSeconds { get; private set; }
 
     /// <summary>
@@ -38,6 +44,7 @@ internal sealed class DataParallel(ICommunicator comm, IReadOnlyList<Parameter> 
         buffer[n + 1] = (float)ct;
         buffer[n + 2] = (float)soft;
         buffer[n + 3] = stop ? 1 : 0;
+        if (SeparateWait) comm.Barrier(); // profiling: wait for the slowest rank first, so the time below is the transfer alone
         long started = System.Diagnostics.Stopwatch.GetTimestamp();
         comm.AllReduceSum(buffer);
         LastAllReduceSeconds = System.Diagnostics.Stopwatch.GetElapsedTime(started).TotalSeconds;
