@@ -9,14 +9,64 @@ public static class ImageIO
     /// <summary>Decodes an image to RGBA bytes (unpremultiplied).</summary>
     public static byte[] ReadRgba(string path, out int width, out int height)
     {
+        using var codec = OpenCodec(path, out var stream);
+        using (stream)
+        {
+            var info = codec.Info;
+            (width, height) = (info.Width, info.Height);
+            CheckPixelCap(path, width, height);
+            // Unpremultiplied: a pixel with alpha 0 keeps its colour instead of turning black.
+            var target = new SKImageInfo(width, height, SKColorType.Rgba8888, SKAlphaType.Unpremul);
+            var pixels = new byte[(long)width * height * 4];
+            var handle = System.Runtime.InteropServices.GCHandle.Alloc(pixels, System.Runtime.InteropServices.GCHandleType.Pinned);
+            try
+            {
+                var result = codec.GetPixels(target, handle.AddrOfPinnedObject());
+                if (result != SKCodecResult.Success)
+                    throw new InvalidDataException($"{path}: the image data is {(result == SKCodecResult.IncompleteInput ? "truncated" : "corrupt")} ({result}); " +
+                                                   "refusing to use a partly decoded image");
+            }
+            finally
+            {
+                handle.Free();
+            }
+            return pixels;
+        }
+    }
+
+    /// <summary>The most pixels an image may have (4096 × 4096): the models take at most a few hundred pixels a side, and a small file can declare billions.</summary>
+    public const long MaxPixels = 4096L * 4096;
+
+    /// <summary>Width and height from the image's header, without decoding its pixels.</summary>
+    public static (int Width, int Height) ReadSize(string path)
+    {
+        using var codec = OpenCodec(path, out var stream);
+        using (stream) return (codec.Info.Width, codec.Info.Height);
+    }
+
+    private static SKCodec OpenCodec(string path, out Stream stream)
+    {
         if (!File.Exists(path)) throw new FileNotFoundException($"{path}: no such file");
-        using var decoded = SKBitmap.Decode(path) ?? throw new InvalidDataException($"{path}: not an image SkiaSharp can decode (PNG or JPEG expected)");
-        using var rgba = new SKBitmap(new SKImageInfo(decoded.Width, decoded.Height, SKColorType.Rgba8888, SKAlphaType.Unpremul));
-        if (!decoded.CopyTo(rgba, SKColorType.Rgba8888))
-            throw new InvalidDataException($"{path}: its pixel format ({decoded.ColorType}) cannot be converted to RGBA");
-        width = rgba.Width;
-        height = rgba.Height;
-        return rgba.GetPixelSpan().ToArray();
+        stream = File.OpenRead(path);
+        var codec = SKCodec.Create(stream, out var result);
+        if (codec is null)
+        {
+            stream.Dispose();
+            throw new InvalidDataException($"{path}: not an image SkiaSharp can decode (PNG or JPEG expected; {result})");
+        }
+        if (codec.Info.Width < 1 || codec.Info.Height < 1)
+        {
+            codec.Dispose();
+            stream.Dispose();
+            throw new InvalidDataException($"{path}: the image declares {codec.Info.Width}x{codec.Info.Height} pixels");
+        }
+        return codec;
+    }
+
+    private static void CheckPixelCap(string path, int width, int height)
+    {
+        if ((long)width * height > MaxPixels)
+            throw new InvalidDataException($"{path}: {width}x{height} pixels is more than the {MaxPixels:N0} this tool decodes (a cap against decompression bombs)");
     }
 
     /// <summary>
@@ -25,10 +75,12 @@ public static class ImageIO
     /// </summary>
     public static byte[] ReadPixels(string path, int channels, int size, bool resize)
     {
+        var (headerWidth, headerHeight) = ReadSize(path); // refuse a wrong size before decoding anything
+        if (!resize && (headerWidth != size || headerHeight != size))
+            throw new InvalidDataException($"{path}: the image is {headerWidth}x{headerHeight}, the model takes {size}x{size}");
         var rgba = ReadRgba(path, out int w, out int h);
         if (w != size || h != size)
         {
-            if (!resize) throw new InvalidDataException($"{path}: the image is {w}x{h}, the model takes {size}x{size}");
             rgba = Resize(rgba, w, h, size, size);
             w = h = size;
         }
