@@ -57,6 +57,22 @@ public sealed class CheckpointTests
         Assert.Contains(expected, Assert.Throws<CheckpointException>(() => SafeTensors.Inspect(path)).Message);
     }
 
+    [Theory]
+    [InlineData("options", "{", "options in its metadata are malformed")]
+    [InlineData("options", "{\"batch_size\": -3}", "options in its metadata are malformed")]
+    [InlineData("step", "abc", "metadata step is missing or not a non-negative integer")]
+    [InlineData("step", "-5", "metadata step is missing or not a non-negative integer")]
+    public void MalformedTrainingMetadataIsBadInput(string key, string value, string expected)
+    {
+        var dir = TestPaths.NewTempDir();
+        using (var t = Bcm.Training.Trainer.OpenOrResume(Bcm.Training.Presets.Get("tiny") with { Steps = 1, CheckpointEvery = 1, SampleEvery = 0 }, dir)) t.Run();
+        var (tensors, meta) = SafeTensors.Load(Bcm.Training.TrainingCheckpoint.List(dir)[^1].Path);
+        meta[key] = value;
+        string bad = Path.Combine(dir, "bad.safetensors");
+        SafeTensors.Save(bad, tensors, meta);
+        Assert.Contains(expected, Assert.Throws<CheckpointException>(() => Bcm.Training.ModelLoader.Load(bad)).Message);
+    }
+
     [Fact]
     public void MissingCheckpointIsAClearError() =>
         Assert.Contains("no such", Assert.Throws<CheckpointException>(() => ModelLoader.Load("/nonexistent/ckpt.safetensors")).Message);

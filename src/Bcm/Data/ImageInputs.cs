@@ -16,8 +16,11 @@ public sealed record ImageInputs(Tensor Images, Tensor? Labels, string[] Names, 
     public static ImageInputs FromFiles(IReadOnlyList<string> paths, int channels, int size)
     {
         if (paths.Count == 0) throw new ArgumentException("no images given");
+        var names = paths.Select(p => Path.GetFileNameWithoutExtension(p)).ToArray();
+        if (names.GroupBy(n => n).FirstOrDefault(g => g.Count() > 1) is { } twice)
+            throw new ArgumentException($"two inputs are named {twice.Key} (outputs are named after the input): rename one");
         var x = ImageIO.ReadBatch(paths, channels, size);
-        return new ImageInputs(x, null, paths.Select(p => Path.GetFileNameWithoutExtension(p)).ToArray(), false);
+        return new ImageInputs(x, null, names, false);
     }
 
     /// <summary>The first <paramref name="count"/> images of a data set (<see cref="DataSources.Help"/>), with their labels when <paramref name="withLabels"/>.</summary>

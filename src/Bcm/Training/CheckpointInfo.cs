@@ -52,7 +52,7 @@ public sealed record CheckpointInfo(string Path, long Bytes, string Kind, IReadO
         yield return $"file: {System.IO.Path.GetFullPath(Path)} ({Bytes:N0} bytes)";
         if (Options is not null)
         {
-            yield return $"kind: {Kind}, step {Metadata["step"]} of {Options.Steps}, optimiser step {Metadata["optimizer_step"]}, seed {Metadata["seed"]}";
+            yield return $"kind: {Kind}, step {Metadata.GetValueOrDefault("step", "?")} of {Options.Steps}, optimiser step {Metadata.GetValueOrDefault("optimizer_step", "?")}, seed {Metadata.GetValueOrDefault("seed", "?")}";
             yield return $"parameters: {Parameters:N0} (online, EMA and RAdam state stored)";
             yield return $"options:\n{Options.ToJson()}";
             yield break;

@@ -64,10 +64,10 @@ public sealed record TrainOptions
     public static TrainOptions FromJson(string json) =>
         JsonSerializer.Deserialize<TrainOptions>(json, Json) ?? throw new InvalidDataException("empty options");
 
-    /// <summary>Checks every field, with a message naming the option at fault.</summary>
     /// <summary>The most optimiser steps a run may ask for (a billion: beyond any budget, and far from overflowing step counters and images seen).</summary>
     public const long MaxSteps = 1_000_000_000;
 
+    /// <summary>Checks every field, with a message naming the option at fault.</summary>
     public void Validate()
     {
         Network.Validate();

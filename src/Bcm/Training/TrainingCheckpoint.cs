@@ -59,8 +59,22 @@ public static partial class TrainingCheckpoint
     {
         if (!metadata.TryGetValue("options", out var json))
             throw new CheckpointException($"{path}: not a bcm training checkpoint (no options in its metadata)");
-        return TrainOptions.FromJson(json);
+        try
+        {
+            var options = TrainOptions.FromJson(json);
+            options.Validate();
+            return options;
+        }
+        catch (Exception e) when (e is System.Text.Json.JsonException or NotSupportedException or InvalidDataException or ArgumentException or InvalidOperationException)
+        {
+            throw new CheckpointException($"{path}: the options in its metadata are malformed ({e.Message})", e);
+        }
     }
+
+    /// <summary>A non-negative step count from a checkpoint's metadata (<c>step</c>, <c>optimizer_step</c>).</summary>
+    public static long ReadStep(IReadOnlyDictionary<string, string> metadata, string key, string path) =>
+        metadata.TryGetValue(key, out var text) && long.TryParse(text, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out long v)
+            ? v : throw new CheckpointException($"{path}: metadata {key} is missing or not a non-negative integer");
 
     [GeneratedRegex(@"^ckpt-(\d+)\.safetensors$")]
     private static partial Regex StepRegex();
