@@ -159,6 +159,65 @@ public sealed class CheckpointTests
         Assert.Contains("only tensor data", e.Message);
     }
 
+    // A torch.save archive holding {"w": _rebuild_tensor_v2(storage 0, offset, size, stride)} over a float storage of the given bytes.
+    private static string TorchArchive(string dir, int[] size, int[] stride, byte[] storage, CompressionLevel level = CompressionLevel.NoCompression)
+    {
+        var p = new List<byte> { 0x80, 0x02, (byte)'}' };
+        void Text(string t) { p.Add((byte)'X'); p.AddRange(BitConverter.GetBytes(t.Length)); p.AddRange(Encoding.ASCII.GetBytes(t)); }
+        void Int(int v) { p.Add((byte)'J'); p.AddRange(BitConverter.GetBytes(v)); }
+        void Tuple(int[] values) { p.Add((byte)'('); foreach (var v in values) Int(v); p.Add((byte)'t'); }
+        Text("w");
+        p.AddRange(Encoding.ASCII.GetBytes("ctorch._utils\n_rebuild_tensor_v2\n"));
+        p.Add((byte)'(');
+        p.Add((byte)'(');
+        Text("storage");
+        p.AddRange(Encoding.ASCII.GetBytes("ctorch\nFloatStorage\n"));
+        Text("0");
+        Text("cpu");
+        Int(storage.Length / 4);
+        p.AddRange([(byte)'t', (byte)'Q']);
+        Int(0);
+        Tuple(size);
+        Tuple(stride);
+        p.AddRange([(byte)'t', (byte)'R', (byte)'s', (byte)'.']);
+        string path = Path.Combine(dir, "model.pt");
+        using var zip = ZipFile.Open(path, ZipArchiveMode.Create);
+        using (var s = zip.CreateEntry("model/data.pkl").Open()) s.Write(p.ToArray());
+        using (var s = zip.CreateEntry("model/data/0", level).Open()) s.Write(storage);
+        return path;
+    }
+
+    [Fact]
+    public void TorchTensorsMustFitTheirStorage()
+    {
+        var floats = new byte[4 * 6];
+        // A well-formed 2x3 tensor over 6 floats loads.
+        using (var ok = TorchPickleReader.Load(TorchArchive(TestPaths.NewTempDir(), [2, 3], [3, 1], floats))["w"])
+            Assert.Equal(new long[] { 2, 3 }, ok.shape);
+        // Stride 0 would expand 4 bytes into 4.3 GB; negative or out-of-range shapes and strides never reach libtorch.
+        Assert.Contains("does not fit its storage of 1 elements", Assert.Throws<CheckpointException>(() =>
+            TorchPickleReader.Load(TorchArchive(TestPaths.NewTempDir(), [32768, 32768], [0, 0], new byte[4]))).Message);
+        Assert.Contains("does not fit its storage of 3 elements", Assert.Throws<CheckpointException>(() =>
+            TorchPickleReader.Load(TorchArchive(TestPaths.NewTempDir(), [2, 2], [0, 0], new byte[12]))).Message);
+        Assert.Contains("not a non-negative integer", Assert.Throws<CheckpointException>(() =>
+            TorchPickleReader.Load(TorchArchive(TestPaths.NewTempDir(), [-1, 3], [3, 1], floats))).Message);
+        Assert.Contains("does not fit", Assert.Throws<CheckpointException>(() =>
+            TorchPickleReader.Load(TorchArchive(TestPaths.NewTempDir(), [2, 3], [3, int.MaxValue], floats))).Message);
+        Assert.Contains("needs element", Assert.Throws<CheckpointException>(() =>
+            TorchPickleReader.Load(TorchArchive(TestPaths.NewTempDir(), [2, 3], [4, 1], floats))).Message);
+    }
+
+    [Fact]
+    public void ATorchArchiveThatInflatesFarBeyondItsSizeIsRefused()
+    {
+        // 64 MB of zeros compress to a few tens of kilobytes: a zip bomb for a reader that trusts the declared size.
+        string path = TorchArchive(TestPaths.NewTempDir(), [16 << 20], [1], new byte[64 << 20], CompressionLevel.SmallestSize);
+        Assert.True(new FileInfo(path).Length < 1 << 20);
+        long before = GC.GetTotalAllocatedBytes();
+        Assert.Contains("refusing to inflate", Assert.Throws<CheckpointException>(() => TorchPickleReader.Load(path)).Message);
+        Assert.True(GC.GetTotalAllocatedBytes() - before < 16 << 20);
+    }
+
     [Fact]
     public void FailedWriteLeavesThePreviousFileIntact()
     {

@@ -78,6 +78,10 @@ public static class TorchPickleReader
     {
         if (cache.TryGetValue(r.Key, out var cached)) return cached;
         var entry = zip.GetEntry(root + "data/" + r.Key) ?? throw new CheckpointException($"{path}: storage {r.Key} is missing from the archive (truncated?)");
+        // torch.save stores entries uncompressed; refuse a declared size far beyond the archive (a zip bomb) before allocating it.
+        long archive = new FileInfo(path).Length;
+        if (entry.Length > Math.Max(16 * archive, 1 << 20))
+            throw new CheckpointException($"{path}: storage {r.Key} declares {entry.Length:N0} bytes in an archive of {archive:N0}: refusing to inflate it");
         var bytes = new byte[entry.Length];
         try
         {
@@ -215,11 +219,20 @@ public static class TorchPickleReader
                 case "torch._utils _rebuild_tensor_v2":
                 {
                     if (a.Length < 4 || a[0] is not Tensor storageTensor) throw Fail("malformed _rebuild_tensor_v2 arguments");
-                    long offset = Convert.ToInt64(a[1]);
-                    long[] size = ((object?[])a[2]!).Select(Convert.ToInt64).ToArray();
-                    long[] stride = ((object?[])a[3]!).Select(Convert.ToInt64).ToArray();
-                    long needed = offset + size.Zip(stride, (s, st) => s == 0 ? 0 : (s - 1) * st).Sum() + (size.Any(s => s == 0) ? 0 : 1);
-                    if (needed > storageTensor.shape[0]) throw Fail($"a tensor needs {needed} elements of a storage that has {storageTensor.shape[0]}");
+                    long offset = NonNegative(a[1], "storage offset");
+                    long[] size = Longs(a[2], "size"), stride = Longs(a[3], "stride");
+                    if (size.Length != stride.Length || size.Length > 16) throw Fail($"a tensor with {size.Length} sizes and {stride.Length} strides");
+                    long available = storageTensor.shape[0], elements = 1, last = offset;
+                    for (int i = 0; i < size.Length; i++)
+                    {
+                        if (size[i] == 0) { elements = 0; break; }
+                        // A tensor may not hold more elements than its storage (stride 0 would let a few bytes expand into gigabytes).
+                        if (elements > available / size[i] || (size[i] > 1 && stride[i] > available))
+                            throw Fail($"a tensor of size [{string.Join(", ", size)}], strides [{string.Join(", ", stride)}] does not fit its storage of {available} elements");
+                        elements *= size[i];
+                        last += (size[i] - 1) * stride[i];
+                    }
+                    if (elements > 0 && last >= available) throw Fail($"a tensor needs element {last} of a storage that has {available}");
                     return storageTensor.as_strided(size, stride, offset).clone();
                 }
                 case "torch._utils _rebuild_parameter":
@@ -228,6 +241,16 @@ public static class TorchPickleReader
                     throw Fail($"'{g.Name}' cannot be called here");
             }
         }
+
+        private long NonNegative(object? value, string what) => value switch
+        {
+            int i when i >= 0 => i,
+            long l when l >= 0 => l,
+            _ => throw Fail($"the {what} is {value ?? "None"}, not a non-negative integer"),
+        };
+
+        private long[] Longs(object? value, string what) =>
+            value is object?[] items ? items.Select(v => NonNegative(v, what)).ToArray() : throw Fail($"the {what} is not a tuple");
 
         private static object Key(object? k) => k ?? throw new CheckpointException("a dictionary key is None");
 
