@@ -74,6 +74,20 @@ public sealed class CheckpointTests
     }
 
     [Fact]
+    public void AnAbsurdArchitectureInACheckpointIsRefusedBeforeAnyTensorIsMade()
+    {
+        var dir = TestPaths.NewTempDir();
+        using (var t = Bcm.Training.Trainer.OpenOrResume(Bcm.Training.Presets.Get("tiny") with { Steps = 1, CheckpointEvery = 1, SampleEvery = 0 }, dir)) t.Run();
+        var (tensors, meta) = SafeTensors.Load(Bcm.Training.TrainingCheckpoint.List(dir)[^1].Path);
+        Assert.Matches("\"image_size\": ?8", meta["options"]);
+        meta["options"] = System.Text.RegularExpressions.Regex.Replace(meta["options"], "\"image_size\": ?8", "\"image_size\": 100000");
+        string bad = Path.Combine(dir, "huge.safetensors");
+        SafeTensors.Save(bad, tensors, meta);
+        var e = Assert.Throws<CheckpointException>(() => Bcm.Training.ModelLoader.Load(bad));
+        Assert.Contains("image size must be in 1..1024, got 100000", e.Message);
+    }
+
+    [Fact]
     public void MissingCheckpointIsAClearError() =>
         Assert.Contains("no such", Assert.Throws<CheckpointException>(() => ModelLoader.Load("/nonexistent/ckpt.safetensors")).Message);
 

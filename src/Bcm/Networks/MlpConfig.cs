@@ -21,11 +21,11 @@ public sealed record MlpConfig : NetworkConfig
 
     public override void Validate()
     {
-        if (Dim < 1) throw new ArgumentException($"mlp dim must be ≥ 1, got {Dim}");
-        if (Hidden < 1) throw new ArgumentException($"mlp hidden width must be ≥ 1, got {Hidden}");
-        if (Blocks < 1) throw new ArgumentException($"mlp needs at least one block, got {Blocks}");
-        if (EmbedChannels < 2 || EmbedChannels % 2 != 0) throw new ArgumentException($"mlp embed channels must be even and ≥ 2, got {EmbedChannels}");
-        if (NumClasses < 0) throw new ArgumentException("number of classes must be ≥ 0");
+        if (Dim is < 1 or > 1 << 20) throw new ArgumentException($"mlp dim must be in 1..{1 << 20}, got {Dim}");
+        if (Hidden is < 1 or > 65536) throw new ArgumentException($"mlp hidden width must be in 1..65536, got {Hidden}");
+        if (Blocks is < 1 or > 256) throw new ArgumentException($"mlp blocks must be in 1..256, got {Blocks}");
+        if (EmbedChannels < 2 || EmbedChannels % 2 != 0 || EmbedChannels > 65536) throw new ArgumentException($"mlp embed channels must be even, in 2..65536, got {EmbedChannels}");
+        if (NumClasses is < 0 or > 100_000) throw new ArgumentException($"number of classes must be in 0..100000, got {NumClasses}");
         if (Dropout is < 0 or >= 1) throw new ArgumentException("dropout must be in [0, 1)");
     }
 }

@@ -24,7 +24,15 @@ public sealed record UNetConfig : NetworkConfig
 
     public override void Validate()
     {
-        if (ImageSize < 1) throw new ArgumentException($"image size must be positive, got {ImageSize}");
+        // Upper bounds far above any published model: checkpoint metadata is input, and an absurd architecture must be
+        // refused before libtorch is asked for it.
+        if (ImageSize is < 1 or > 1024) throw new ArgumentException($"image size must be in 1..1024, got {ImageSize}");
+        if (InChannels is < 1 or > 64 || OutChannels is < 1 or > 64) throw new ArgumentException($"in and out channels must be in 1..64, got {InChannels} and {OutChannels}");
+        if (NumClasses is < 0 or > 100_000) throw new ArgumentException($"number of classes must be in 0..100000, got {NumClasses}");
+        if (ModelChannels > 4096) throw new ArgumentException($"model channels must be at most 4096, got {ModelChannels}");
+        if (ChannelMult.Length > 8 || ChannelMult.Any(m => m > 16)) throw new ArgumentException("channel mult: at most 8 levels of at most 16 each");
+        if (NumResBlocks > 32) throw new ArgumentException($"num res blocks must be at most 32, got {NumResBlocks}");
+        if (AttentionResolutions.Any(r => r < 1)) throw new ArgumentException("attention resolutions must be ≥ 1");
         if (ModelChannels < 32 || ModelChannels % 32 != 0)
             throw new ArgumentException($"model channels must be a positive multiple of 32 (GroupNorm uses 32 groups), got {ModelChannels}");
         if (ChannelMult.Length == 0) throw new ArgumentException("channel mult must have at least one level");
