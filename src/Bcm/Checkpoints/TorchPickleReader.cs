@@ -25,6 +25,18 @@ public static class TorchPickleReader
     public static Dictionary<string, Tensor> Load(string path)
     {
         if (!File.Exists(path)) throw new CheckpointException($"{path}: no such file");
+        try
+        {
+            return LoadArchive(path);
+        }
+        catch (InvalidDataException e) // the zip reader finds damage lazily, e.g. while listing entries
+        {
+            throw new CheckpointException($"{path}: damaged archive: {e.Message}", e);
+        }
+    }
+
+    private static Dictionary<string, Tensor> LoadArchive(string path)
+    {
         ZipArchive zip;
         try
         {
@@ -134,7 +146,7 @@ public static class TorchPickleReader
             while (true)
             {
                 if (pos >= data.Length) throw Fail("the pickle ends without STOP (truncated)");
-                byte op = data[pos++];
+                byte op = data[pos++]; // pos < data.Length was checked above
                 switch (op)
                 {
                     case 0x80: pos++; break;                                        // PROTO
@@ -143,18 +155,18 @@ public static class TorchPickleReader
                     case (byte)']': stack.Add(new List<object?>()); break;          // EMPTY_LIST
                     case (byte)')': stack.Add(Array.Empty<object?>()); break;       // EMPTY_TUPLE
                     case (byte)'(': stack.Add(Mark.Instance); break;                // MARK
-                    case (byte)'q': memo[data[pos++]] = Top(); break;               // BINPUT
+                    case (byte)'q': memo[Byte()] = Top(); break;               // BINPUT
                     case (byte)'r': memo[ReadU32()] = Top(); break;                 // LONG_BINPUT
                     case 0x94: memo[memo.Count] = Top(); break;                     // MEMOIZE
-                    case (byte)'h': stack.Add(Memo(data[pos++])); break;            // BINGET
+                    case (byte)'h': stack.Add(Memo(Byte())); break;            // BINGET
                     case (byte)'j': stack.Add(Memo(ReadU32())); break;              // LONG_BINGET
                     case (byte)'X': stack.Add(ReadString((int)ReadU32())); break;   // BINUNICODE
-                    case 0x8c: stack.Add(ReadString(data[pos++])); break;           // SHORT_BINUNICODE
-                    case 0x8d: stack.Add(ReadString(checked((int)ReadI64()))); break; // BINUNICODE8
-                    case (byte)'U': stack.Add(ReadString(data[pos++])); break;      // SHORT_BINSTRING
+                    case 0x8c: stack.Add(ReadString(Byte())); break;           // SHORT_BINUNICODE
+                    case 0x8d: { long n = ReadI64(); stack.Add(ReadString(n is >= 0 and <= int.MaxValue ? (int)n : -1)); break; } // BINUNICODE8
+                    case (byte)'U': stack.Add(ReadString(Byte())); break;      // SHORT_BINSTRING
                     case (byte)'T': stack.Add(ReadString((int)ReadU32())); break;   // BINSTRING
                     case (byte)'J': stack.Add((long)BinaryPrimitives.ReadInt32LittleEndian(Take(4))); break; // BININT
-                    case (byte)'K': stack.Add((long)data[pos++]); break;            // BININT1
+                    case (byte)'K': stack.Add((long)Byte()); break;            // BININT1
                     case (byte)'M': stack.Add((long)BinaryPrimitives.ReadUInt16LittleEndian(Take(2))); break; // BININT2
                     case 0x8a: stack.Add(ReadLong1()); break;                       // LONG1
                     case (byte)'G': stack.Add(BinaryPrimitives.ReadDoubleBigEndian(Take(8))); break; // BINFLOAT
@@ -285,9 +297,12 @@ public static class TorchPickleReader
             return items;
         }
 
+        private byte Byte() => pos < data.Length ? data[pos++] : throw Fail("the pickle is truncated");
+
         private ReadOnlySpan<byte> Take(int n)
         {
-            if (pos + n > data.Length) throw Fail("the pickle is truncated");
+            if (n < 0) throw Fail($"a length of {n}");
+            if ((long)pos + n > data.Length) throw Fail("the pickle is truncated");
             var s = data.AsSpan(pos, n);
             pos += n;
             return s;
@@ -301,7 +316,7 @@ public static class TorchPickleReader
 
         private long ReadLong1()
         {
-            int n = data[pos++];
+            int n = Byte();
             var bytes = Take(n);
             if (n > 8) throw Fail("integer too large");
             long v = 0;
