@@ -89,6 +89,11 @@ public sealed class CliTests
         Refused("steps must be at most", "train", "--preset", "tiny", "--steps", "100000000000000", "--out", Path.Combine(dir, "c"));
         Refused("--batch-size must be ≥ 1", "bench", "-b", "-1");
         Refused("--batch-size must be ≥ 1", "bench", "-b", "0");
+        Refused("goes up in noise level", "interpolate", "--seeds", "1", "2", "-c", run, "--regenerate", "invert1", "--out", dir);
+        Refused("goes up in noise level", "interpolate", png, png, "-c", run, "--regenerate", "invert1", "--out", dir);
+        string other = Path.Combine(TestPaths.NewTempDir(), "digit.png");
+        File.Copy(png, other);
+        Refused("two inputs are named digit", "invert", png, other, "-c", run, "--out", dir);
     }
 
     [Fact]

@@ -118,6 +118,17 @@ public sealed class TrainingTests
     }
 
     [Fact]
+    public void NonFiniteSamplesAreNeverWritten()
+    {
+        var dir = TestPaths.NewTempDir();
+        using var samples = zeros(2, 1, 8, 8);
+        samples[1, 0, 3, 3] = tensor(float.NaN);
+        var e = Assert.Throws<InvalidDataException>(() => Bcm.Reports.SampleOutputs.Write(dir, samples, PlanPresets.Resolve("onestep"), 0, "model"));
+        Assert.Contains("NaN or infinite", e.Message);
+        Assert.Empty(Directory.GetFiles(dir));
+    }
+
+    [Fact]
     public void CheckpointWithNonFiniteWeightsIsRefusedOnLoad()
     {
         var dir = TestPaths.NewTempDir();

@@ -17,6 +17,8 @@ public static class SampleOutputs
 {
     public static void Write(string outDir, Tensor samples, Plan plan, long seed, string checkpoint, bool individual = false, IReadOnlyList<Tensor>? trajectory = null)
     {
+        if (!samples.isfinite().all().item<bool>())
+            throw new InvalidDataException("the model produced NaN or infinite samples (are its weights finite?); nothing was written");
         if (individual) WriteIndividual(outDir, samples, seed);
         Directory.CreateDirectory(outDir);
         bool images = samples.dim() == 4;
