@@ -73,6 +73,21 @@ public sealed class CheckpointTests
         Assert.Contains(expected, Assert.Throws<CheckpointException>(() => Bcm.Training.ModelLoader.Load(bad)).Message);
     }
 
+    [Theory]
+    [InlineData("model_channels", "abc", "metadata model_channels is 'abc'")]
+    [InlineData("channel_mult", "(1, x)", "metadata channel_mult holds 'x'")]
+    [InlineData("image_size", "100000", "unusable architecture: image size must be in 1..1024")]
+    [InlineData("dropout", "nan", "metadata dropout is 'nan'")]
+    public void MalformedOfficialMetadataIsBadInput(string key, string value, string expected)
+    {
+        var (tensors, meta) = SafeTensors.Load(TestPaths.Golden("adm-tiny-uncond.safetensors"));
+        meta[key] = value;
+        string bad = Path.Combine(TestPaths.NewTempDir(), "official.safetensors");
+        SafeTensors.Save(bad, tensors, meta);
+        foreach (var t in tensors.Values) t.Dispose();
+        Assert.Contains(expected, Assert.Throws<CheckpointException>(() => Bcm.Training.ModelLoader.Load(bad)).Message);
+    }
+
     [Fact]
     public void AnAbsurdArchitectureInACheckpointIsRefusedBeforeAnyTensorIsMade()
     {

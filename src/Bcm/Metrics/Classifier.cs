@@ -151,8 +151,8 @@ public sealed class Classifier : Module<Tensor, Tensor>
         {
             if (!meta.TryGetValue("format", out var format) || format != Format)
                 throw new CheckpointException($"{path}: not a bcm classifier (format '{format}')");
-            int Int(string key) => int.Parse(meta[key], CultureInfo.InvariantCulture);
-            var net = new Classifier(Int("channels"), Int("image_size"), Int("num_classes"));
+            var net = new Classifier(Checkpoints.Metadata.Int(meta, "channels", path, 1, 4), Checkpoints.Metadata.Int(meta, "image_size", path, 4, 256),
+                Checkpoints.Metadata.Int(meta, "num_classes", path, 2, 1000));
             StateDict.Load(net, tensors, path);
             if (device is not null) net.to(device);
             net.eval();

@@ -37,7 +37,7 @@ public static class ModelLoader
             }
             else if (meta.ContainsKey("model_channels"))
             {
-                config = OfficialConfig(meta);
+                config = OfficialConfig(meta, path);
             }
             else
             {
@@ -99,26 +99,32 @@ public static class ModelLoader
             : SafeTensors.Load(path);
     }
 
-    /// <summary>The architecture from the metadata the official-format golden files carry.</summary>
-    public static UNetConfig OfficialConfig(IReadOnlyDictionary<string, string> meta)
+    /// <summary>The architecture from the metadata the official-format golden files carry (checked like any architecture).</summary>
+    public static UNetConfig OfficialConfig(IReadOnlyDictionary<string, string> meta, string path = "checkpoint")
     {
-        static int[] Ints(string s) => s.Trim('(', ')', '[', ']').Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
-            .Select(v => int.Parse(v, System.Globalization.CultureInfo.InvariantCulture)).ToArray();
-        static int Int(string s) => int.Parse(s, System.Globalization.CultureInfo.InvariantCulture);
-        static double Real(string s) => double.Parse(s, System.Globalization.CultureInfo.InvariantCulture);
-        return new UNetConfig
+        int Int(string key) => Metadata.Int(meta, key, path);
+        var config = new UNetConfig
         {
-            ImageSize = Int(meta["image_size"]),
-            InChannels = Int(meta["in_channels"]),
-            OutChannels = Int(meta["out_channels"]),
-            ModelChannels = Int(meta["model_channels"]),
-            ChannelMult = Ints(meta["channel_mult"]),
-            NumResBlocks = Int(meta["num_res_blocks"]),
-            AttentionResolutions = Ints(meta["attention_resolutions"]),
-            NumHeadChannels = Int(meta["num_head_channels"]),
-            NumClasses = meta["num_classes"] == "None" ? 0 : Int(meta["num_classes"]),
-            Dropout = Real(meta["dropout"]),
-            DropoutHighRes = Real(meta["dropout_highres"]),
+            ImageSize = Int("image_size"),
+            InChannels = Int("in_channels"),
+            OutChannels = Int("out_channels"),
+            ModelChannels = Int("model_channels"),
+            ChannelMult = Metadata.Ints(meta, "channel_mult", path),
+            NumResBlocks = Int("num_res_blocks"),
+            AttentionResolutions = Metadata.Ints(meta, "attention_resolutions", path),
+            NumHeadChannels = Int("num_head_channels"),
+            NumClasses = Metadata.Text(meta, "num_classes", path) == "None" ? 0 : Int("num_classes"),
+            Dropout = Metadata.Real(meta, "dropout", path),
+            DropoutHighRes = Metadata.Real(meta, "dropout_highres", path),
         };
+        try
+        {
+            config.Validate();
+        }
+        catch (ArgumentException e)
+        {
+            throw new CheckpointException($"{path}: its metadata describes an unusable architecture: {e.Message}", e);
+        }
+        return config;
     }
 }

@@ -43,9 +43,9 @@ public static partial class TrainingCheckpoint
         if (!Directory.Exists(dir)) return [];
         return Directory.EnumerateFiles(dir, "ckpt-*.safetensors")
             .Select(f => (Match: StepRegex().Match(Path.GetFileName(f)), Path: f))
-            .Where(x => x.Match.Success)
-            .Select(x => (long.Parse(x.Match.Groups[1].Value, CultureInfo.InvariantCulture), x.Path))
-            .OrderBy(x => x.Item1).ToList();
+            .Select(x => (Step: x.Match.Success && long.TryParse(x.Match.Groups[1].Value, NumberStyles.None, CultureInfo.InvariantCulture, out long step) ? step : -1, x.Path))
+            .Where(x => x.Step >= 0) // a name like ckpt-99999999999999999999 is not one of ours
+            .OrderBy(x => x.Step).ToList();
     }
 
     /// <summary>Deletes all but the newest <paramref name="keep"/> checkpoints.</summary>
