@@ -9,8 +9,8 @@ public static class ImageIO
     /// <summary>Decodes an image to RGBA bytes (unpremultiplied).</summary>
     public static byte[] ReadRgba(string path, out int width, out int height)
     {
-        using var codec = OpenCodec(path, out var stream);
-        using (stream)
+        var codec = OpenCodec(path, out var data);
+        try
         {
             var info = codec.Info;
             (width, height) = (info.Width, info.Height);
@@ -32,6 +32,11 @@ public static class ImageIO
             }
             return pixels;
         }
+        finally
+        {
+            codec.Dispose(); // the codec before the bytes it reads
+            data.Dispose();
+        }
     }
 
     /// <summary>The most pixels an image may have (4096 × 4096): the models take at most a few hundred pixels a side, and a small file can declare billions.</summary>
@@ -40,24 +45,35 @@ public static class ImageIO
     /// <summary>Width and height from the image's header, without decoding its pixels.</summary>
     public static (int Width, int Height) ReadSize(string path)
     {
-        using var codec = OpenCodec(path, out var stream);
-        using (stream) return (codec.Info.Width, codec.Info.Height);
+        var codec = OpenCodec(path, out var data);
+        try
+        {
+            return (codec.Info.Width, codec.Info.Height);
+        }
+        finally
+        {
+            codec.Dispose();
+            data.Dispose();
+        }
     }
 
-    private static SKCodec OpenCodec(string path, out Stream stream)
+    // The file is mapped natively (SKData), not read through a managed stream: the codec then never calls back into
+    // .NET, and the codec (disposed first by the callers' nested usings) never outlives the bytes it reads.
+    private static SKCodec OpenCodec(string path, out SKData data)
     {
         if (!File.Exists(path)) throw new FileNotFoundException($"{path}: no such file");
-        stream = File.OpenRead(path);
-        var codec = SKCodec.Create(stream, out var result);
+        if (new FileInfo(path).Length == 0) throw new InvalidDataException($"{path}: an empty file, not an image");
+        data = SKData.Create(path) ?? throw new InvalidDataException($"{path}: cannot be read");
+        var codec = SKCodec.Create(data);
         if (codec is null)
         {
-            stream.Dispose();
-            throw new InvalidDataException($"{path}: not an image SkiaSharp can decode (PNG or JPEG expected; {result})");
+            data.Dispose();
+            throw new InvalidDataException($"{path}: not an image SkiaSharp can decode (PNG or JPEG expected)");
         }
         if (codec.Info.Width < 1 || codec.Info.Height < 1)
         {
             codec.Dispose();
-            stream.Dispose();
+            data.Dispose();
             throw new InvalidDataException($"{path}: the image declares {codec.Info.Width}x{codec.Info.Height} pixels");
         }
         return codec;
