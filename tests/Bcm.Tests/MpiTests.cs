@@ -112,10 +112,13 @@ public sealed class MpiTests
         await p.WaitForExitAsync(timeout.Token); // the job stops: no rank waits forever for the dead one
         Assert.NotEqual(0, p.ExitCode);
         await stdout;
+        // mpirun may return while the surviving rank is still being torn down (and holds the run folder's lock).
+        var gone = Stopwatch.StartNew();
+        while ((RankProcess(dir, 0) is not null || RankProcess(dir, 1) is not null) && gone.Elapsed < TimeSpan.FromSeconds(30)) Thread.Sleep(50);
         long saved = TrainingCheckpoint.List(dir)[^1].Step;
         Assert.InRange(saved, 10, 50);
         string copy = TestPaths.NewTempDir();
-        foreach (var f in Directory.GetFiles(dir, "*", SearchOption.AllDirectories))
+        foreach (var f in Directory.GetFiles(dir, "*", SearchOption.AllDirectories).Where(f => !Path.GetFileName(f).StartsWith(".lock", StringComparison.Ordinal)))
         {
             string target = Path.Combine(copy, Path.GetRelativePath(dir, f));
             Directory.CreateDirectory(Path.GetDirectoryName(target)!);
