@@ -92,7 +92,7 @@ public static class SafeTensors
     }
 
     /// <summary>Bytes per element of a safetensors dtype, or 0 when we do not read it.</summary>
-    private static int Width(string dtype) => dtype switch
+    internal static int Width(string dtype) => dtype switch
     {
         "F64" or "I64" => 8,
         "F32" or "I32" => 4,

@@ -89,11 +89,20 @@ public static class TorchPickleReader
     private static Tensor LoadStorage(ZipArchive zip, string root, string path, StorageRef r, Dictionary<string, Tensor> cache)
     {
         if (cache.TryGetValue(r.Key, out var cached)) return cached;
+        string dtype = r.Type switch
+        {
+            "FloatStorage" => "F32", "DoubleStorage" => "F64", "HalfStorage" => "F16", "BFloat16Storage" => "BF16",
+            "LongStorage" => "I64", "IntStorage" => "I32", "ShortStorage" => "I16", "CharStorage" => "I8",
+            "ByteStorage" => "U8", "BoolStorage" => "BOOL",
+            _ => throw new CheckpointException($"{path}: unsupported storage type {r.Type}"),
+        };
+        int width = SafeTensors.Width(dtype);
         var entry = zip.GetEntry(root + "data/" + r.Key) ?? throw new CheckpointException($"{path}: storage {r.Key} is missing from the archive (truncated?)");
         // torch.save stores entries uncompressed; refuse a declared size far beyond the archive (a zip bomb) before allocating it.
         long archive = new FileInfo(path).Length;
         if (entry.Length > Math.Max(16 * archive, 1 << 20))
             throw new CheckpointException($"{path}: storage {r.Key} declares {entry.Length:N0} bytes in an archive of {archive:N0}: refusing to inflate it");
+        if (entry.Length % width != 0) throw new CheckpointException($"{path}: storage {r.Key} has {entry.Length} bytes, not a multiple of {width}");
         var bytes = new byte[entry.Length];
         try
         {
@@ -104,15 +113,6 @@ public static class TorchPickleReader
         {
             throw new CheckpointException($"{path}: storage {r.Key} cannot be read: {e.Message}", e);
         }
-        string dtype = r.Type switch
-        {
-            "FloatStorage" => "F32", "DoubleStorage" => "F64", "HalfStorage" => "F16", "BFloat16Storage" => "BF16",
-            "LongStorage" => "I64", "IntStorage" => "I32", "ShortStorage" => "I16", "CharStorage" => "I8",
-            "ByteStorage" => "U8", "BoolStorage" => "BOOL",
-            _ => throw new CheckpointException($"{path}: unsupported storage type {r.Type}"),
-        };
-        int width = dtype switch { "F64" or "I64" => 8, "F32" or "I32" => 4, "F16" or "BF16" or "I16" => 2, _ => 1 };
-        if (bytes.Length % width != 0) throw new CheckpointException($"{path}: storage {r.Key} has {bytes.Length} bytes, not a multiple of {width}");
         var t = SafeTensors.FromBytes(bytes, dtype, [bytes.Length / width]);
         cache[r.Key] = t;
         return t;
