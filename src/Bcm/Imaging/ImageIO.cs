@@ -7,82 +7,41 @@ namespace Bcm.Imaging;
 public static class ImageIO
 {
     /// <summary>Decodes an image to RGBA bytes (unpremultiplied).</summary>
-    public static byte[] ReadRgba(string path, out int width, out int height)
-    {
-        var codec = OpenCodec(path, out var data);
-        try
-        {
-            var info = codec.Info;
-            (width, height) = (info.Width, info.Height);
-            CheckPixelCap(path, width, height);
-            // Unpremultiplied: a pixel with alpha 0 keeps its colour instead of turning black.
-            var target = new SKImageInfo(width, height, SKColorType.Rgba8888, SKAlphaType.Unpremul);
-            var pixels = new byte[(long)width * height * 4];
-            var handle = System.Runtime.InteropServices.GCHandle.Alloc(pixels, System.Runtime.InteropServices.GCHandleType.Pinned);
-            try
-            {
-                var result = codec.GetPixels(target, handle.AddrOfPinnedObject());
-                if (result != SKCodecResult.Success)
-                    throw new InvalidDataException($"{path}: the image data is {(result == SKCodecResult.IncompleteInput ? "truncated" : "corrupt")} ({result}); " +
-                                                   "refusing to use a partly decoded image");
-            }
-            finally
-            {
-                handle.Free();
-            }
-            return pixels;
-        }
-        finally
-        {
-            codec.Dispose(); // the codec before the bytes it reads
-            data.Dispose();
-        }
-    }
+    public static byte[] ReadRgba(string path, out int width, out int height) => Decode(path, null, out width, out height);
 
     /// <summary>The most pixels an image may have (4096 × 4096): the models take at most a few hundred pixels a side, and a small file can declare billions.</summary>
     public const long MaxPixels = 4096L * 4096;
 
-    /// <summary>Width and height from the image's header, without decoding its pixels.</summary>
-    public static (int Width, int Height) ReadSize(string path)
-    {
-        var codec = OpenCodec(path, out var data);
-        try
-        {
-            return (codec.Info.Width, codec.Info.Height);
-        }
-        finally
-        {
-            codec.Dispose();
-            data.Dispose();
-        }
-    }
-
-    // The file is mapped natively (SKData), not read through a managed stream: the codec then never calls back into
-    // .NET, and the codec (disposed first by the callers' nested usings) never outlives the bytes it reads.
-    private static SKCodec OpenCodec(string path, out SKData data)
+    // Opens the file once: the header's size goes to checkSize (which may refuse it) and through the pixel cap before a
+    // byte of pixels is allocated. The file is mapped natively (SKData), not read through a managed stream, so the codec
+    // never calls back into .NET; the codec is disposed before the bytes it reads.
+    private static byte[] Decode(string path, Action<int, int>? checkSize, out int width, out int height)
     {
         if (!File.Exists(path)) throw new FileNotFoundException($"{path}: no such file");
         if (new FileInfo(path).Length == 0) throw new InvalidDataException($"{path}: an empty file, not an image");
-        data = SKData.Create(path) ?? throw new InvalidDataException($"{path}: cannot be read");
-        var codec = SKCodec.Create(data);
-        if (codec is null)
-        {
-            data.Dispose();
-            throw new InvalidDataException($"{path}: not an image SkiaSharp can decode (PNG or JPEG expected)");
-        }
-        if (codec.Info.Width < 1 || codec.Info.Height < 1)
-        {
-            codec.Dispose();
-            data.Dispose();
-            throw new InvalidDataException($"{path}: the image declares {codec.Info.Width}x{codec.Info.Height} pixels");
-        }
-        return codec;
-    }
-
-    private static void CheckPixelCap(string path, int width, int height)
-    {
+        using var data = SKData.Create(path) ?? throw new InvalidDataException($"{path}: cannot be read");
+        using var codec = SKCodec.Create(data) ?? throw new InvalidDataException($"{path}: not an image SkiaSharp can decode (PNG or JPEG expected)");
+        (width, height) = (codec.Info.Width, codec.Info.Height);
+        if (width < 1 || height < 1) throw new InvalidDataException($"{path}: the image declares {width}x{height} pixels");
+        checkSize?.Invoke(width, height);
         if ((long)width * height > MaxPixels)
             throw new InvalidDataException($"{path}: {width}x{height} pixels is more than the {MaxPixels:N0} this tool decodes (a cap against decompression bombs)");
+        // Unpremultiplied: a pixel with alpha 0 keeps its colour instead of turning black.
+        var target = new SKImageInfo(width, height, SKColorType.Rgba8888, SKAlphaType.Unpremul);
+        var pixels = new byte[(long)width * height * 4];
+        var handle = System.Runtime.InteropServices.GCHandle.Alloc(pixels, System.Runtime.InteropServices.GCHandleType.Pinned);
+        try
+        {
+            var result = codec.GetPixels(target, handle.AddrOfPinnedObject());
+            if (result != SKCodecResult.Success)
+                throw new InvalidDataException($"{path}: the image data is {(result == SKCodecResult.IncompleteInput ? "truncated" : "corrupt")} ({result}); " +
+                                               "refusing to use a partly decoded image");
+        }
+        finally
+        {
+            handle.Free();
+        }
+        return pixels;
     }
 
     /// <summary>
@@ -91,10 +50,10 @@ public static class ImageIO
     /// </summary>
     public static byte[] ReadPixels(string path, int channels, int size, bool resize)
     {
-        var (headerWidth, headerHeight) = ReadSize(path); // refuse a wrong size before decoding anything
-        if (!resize && (headerWidth != size || headerHeight != size))
-            throw new InvalidDataException($"{path}: the image is {headerWidth}x{headerHeight}, the model takes {size}x{size}");
-        var rgba = ReadRgba(path, out int w, out int h);
+        var rgba = Decode(path, resize ? null : (width, height) => // refuse a wrong size before decoding anything
+        {
+            if (width != size || height != size) throw new InvalidDataException($"{path}: the image is {width}x{height}, the model takes {size}x{size}");
+        }, out int w, out int h);
         if (w != size || h != size)
         {
             rgba = Resize(rgba, w, h, size, size);
