@@ -125,6 +125,7 @@ public sealed class TrainingTests
         samples[1, 0, 3, 3] = tensor(float.NaN);
         var e = Assert.Throws<InvalidDataException>(() => Bcm.Reports.SampleOutputs.Write(dir, samples, PlanPresets.Resolve("onestep"), 0, "model"));
         Assert.Contains("NaN or infinite", e.Message);
+        Assert.Contains("NaN or infinite", Assert.Throws<InvalidDataException>(() => Bcm.Reports.SampleOutputs.WriteIndividual(dir, samples, 0)).Message);
         Assert.Empty(Directory.GetFiles(dir));
     }
 

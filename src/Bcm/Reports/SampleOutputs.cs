@@ -17,8 +17,7 @@ public static class SampleOutputs
 {
     public static void Write(string outDir, Tensor samples, Plan plan, long seed, string checkpoint, bool individual = false, IReadOnlyList<Tensor>? trajectory = null)
     {
-        if (!samples.isfinite().all().item<bool>())
-            throw new InvalidDataException("the model produced NaN or infinite samples (are its weights finite?); nothing was written");
+        CheckFinite(samples);
         if (individual) WriteIndividual(outDir, samples, seed);
         Directory.CreateDirectory(outDir);
         bool images = samples.dim() == 4;
@@ -38,9 +37,16 @@ public static class SampleOutputs
     public static void WriteIndividual(string outDir, Tensor samples, long firstSeed)
     {
         if (samples.dim() != 4) return;
+        CheckFinite(samples);
         Directory.CreateDirectory(outDir);
         for (int i = 0; i < samples.shape[0]; i++)
             using (var img = samples[i]) ImageIO.SavePng(img, Path.Combine(outDir, $"sample-{firstSeed + i:D6}.png"));
+    }
+
+    private static void CheckFinite(Tensor samples)
+    {
+        if (!samples.isfinite().all().item<bool>())
+            throw new InvalidDataException("the model produced NaN or infinite samples (are its weights finite?); nothing was written");
     }
 
     /// <summary>Vector samples: samples.csv (one row per sample, columns x1…xd) and, in 2-D, a scatter plot samples.png.</summary>
