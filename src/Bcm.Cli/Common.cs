@@ -137,10 +137,11 @@ internal static class Common
         return TorchSharp.torch.tensor(new long[] { c }, device: device);
     }
 
-    public static string OutDir(string? @out, string fallback)
+    /// <summary>The output folder (--out, else the command's default), created unless <paramref name="create"/> is false (ranks other than 0 write nothing there).</summary>
+    public static string OutDir(string? @out, string fallback, bool create = true)
     {
         string dir = @out ?? fallback;
-        Directory.CreateDirectory(dir);
+        if (create) Directory.CreateDirectory(dir);
         return dir;
     }
 

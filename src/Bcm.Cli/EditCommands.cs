@@ -150,7 +150,7 @@ internal static class EditCommands
             using var clean = set.Batch(idx, size, device: device);
             using var batchLabels = labels is null ? null : labels.expand(n);
             bool lead = job.Rank == 0;
-            string outDir = lead ? Common.OutDir(parse.GetValue(Common.Out), "restoration") : parse.GetValue(Common.Out) ?? "restoration";
+            string outDir = Common.OutDir(parse.GetValue(Common.Out), "restoration", create: lead);
             if (lead) Console.WriteLine($"{set.Name} images {first}..{first + n - 1}, rounds {string.Join(",", levels)} ({Rounds.Nfe(levels)} NFE){(job.Size > 1 ? $" over {job.Size} ranks" : "")}");
             if (n < job.Size) throw new CliError($"-n {n} images cannot be shared by {job.Size} processes");
             Bcm.Reports.RestorationReport.Write(model, clean, qs, levels, parse.GetValue(Common.Seed), batchLabels, outDir, new SyncProgress<Bcm.Reports.RestorationReport.Row>(r =>

@@ -84,7 +84,7 @@ internal static class EvalCommand
             throw new CliError($"no classifier at {classifierPath}: train one with: bcm classifier --data {spec} --size {size} -o {classifierPath}");
         using var net = Classifier.Load(classifierPath, Common.ParseDevice(device));
         var job = World.Current; // under mpirun each rank measures its share of the samples and images
-        string outDir = job.Rank == 0 ? Common.OutDir(parse.GetValue(Common.Out), "eval") : parse.GetValue(Common.Out) ?? "eval";
+        string outDir = Common.OutDir(parse.GetValue(Common.Out), "eval", create: job.Rank == 0);
         var printer = new ProgressPrinter();
         var (train, test) = Common.RankZeroFirst(job, () =>
         {

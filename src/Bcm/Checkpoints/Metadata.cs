@@ -15,6 +15,11 @@ public static class Metadata
             : throw new CheckpointException($"{path}: metadata {key} is '{v}', expected an integer in {min}..{max}");
     }
 
+    /// <summary>A non-negative count (a step, an optimiser step) of a checkpoint's metadata.</summary>
+    public static long Count(IReadOnlyDictionary<string, string> meta, string key, string path) =>
+        meta.TryGetValue(key, out var text) && long.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out long v)
+            ? v : throw new CheckpointException($"{path}: metadata {key} is missing or not a non-negative integer");
+
     public static double Real(IReadOnlyDictionary<string, string> meta, string key, string path) =>
         double.TryParse(Text(meta, key, path), NumberStyles.Float, CultureInfo.InvariantCulture, out double d) && double.IsFinite(d) ? d
             : throw new CheckpointException($"{path}: metadata {key} is '{meta[key]}', expected a number");

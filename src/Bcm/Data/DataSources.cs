@@ -91,9 +91,8 @@ public static class DataSources
         if (test && !WithTestSplit.Contains(Kind(spec)))
             throw new ArgumentException($"'{spec}': {Kind(spec)} has no test split (only {string.Join(", ", WithTestSplit)} have one)");
         if (test) spec = spec[..^"@test".Length];
-        int colon = spec.IndexOf(':');
-        string kind = colon < 0 ? spec : spec[..colon];
-        string? arg = colon < 0 ? null : spec[(colon + 1)..];
+        string kind = Kind(spec);
+        string? arg = spec.Length > kind.Length ? spec[(kind.Length + 1)..] : null;
         switch (kind)
         {
             case "digits":

@@ -66,7 +66,7 @@ public static class Interpolation
     public static Tensor BetweenSeeds(BcmModel model, long seedA, long seedB, int count, Plan generate, long seed, bool slerp = true, Tensor? labels = null)
     {
         if (count < 2) throw new ArgumentException("an interpolation needs at least 2 images (α = 0 and 1)");
-        if (generate.IsInversion) throw new PlanException($"generation plan '{generate}' goes up in noise level (e.g. 80>0.002)");
+        generate.CheckGenerates();
         using var scope = NewDisposeScope();
         var one = zeros([1, .. model.Network.SampleShape], device: model.Device);
         var za = PlanRunner.Noise([seedA], one, 0) * generate.Start;

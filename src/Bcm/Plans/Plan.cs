@@ -138,9 +138,15 @@ public sealed record Plan(double Start, IReadOnlyList<PlanStep> Steps)
     public static void CheckRoundTrip(Plan invert, Plan generate)
     {
         if (!invert.IsInversion) throw new PlanException($"inversion plan '{invert}' does not go up in noise level (e.g. 0.07>80)");
-        if (generate.IsInversion) throw new PlanException($"generation plan '{generate}' goes up in noise level (e.g. 80>0.002)");
+        generate.CheckGenerates();
         if (Math.Abs(generate.Start - invert.End) > 1e-9 * invert.End)
             throw new PlanException($"the generation plan '{generate}' starts at {generate.Start}, but the inversion '{invert}' ends at {invert.End}");
+    }
+
+    /// <summary>Checks that this plan comes down in noise level, as a generation plan must.</summary>
+    public void CheckGenerates()
+    {
+        if (IsInversion) throw new PlanException($"generation plan '{this}' goes up in noise level (e.g. 80>0.002)");
     }
 
     public string ToJson() => JsonSerializer.Serialize(this, JsonOptions);

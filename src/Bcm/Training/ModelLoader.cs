@@ -29,7 +29,7 @@ public static class ModelLoader
             {
                 options = TrainingCheckpoint.ReadOptions(meta, path);
                 config = options.Network;
-                step = TrainingCheckpoint.ReadStep(meta, "step", path);
+                step = Metadata.Count(meta, "step", path);
             }
             else if (presetNetwork is not null)
             {

@@ -174,8 +174,8 @@ public sealed class Trainer : IDisposable
         CopyInto(online.Module, target.Module);
         var optimState = tensors.Where(kv => kv.Key.StartsWith("optim.", StringComparison.Ordinal))
             .ToDictionary(kv => kv.Key["optim.".Length..], kv => kv.Value.to(device));
-        optimiser.LoadState(optimState, TrainingCheckpoint.ReadStep(meta, "optimizer_step", path), path);
-        Step = TrainingCheckpoint.ReadStep(meta, "step", path);
+        optimiser.LoadState(optimState, Metadata.Count(meta, "optimizer_step", path), path);
+        Step = Metadata.Count(meta, "step", path);
     }
 
     /// <summary>

@@ -71,11 +71,6 @@ public static partial class TrainingCheckpoint
         }
     }
 
-    /// <summary>A non-negative step count from a checkpoint's metadata (<c>step</c>, <c>optimizer_step</c>).</summary>
-    public static long ReadStep(IReadOnlyDictionary<string, string> metadata, string key, string path) =>
-        metadata.TryGetValue(key, out var text) && long.TryParse(text, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out long v)
-            ? v : throw new CheckpointException($"{path}: metadata {key} is missing or not a non-negative integer");
-
     [GeneratedRegex(@"^ckpt-(\d+)\.safetensors$")]
     private static partial Regex StepRegex();
 }
