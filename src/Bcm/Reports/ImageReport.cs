@@ -81,15 +81,12 @@ public static class ImageReport
 
         var generation = new List<SampleQuality>();
         var (first, share) = Sharded.Share(n, comm.Rank, comm.Size);
-        var seeds = PlanRunner.SeedRange(options.Seed, share, first);
-        int classes = bcm.Network.NumClasses;
-        Tensor? Labels(int from, int count) => classes > 0 ? (arange(first + from, first + from + count, device: device) % classes) : null;
         SampleQuality? Measure(string method, MethodFamily family, BcmModel model, Plan plan, string grid)
         {
             log?.Report($"{method} ({plan.Nfe} NFE) on {n} samples{(comm.Size > 1 ? $" over {comm.Size} ranks" : "")}");
             var watch = Stopwatch.StartNew();
-            using var images = InBatches(share, options.BatchSize, (from, count) =>
-                PlanRunner.Run(model, zeros([count, .. shape], device: device), plan, seeds[from..(from + count)], Labels(from, count)));
+            // Samples first..first+share−1 of the run: seeds Seed + i, labels i mod classes, as bcm sample makes them.
+            using var images = PlanRunner.Generate(model, plan, share, options.Seed, options.BatchSize, first: first);
             double seconds = watch.Elapsed.TotalSeconds;
             if (lead) ImageIO.SaveGrid(images[..Math.Min(64, share)], Path.Combine(outDir, grid));
             var (features, predictions) = classifier.Embed(images.clamp(-1, 1));
@@ -116,17 +113,6 @@ public static class ImageReport
 
     // Plan names may be texts such as 80>0.002 or families such as ancestral:3: keep file names portable.
     private static string FileSafe(string name) => new(name.Select(c => char.IsAsciiLetterOrDigit(c) || c is '-' or '.' ? c : '_').ToArray());
-
-    private static Tensor InBatches(int n, int batch, Func<int, int, Tensor> make)
-    {
-        var parts = new List<Tensor>();
-        for (int from = 0; from < n; from += batch)
-            using (NewDisposeScope())
-                parts.Add(make(from, Math.Min(batch, n - from)).cpu().MoveToOuterDisposeScope());
-        var all = cat(parts, 0);
-        foreach (var p in parts) p.Dispose();
-        return all;
-    }
 
     // Every rank's features and predictions in rank order (the order of one process), and the slowest rank's seconds; null on other ranks.
     private static (double[] Features, int[] Predictions, double Seconds)? GatherEmbedding(ICommunicator comm, double[] features, int[] predictions, double seconds)

@@ -17,8 +17,8 @@ namespace Bcm.Reports;
 /// </summary>
 public static class RestorationReport
 {
-    /// <summary>PSNR of each image before and after restoration (dB on [0, 1]), with the degraded and restored batches.</summary>
-    public sealed record Measurement(double[] PsnrBefore, double[] PsnrAfter, Tensor Degraded, Tensor Restored) : IDisposable
+    /// <summary>PSNR of each image before and after restoration (dB on [0, 1]), and the statistics of the gain.</summary>
+    public sealed record PsnrChange(double[] PsnrBefore, double[] PsnrAfter)
     {
         /// <summary>PSNR after minus before, per image (dB).</summary>
         public double[] Gains => PsnrAfter.Zip(PsnrBefore, (after, before) => after - before).ToArray();
@@ -35,6 +35,12 @@ public static class RestorationReport
         }
         /// <summary>Share of images whose PSNR went up.</summary>
         public double ImprovedFraction => Gains.Count(g => g > 0) / (double)PsnrAfter.Length;
+    }
+
+    /// <summary>PSNR of each image before and after restoration, with the degraded and restored batches.</summary>
+    public sealed record Measurement(double[] PsnrBefore, double[] PsnrAfter, Tensor Degraded, Tensor Restored) : IDisposable
+    {
+        public PsnrChange Change => new(PsnrBefore, PsnrAfter);
 
         public void Dispose()
         {
@@ -85,7 +91,7 @@ public static class RestorationReport
             });
             var columns = Sharded.GatherColumns(comm, n, [m.PsnrBefore, m.PsnrAfter, .. blurred]);
             if (columns is null) continue; // not rank 0
-            using var all = new Measurement(columns[0], columns[1], m.Degraded.alias(), m.Restored.alias());
+            var all = new PsnrChange(columns[0], columns[1]); // every rank's images
             var (blur, blurPsnr) = BlurSigmas.Select((sigma, i) => (sigma, columns[2 + i].Average())).MaxBy(p => p.Item2);
             var row = new Row(q, n, all.PsnrBefore.Average(), all.PsnrAfter.Average(), all.MeanGain, all.GainStandardError, all.ImprovedFraction, blur, blurPsnr);
             rows.Add(row);
