@@ -64,13 +64,27 @@ public sealed class CheckpointTests
     [InlineData("step", "-5", "metadata step is missing or not a non-negative integer")]
     public void MalformedTrainingMetadataIsBadInput(string key, string value, string expected)
     {
+        string bad = WithMetadata(TinyCheckpoint(), meta => meta[key] = value);
+        Assert.Contains(expected, Assert.Throws<CheckpointException>(() => Bcm.Training.ModelLoader.Load(bad)).Message);
+    }
+
+    // The checkpoint of a one-step tiny run.
+    private static string TinyCheckpoint()
+    {
         var dir = TestPaths.NewTempDir();
         using (var t = Bcm.Training.Trainer.OpenOrResume(Bcm.Training.Presets.Get("tiny") with { Steps = 1, CheckpointEvery = 1, SampleEvery = 0 }, dir)) t.Run();
-        var (tensors, meta) = SafeTensors.Load(Bcm.Training.TrainingCheckpoint.List(dir)[^1].Path);
-        meta[key] = value;
-        string bad = Path.Combine(dir, "bad.safetensors");
-        SafeTensors.Save(bad, tensors, meta);
-        Assert.Contains(expected, Assert.Throws<CheckpointException>(() => Bcm.Training.ModelLoader.Load(bad)).Message);
+        return Bcm.Training.TrainingCheckpoint.List(dir)[^1].Path;
+    }
+
+    // A copy of a safetensors file with its metadata edited, in a new folder.
+    private static string WithMetadata(string source, Action<Dictionary<string, string>> edit)
+    {
+        var (tensors, meta) = SafeTensors.Load(source);
+        edit(meta);
+        string copy = Path.Combine(TestPaths.NewTempDir(), "edited.safetensors");
+        SafeTensors.Save(copy, tensors, meta);
+        foreach (var t in tensors.Values) t.Dispose();
+        return copy;
     }
 
     [Theory]
@@ -80,24 +94,18 @@ public sealed class CheckpointTests
     [InlineData("dropout", "nan", "metadata dropout is 'nan'")]
     public void MalformedOfficialMetadataIsBadInput(string key, string value, string expected)
     {
-        var (tensors, meta) = SafeTensors.Load(TestPaths.Golden("adm-tiny-uncond.safetensors"));
-        meta[key] = value;
-        string bad = Path.Combine(TestPaths.NewTempDir(), "official.safetensors");
-        SafeTensors.Save(bad, tensors, meta);
-        foreach (var t in tensors.Values) t.Dispose();
+        string bad = WithMetadata(TestPaths.Golden("adm-tiny-uncond.safetensors"), meta => meta[key] = value);
         Assert.Contains(expected, Assert.Throws<CheckpointException>(() => Bcm.Training.ModelLoader.Load(bad)).Message);
     }
 
     [Fact]
     public void AnAbsurdArchitectureInACheckpointIsRefusedBeforeAnyTensorIsMade()
     {
-        var dir = TestPaths.NewTempDir();
-        using (var t = Bcm.Training.Trainer.OpenOrResume(Bcm.Training.Presets.Get("tiny") with { Steps = 1, CheckpointEvery = 1, SampleEvery = 0 }, dir)) t.Run();
-        var (tensors, meta) = SafeTensors.Load(Bcm.Training.TrainingCheckpoint.List(dir)[^1].Path);
-        Assert.Matches("\"image_size\": ?8", meta["options"]);
-        meta["options"] = System.Text.RegularExpressions.Regex.Replace(meta["options"], "\"image_size\": ?8", "\"image_size\": 100000");
-        string bad = Path.Combine(dir, "huge.safetensors");
-        SafeTensors.Save(bad, tensors, meta);
+        string bad = WithMetadata(TinyCheckpoint(), meta =>
+        {
+            Assert.Matches("\"image_size\": ?8", meta["options"]);
+            meta["options"] = System.Text.RegularExpressions.Regex.Replace(meta["options"], "\"image_size\": ?8", "\"image_size\": 100000");
+        });
         var e = Assert.Throws<CheckpointException>(() => Bcm.Training.ModelLoader.Load(bad));
         Assert.Contains("image size must be in 1..1024, got 100000", e.Message);
     }
