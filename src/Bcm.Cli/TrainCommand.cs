@@ -24,15 +24,22 @@ internal static class TrainCommand
     private static readonly Option<bool?> Flip = new("--flip") { Description = "Random horizontal flips of training images (default from the preset: off for digits, on for CIFAR-10)" };
     private static readonly Option<double?> MaxMinutes = new("--max-minutes") { Description = "Stop after this much wall time (checkpoint written; resume later), e.g. to compare runs at equal CPU time" };
     private static readonly Option<bool> NoReport = new("--no-report") { Description = "Skip the final sample grids and inversion round trip" };
+    private static readonly Option<string[]> Override = new("--override")
+    {
+        Description = "On resume, options (comma-separated names, e.g. lr,batch-size) whose new values from the command line replace the run's own from this step on; recorded in options.json and stats.jsonl",
+        AllowMultipleArgumentsPerToken = false,
+        CustomParser = r => r.Tokens.SelectMany(t => t.Value.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)).ToArray(),
+    };
 
     public static Command Create()
     {
-        var cmd = new Command("train", "Train a BCM (bidirectional consistency training). Resumes when --out already holds checkpoints; " +
+        var cmd = new Command("train", "Train a BCM (bidirectional consistency training). Resumes when --out already holds checkpoints: the run's own " +
+                                       "options win, --steps changes the total, and any other option given with a different value is refused unless --override names it; " +
                                        "writes options.json, stats.jsonl, checkpoints/, samples/ and a final report (grids and inversion MSE). " +
                                        "Ctrl+C or SIGTERM (a scheduler's preemption) stops after the current step and writes a checkpoint.")
         {
             Common.Preset, Common.Data, Common.Out, Common.Seed, Common.Device, Common.Threads, Steps, Batch, Lr, CtOnly, Objective, InitFrom, FixedScales,
-            Limit, CheckpointEvery, Keep, SampleEvery, Flip, MaxMinutes, NoReport,
+            Limit, CheckpointEvery, Keep, SampleEvery, Flip, MaxMinutes, NoReport, Override,
         };
         cmd.SetAction(parse => Common.Guard(() => Run(parse)));
         return cmd;
@@ -48,10 +55,15 @@ internal static class TrainCommand
         var job = World.Current; // one process, or the ranks of mpirun -np N (data-parallel)
         bool lead = job.Rank == 0;
         var printer = new ProgressPrinter(ranks: job.Size);
-        var options = Options(parse, preset);
+        var saved = Trainer.SavedOptions(runDir);
+        var overrides = parse.GetValue(Override) ?? [];
+        if (saved is null && overrides.Length > 0) throw new CliError($"--override applies when resuming, but {runDir} holds no checkpoint yet");
+        // A new run starts from the preset; a resumed run from its own options. Either way the options given here go on top.
+        var options = Given(parse, saved ?? Presets.Get(preset), fresh: saved is null);
+        if (saved is not null && parse.GetValue(Common.Preset) is string p) options = options with { Preset = p };
         if (job.Size > 1 && lead) Trainer.LoadData(options, printer); // fetch a data set once, before every rank reads it
         if (job.Size > 1) job.Barrier();
-        using var trainer = Trainer.OpenOrResume(options, runDir, lead ? printer : null, job);
+        using var trainer = Trainer.OpenOrResume(options, runDir, lead ? printer : null, job, overrides);
         trainer.SamplesDue = TrainingPreview.Save;
         int parameters = (int)trainer.Online.Network.Module.parameters().Sum(p => p.numel());
         var o = trainer.Options;
@@ -68,10 +80,13 @@ internal static class TrainCommand
         return 0;
     }
 
-    /// <summary>The preset's options with those given on the command line.</summary>
-    private static TrainOptions Options(ParseResult parse, string preset)
+    /// <summary>
+    /// <paramref name="o"/> (a preset's options, or a resumed run's) with the options given on the command line; the
+    /// seed and device defaults apply only to a <paramref name="fresh"/> run.
+    /// </summary>
+    private static TrainOptions Given(ParseResult parse, TrainOptions o, bool fresh)
     {
-        var o = Presets.Get(preset);
+        bool Explicit(Option option) => parse.GetResult(option) is { Implicit: false };
         return o with
         {
             Data = parse.GetValue(Common.Data) ?? o.Data,
@@ -87,8 +102,8 @@ internal static class TrainCommand
             KeepCheckpoints = parse.GetValue(Keep) ?? o.KeepCheckpoints,
             SampleEvery = parse.GetValue(SampleEvery) ?? o.SampleEvery,
             RandomFlip = parse.GetValue(Flip) ?? o.RandomFlip,
-            Seed = parse.GetValue(Common.Seed),
-            Device = parse.GetValue(Common.Device) ?? "cpu",
+            Seed = fresh || Explicit(Common.Seed) ? parse.GetValue(Common.Seed) : o.Seed,
+            Device = fresh || Explicit(Common.Device) ? parse.GetValue(Common.Device) ?? "cpu" : o.Device,
         };
     }
 

@@ -10,6 +10,7 @@ public static class JsonFormat
     public static readonly JsonSerializerOptions Options = new()
     {
         WriteIndented = true,
+        AllowOutOfOrderMetadataProperties = true, // a hand-written network configuration may give its kind anywhere
         PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower,
         DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull,
         Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping, // plans such as 80>0.002 stay readable

@@ -1,3 +1,5 @@
+using System.Text.Json.Serialization;
+
 namespace Bcm.Networks;
 
 /// <summary>
@@ -6,7 +8,7 @@ namespace Bcm.Networks;
 /// </summary>
 public sealed record MlpConfig : NetworkConfig
 {
-    public override string Kind => "mlp";
+    [JsonIgnore] public override string Kind => "mlp";
     /// <summary>Dimension d of a sample.</summary>
     public int Dim { get; init; } = 2;
     /// <summary>Width of the hidden layers.</summary>
@@ -17,7 +19,7 @@ public sealed record MlpConfig : NetworkConfig
     public int EmbedChannels { get; init; } = 64;
     public override int NumClasses { get; init; }
     public double Dropout { get; init; }
-    public override long[] SampleShape => [Dim];
+    [JsonIgnore] public override long[] SampleShape => [Dim];
 
     public override void Validate()
     {

@@ -5,11 +5,15 @@ namespace Bcm.Networks;
 
 /// <summary>
 /// Configuration of a network F_θ. Serialised as JSON with a <c>kind</c> field that selects the implementation
-/// (<c>adm-unet</c>, <c>mlp</c>); a configuration without <c>kind</c> is a UNet (files written before MLPs existed).
+/// (<c>adm-unet</c>, <c>mlp</c>), by System.Text.Json's polymorphism. Files of older versions (no <c>kind</c>: a UNet;
+/// or <c>kind</c> twice) are read through <see cref="UpgradeLegacyJson"/>.
 /// </summary>
-[JsonConverter(typeof(NetworkConfigConverter))]
+[JsonPolymorphic(TypeDiscriminatorPropertyName = "kind")]
+[JsonDerivedType(typeof(UNetConfig), "adm-unet")]
+[JsonDerivedType(typeof(MlpConfig), "mlp")]
 public abstract record NetworkConfig
 {
+    /// <summary>The implementation's name, as in the JSON <c>kind</c> field.</summary>
     [JsonIgnore] public abstract string Kind { get; }
 
     /// <summary>Shape of one sample, e.g. [C, H, W] or [d].</summary>
@@ -20,37 +24,44 @@ public abstract record NetworkConfig
 
     /// <summary>Checks the configuration, with a message naming the bad field.</summary>
     public abstract void Validate();
-}
 
-/// <summary>Reads and writes <see cref="NetworkConfig"/> with its <c>kind</c> discriminator.</summary>
-public sealed class NetworkConfigConverter : JsonConverter<NetworkConfig>
-{
-    private static readonly Dictionary<string, Type> Kinds = new(StringComparer.Ordinal)
+    /// <summary>
+    /// Rewrites the <c>network</c> object of an options document written by an older version into today's form: one
+    /// <c>kind</c>, first (<c>adm-unet</c> where there was none), and no derived <c>sample_shape</c>. Other documents
+    /// are returned unchanged.
+    /// </summary>
+    /// <exception cref="JsonException">The document is not JSON, or its network kind is not a string.</exception>
+    public static string UpgradeLegacyJson(string json)
     {
-        ["adm-unet"] = typeof(UNetConfig),
-        ["mlp"] = typeof(MlpConfig),
-    };
-
-    public override NetworkConfig Read(ref Utf8JsonReader reader, Type typeToConvert, JsonSerializerOptions options)
-    {
-        using var doc = JsonDocument.ParseValue(ref reader);
-        string kind = doc.RootElement.TryGetProperty("kind", out var k) ? k.GetString() ?? "" : "adm-unet";
-        if (!Kinds.TryGetValue(kind, out var type))
-            throw new JsonException($"unknown network kind '{kind}' (known: {string.Join(", ", Kinds.Keys)})");
-        // The records' Kind is [JsonIgnore], so the "kind" member is skipped like any unknown one.
-        return (NetworkConfig)(doc.RootElement.Deserialize(type, options) ?? throw new JsonException("empty network configuration"));
+        using var doc = JsonDocument.Parse(json);
+        if (doc.RootElement.ValueKind != JsonValueKind.Object || !doc.RootElement.TryGetProperty("network", out var network)
+            || network.ValueKind != JsonValueKind.Object)
+            return json;
+        var kinds = network.EnumerateObject().Where(p => p.Name == "kind").Select(p => p.Value).ToArray();
+        if (kinds.Any(k => k.ValueKind != JsonValueKind.String)) throw new JsonException("the network's kind must be a string");
+        var known = typeof(NetworkConfig).GetCustomAttributes(typeof(JsonDerivedTypeAttribute), false)
+            .Select(a => (string)((JsonDerivedTypeAttribute)a).TypeDiscriminator!).ToArray();
+        if (kinds.FirstOrDefault(k => !known.Contains(k.GetString())) is { ValueKind: JsonValueKind.String } bad)
+            throw new JsonException($"unknown network kind '{bad.GetString()}' (known: {string.Join(", ", known)})");
+        var buffer = new System.Buffers.ArrayBufferWriter<byte>();
+        using (var writer = new Utf8JsonWriter(buffer))
+        {
+            writer.WriteStartObject();
+            foreach (var p in doc.RootElement.EnumerateObject())
+            {
+                if (p.Name != "network")
+                {
+                    p.WriteTo(writer);
+                    continue;
+                }
+                writer.WritePropertyName(p.Name);
+                writer.WriteStartObject();
+                writer.WriteString("kind", kinds.Length > 0 ? kinds[0].GetString() : "adm-unet");
+                foreach (var q in network.EnumerateObject().Where(q => q.Name is not ("kind" or "sample_shape"))) q.WriteTo(writer);
+                writer.WriteEndObject();
+            }
+            writer.WriteEndObject();
+        }
+        return System.Text.Encoding.UTF8.GetString(buffer.WrittenSpan);
     }
-
-    public override void Write(Utf8JsonWriter writer, NetworkConfig value, JsonSerializerOptions options)
-    {
-        var element = JsonSerializer.SerializeToElement(value, value.GetType(), options);
-        writer.WriteStartObject();
-        writer.WriteString("kind", value.Kind);
-        foreach (var p in element.EnumerateObject()) p.WriteTo(writer);
-        writer.WriteEndObject();
-    }
-
-    // The attribute on the abstract base is not inherited (System.Text.Json reads it with inherit: false), so the
-    // concrete records serialise by reflection without coming back here.
-    public override bool CanConvert(Type typeToConvert) => typeToConvert == typeof(NetworkConfig);
 }

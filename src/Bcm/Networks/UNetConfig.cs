@@ -1,3 +1,5 @@
+using System.Text.Json.Serialization;
+
 namespace Bcm.Networks;
 
 /// <summary>
@@ -6,7 +8,7 @@ namespace Bcm.Networks;
 /// </summary>
 public sealed record UNetConfig : NetworkConfig
 {
-    public override string Kind => "adm-unet";
+    [JsonIgnore] public override string Kind => "adm-unet";
     public int ImageSize { get; init; } = 32;
     public int InChannels { get; init; } = 3;
     public int OutChannels { get; init; } = 3;
@@ -17,7 +19,7 @@ public sealed record UNetConfig : NetworkConfig
     public int[] AttentionResolutions { get; init; } = [2];
     public int NumHeadChannels { get; init; } = 32;
     public override int NumClasses { get; init; }
-    public override long[] SampleShape => [InChannels, ImageSize, ImageSize];
+    [JsonIgnore] public override long[] SampleShape => [InChannels, ImageSize, ImageSize];
     public double Dropout { get; init; }
     public double DropoutHighRes { get; init; }
     public bool ResBlockUpDown { get; init; } = true;

@@ -55,6 +55,8 @@ public sealed record TrainOptions
     /// .safetensors), or a bcm checkpoint or run folder (its EMA weights, e.g. an <c>edm</c> baseline run).
     /// </summary>
     public string? InitFrom { get; init; }
+    /// <summary>Options changed when the run was resumed (<c>--override</c>), oldest first.</summary>
+    public IReadOnlyList<OptionOverride> History { get; init; } = [];
 
     /// <summary>The library's JSON form (<see cref="IO.JsonFormat.Options"/>).</summary>
     public static JsonSerializerOptions Json => IO.JsonFormat.Options;
@@ -62,7 +64,7 @@ public sealed record TrainOptions
     public string ToJson() => JsonSerializer.Serialize(this, Json);
 
     public static TrainOptions FromJson(string json) =>
-        JsonSerializer.Deserialize<TrainOptions>(json, Json) ?? throw new InvalidDataException("empty options");
+        JsonSerializer.Deserialize<TrainOptions>(NetworkConfig.UpgradeLegacyJson(json), Json) ?? throw new InvalidDataException("empty options");
 
     /// <summary>The most optimiser steps a run may ask for (a billion: beyond any budget, and far from overflowing step counters and images seen).</summary>
     public const long MaxSteps = 1_000_000_000;

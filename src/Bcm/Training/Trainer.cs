@@ -31,6 +31,7 @@ public sealed class Trainer : IDisposable
     private RunLock? runLock;
     private int[]? epochOrder;
     private long epochOfOrder = -1;
+    private string? pendingEvent;
 
     /// <summary>Steps between the checks that every rank holds the same weights (also at every checkpoint and at the start).</summary>
     public const int SyncCheckEvery = 100;
@@ -101,18 +102,22 @@ public sealed class Trainer : IDisposable
     public Action<Trainer>? SamplesDue { get; set; }
 
     /// <summary>
-    /// Creates a trainer for a new run folder, or resumes the run already there (its options win). Every rank of a
-    /// data-parallel job calls it with the same folder (a file system they share) and resumes from the same checkpoint;
-    /// rank 0 alone writes options.json.
+    /// Creates a trainer for a new run folder, or resumes the run already there. On resume the run's own options win:
+    /// <paramref name="options"/> may differ from them only in the total of steps, the device and the options named in
+    /// <paramref name="overrides"/> (recorded in <see cref="TrainOptions.History"/>; see <see cref="Resume.Reconcile"/>),
+    /// and stats.jsonl is cut back to the checkpoint's step. Every rank of a data-parallel job calls it with the same
+    /// folder (a file system they share) and resumes from the same checkpoint; rank 0 alone writes.
     /// </summary>
     /// <remarks>The writer (rank 0) holds the folder's <see cref="RunLock"/> until the trainer is disposed; a second writer gets <see cref="RunLockedException"/>.</remarks>
-    public static Trainer OpenOrResume(TrainOptions options, string runDir, IProgress<string>? log = null, ICommunicator? communicator = null)
+    /// <exception cref="ResumeConflictException">The options differ from the run's in a way not allowed.</exception>
+    public static Trainer OpenOrResume(TrainOptions options, string runDir, IProgress<string>? log = null, ICommunicator? communicator = null,
+                                       IReadOnlyCollection<string>? overrides = null)
     {
         var runLock = (communicator?.Rank ?? 0) == 0 ? RunLock.Acquire(runDir) : null;
         try
         {
             if (runLock is not null) RemoveStaleTemporaries(runDir, log);
-            var trainer = OpenOrResumeLocked(options, runDir, log, communicator);
+            var trainer = OpenOrResumeLocked(options, runDir, log, communicator, overrides ?? []);
             trainer.runLock = runLock;
             return trainer;
         }
@@ -135,7 +140,14 @@ public sealed class Trainer : IDisposable
             }
     }
 
-    private static Trainer OpenOrResumeLocked(TrainOptions options, string runDir, IProgress<string>? log, ICommunicator? communicator)
+    /// <summary>The options of the run in <paramref name="runDir"/> (from its newest checkpoint), or null when it has no checkpoint yet.</summary>
+    public static TrainOptions? SavedOptions(string runDir)
+    {
+        var latest = TrainingCheckpoint.List(runDir).LastOrDefault();
+        return latest.Path is null ? null : TrainingCheckpoint.ReadOptions(SafeTensors.Inspect(latest.Path).Metadata, latest.Path);
+    }
+
+    private static Trainer OpenOrResumeLocked(TrainOptions options, string runDir, IProgress<string>? log, ICommunicator? communicator, IReadOnlyCollection<string> overrides)
     {
         var latest = TrainingCheckpoint.List(runDir).LastOrDefault();
         if (latest.Path is not null)
@@ -144,10 +156,14 @@ public sealed class Trainer : IDisposable
             try
             {
                 var saved = TrainingCheckpoint.ReadOptions(meta, latest.Path);
-                if (options.Steps > saved.Steps) saved = saved with { Steps = options.Steps };
-                var trainer = new Trainer(saved, LoadData(saved, log), runDir, communicator);
+                long step = Metadata.Count(meta, "step", latest.Path);
+                var resumed = Resume.Reconcile(saved, options, step, overrides);
+                var trainer = new Trainer(resumed, LoadData(resumed, log), runDir, communicator);
                 trainer.Restore(tensors, meta, latest.Path);
-                log?.Report($"resumed {runDir} at step {trainer.Step} from {Path.GetFileName(latest.Path)}");
+                var changes = resumed.History.Skip(saved.History.Count).ToArray();
+                if (trainer.Communicator.Rank == 0) trainer.RecordResume(changes);
+                log?.Report($"resumed {runDir} at step {trainer.Step} from {Path.GetFileName(latest.Path)}" +
+                            string.Concat(changes.Select(c => $"; {c.Name} {c.From} → {c.To}")));
                 return trainer;
             }
             finally
@@ -162,6 +178,36 @@ public sealed class Trainer : IDisposable
             AtomicFile.WriteAllText(Path.Combine(runDir, "options.json"), options.ToJson());
         }
         return fresh;
+    }
+
+    // On resume: stats.jsonl loses the lines of steps after the checkpoint (and a line torn by a kill); options.json
+    // and the first stats line say what changed.
+    private void RecordResume(IReadOnlyList<OptionOverride> changes)
+    {
+        string stats = Path.Combine(RunDir, "stats.jsonl");
+        if (File.Exists(stats))
+        {
+            var kept = File.ReadLines(stats).TakeWhile(line => StatsStep(line) is long s && s <= Step).ToArray();
+            AtomicFile.WriteAllText(stats, kept.Length == 0 ? "" : string.Join("\n", kept) + "\n");
+        }
+        if (changes.Count > 0)
+        {
+            AtomicFile.WriteAllText(Path.Combine(RunDir, "options.json"), Options.ToJson());
+            pendingEvent = "resumed with " + string.Join(", ", changes.Select(c => $"{c.Name} {c.From} → {c.To}"));
+        }
+    }
+
+    private static long? StatsStep(string line)
+    {
+        try
+        {
+            using var doc = JsonDocument.Parse(line);
+            return doc.RootElement.TryGetProperty("step", out var s) && s.TryGetInt64(out long step) ? step : null;
+        }
+        catch (JsonException)
+        {
+            return null;
+        }
     }
 
     public static ITrainingData LoadData(TrainOptions options, IProgress<string>? log = null) =>
@@ -283,13 +329,14 @@ public sealed class Trainer : IDisposable
             double elapsed = clock.Elapsed.TotalSeconds;
             double ips = (Step - startStep) * Options.BatchSize / Math.Max(elapsed, 1e-9);
             double eta = (Options.Steps - Step) * Options.BatchSize / Math.Max(ips, 1e-9);
-            string? evt = null;
+            string? evt = pendingEvent;
+            pendingEvent = null;
             bool checkpoint = Step % Options.CheckpointEvery == 0 || Step == Options.Steps;
             if (checkpoint || Step % SyncCheckEvery == 0) parallel.CheckInSync(online.Module.parameters(), Step);
             if (checkpoint)
             {
                 SaveCheckpoint();
-                evt = "checkpoint";
+                evt = evt is null ? "checkpoint" : evt + "; checkpoint";
             }
             if (writer && Options.SampleEvery > 0 && Step % Options.SampleEvery == 0) SamplesDue?.Invoke(this);
             var report = new TrainProgress(Step, Options.Steps, scales, loss, ct, soft, gradNorm, ips, elapsed, eta, evt, parallel.LastAllReduceSeconds);
