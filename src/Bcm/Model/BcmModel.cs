@@ -6,10 +6,11 @@ namespace Bcm.Model;
 
 /// <summary>
 /// The consistency function of a BCM (method §2): f(x,t,u) = c_skip(t,u)·x + c_out(t,u)·F_θ(c_in(t)·x, c_noise(t), c_noise(u), y).
-/// It owns a raw network and knows nothing of training or plans.
+/// It owns a raw network and knows nothing of training or plans; disposing it frees the network's weights.
 /// </summary>
-public sealed class BcmModel
+public sealed class BcmModel : IDisposable
 {
+    /// <summary>Wraps <paramref name="network"/> with the scalings for data of standard deviation <paramref name="sigmaData"/> on noise levels [<paramref name="sigmaMin"/>, <paramref name="sigmaMax"/>].</summary>
     public BcmModel(IBcmNetwork network, double sigmaData = Sigmas.Data, double sigmaMin = Sigmas.Min, double sigmaMax = Sigmas.Max)
     {
         Network = network;
@@ -18,10 +19,17 @@ public sealed class BcmModel
         SigmaMax = sigmaMax;
     }
 
+    /// <summary>The raw network F_θ.</summary>
     public IBcmNetwork Network { get; }
+    /// <summary>σ_data of the scalings (0.5).</summary>
     public double SigmaData { get; }
+    /// <summary>The lowest noise level ε (0.002): a jump to it gives data.</summary>
     public double SigmaMin { get; }
+    /// <summary>The highest noise level T (80): generation starts there.</summary>
     public double SigmaMax { get; }
+
+    /// <summary>Frees the network's weights.</summary>
+    public void Dispose() => Network.Module.Dispose();
 
     /// <summary>The device of the network's parameters (the CPU for a network without parameters).</summary>
     public Device Device => Network.Module.parameters().FirstOrDefault()?.device ?? CPU;

@@ -13,8 +13,24 @@ namespace Bcm.Training;
 /// </summary>
 public static class ModelLoader
 {
-    public sealed record Loaded(BcmModel Model, NetworkConfig Config, string Source, long? Step, TrainOptions? Options);
+    /// <summary>A loaded model and where it came from; disposing it frees the weights.</summary>
+    /// <param name="Model">The model, in eval mode.</param>
+    /// <param name="Config">Its network configuration.</param>
+    /// <param name="Source">The checkpoint file it was read from.</param>
+    /// <param name="Step">The training step of a bcm checkpoint (null for an official state_dict).</param>
+    /// <param name="Options">The training options of a bcm checkpoint (null for an official state_dict).</param>
+    public sealed record Loaded(BcmModel Model, NetworkConfig Config, string Source, long? Step, TrainOptions? Options) : IDisposable
+    {
+        /// <summary>Frees the model's weights.</summary>
+        public void Dispose() => Model.Dispose();
+    }
 
+    /// <summary>Loads a model for sampling and editing.</summary>
+    /// <param name="path">A run folder (its newest checkpoint), a bcm checkpoint, or an official state_dict (.pt or .safetensors).</param>
+    /// <param name="preset">The architecture of an official state_dict whose file does not say it (e.g. <c>imagenet64</c>).</param>
+    /// <param name="useEma">Of a bcm checkpoint, the EMA weights (default) or the online weights.</param>
+    /// <param name="device">Where to put the model (default the CPU).</param>
+    /// <exception cref="CheckpointException">The file is not a usable checkpoint (malformed, wrong shapes, NaN weights, unknown architecture).</exception>
     public static Loaded Load(string path, string? preset = null, bool useEma = true, Device? device = null)
     {
         var presetNetwork = preset is null ? null : Presets.Get(preset).Network; // an unknown name is an error even where the file knows its architecture
