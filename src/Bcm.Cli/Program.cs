@@ -1,8 +1,10 @@
 using System.CommandLine;
+using System.CommandLine.Help;
 using Bcm.Cli;
 using Bcm.Distributed;
 
-var root = new RootCommand("bcm: Bidirectional Consistency Models (Li & He, 2024). One network jumps along the probability-flow ODE in " +
+// A plain command named bcm as the root, so that usage lines say `bcm` however the program is started (dotnet Bcm.Cli.dll, ./bcm, the .NET tool).
+var root = new Command("bcm", "bcm: Bidirectional Consistency Models (Li & He, 2024). One network jumps along the probability-flow ODE in " +
                            "either direction: train it, generate in one or a few steps, invert images to noise, inspect checkpoints.")
 {
     TrainCommand.Create(),
@@ -18,6 +20,8 @@ var root = new RootCommand("bcm: Bidirectional Consistency Models (Li & He, 2024
     BenchCommand.Create(),
     EvalCommand.Create(),
     ClassifierCommand.Create(),
+    new HelpOption(),
+    new VersionOption(),
 };
 var parsed = root.Parse(args);
 if (parsed.Errors.Count > 0)
