@@ -109,16 +109,26 @@ internal static class Common
         return new TorchSharp.torch.Device(device);
     }
 
-    public static ModelLoader.Loaded LoadModel(string? checkpoint, string? preset, string device)
+    public static readonly Option<string> Weights = new Option<string>("--weights")
+    {
+        Description = "Of a bcm training checkpoint: ema (the evaluation model, default) or online (the weights being trained)",
+        DefaultValueFactory = _ => "ema",
+    }.AcceptOnlyFromAmong("ema", "online");
+
+    public static ModelLoader.Loaded LoadModel(string? checkpoint, string? preset, string device, bool ema = true)
     {
         if (checkpoint is null) throw new CliError("--checkpoint is required: a run folder or a checkpoint file");
-        return ModelLoader.Load(checkpoint, preset, device: ParseDevice(device));
+        return ModelLoader.Load(checkpoint, preset, useEma: ema, device: ParseDevice(device));
     }
 
+    /// <summary>The model of --checkpoint, --preset, --device and --weights.</summary>
+    public static ModelLoader.Loaded LoadModel(System.CommandLine.ParseResult parse) =>
+        LoadModel(parse.GetValue(Checkpoint), parse.GetValue(Preset), parse.GetValue(Device)!, parse.GetValue(Weights) != "online");
+
     /// <summary>The model of a command that works on images (inversion and editing), refusing vector models.</summary>
-    public static ModelLoader.Loaded LoadImageModel(string? checkpoint, string? preset, string device)
+    public static ModelLoader.Loaded LoadImageModel(System.CommandLine.ParseResult parse)
     {
-        var loaded = LoadModel(checkpoint, preset, device);
+        var loaded = LoadModel(parse);
         if (loaded.Config.SampleShape.Length != 3)
             throw new CliError($"{loaded.Source} makes {loaded.Config.SampleShape[0]}-dimensional vectors; this command works on image models (for vector models use bcm sample and bcm eval)");
         return loaded;

@@ -23,7 +23,7 @@ internal static class EditCommands
         var cmd = new Command("inpaint", "Fill the unknown pixels of an image: noise, then rounds of invert-to-t_r → generate → paste the known pixels back " +
                                          $"(default levels {string.Join(",", Inpainting.DefaultLevels)}: 14 NFE). Known pixels of the output equal the input exactly.")
         {
-            image, mask, box, RoundsOption, Label, Common.Checkpoint, Common.Preset, Common.Out, Common.Seed, Common.Device, Common.Threads,
+            image, mask, box, RoundsOption, Label, Common.Checkpoint, Common.Weights, Common.Preset, Common.Out, Common.Seed, Common.Device, Common.Threads,
         };
         cmd.SetAction(parse => Common.Guard(() =>
         {
@@ -89,7 +89,7 @@ internal static class EditCommands
                                           $"image's block averages, so the output downsamples exactly to the input (default levels {string.Join(",", SuperResolution.DefaultLevels)}: " +
                                           $"{Rounds.Nfe(SuperResolution.DefaultLevels)} NFE).")
         {
-            image, factor, clean, RoundsOption, Label, Common.Checkpoint, Common.Preset, Common.Out, Common.Seed, Common.Device, Common.Threads,
+            image, factor, clean, RoundsOption, Label, Common.Checkpoint, Common.Weights, Common.Preset, Common.Out, Common.Seed, Common.Device, Common.Threads,
         };
         cmd.SetAction(parse => Common.Guard(() =>
         {
@@ -176,7 +176,7 @@ internal static class EditCommands
         var clean = new Option<string?>("--clean") { Description = "A reference image, to report PSNR before and after" };
         var cmd = new Command(name, description)
         {
-            image, clean, RoundsOption, Label, Common.Checkpoint, Common.Preset, Common.Out, Common.Seed, Common.Device, Common.Threads,
+            image, clean, RoundsOption, Label, Common.Checkpoint, Common.Weights, Common.Preset, Common.Out, Common.Seed, Common.Device, Common.Threads,
         };
         foreach (var option in extraOptions ?? []) cmd.Options.Add(option);
         cmd.SetAction(parse => Common.Guard(() =>
@@ -208,7 +208,7 @@ internal static class EditCommands
 
     private static (Model.BcmModel Model, int Channels, int Size, Device Device, Tensor? Labels) Load(ParseResult parse)
     {
-        var loaded = Common.LoadImageModel(parse.GetValue(Common.Checkpoint), parse.GetValue(Common.Preset), parse.GetValue(Common.Device)!);
+        var loaded = Common.LoadImageModel(parse);
         var device = Common.ParseDevice(parse.GetValue(Common.Device)!);
         var shape = loaded.Model.Network.SampleShape;
         var labels = Common.SingleLabel(parse, Label, loaded.Model.Network.NumClasses, device);

@@ -21,12 +21,12 @@ internal static class InterpolateCommand
         var cmd = new Command("interpolate", "Interpolate between two real images (both inverted to noise, latents mixed by slerp, each mix regenerated) " +
                                              "or between two seeds; writes strip.png (A, the path, B) and path.safetensors.")
         {
-            images, seeds, Common.Checkpoint, Common.Preset, Common.Out, Common.Seed, Common.Device, Common.Threads, count, lerp, plan, regen, label,
+            images, seeds, Common.Checkpoint, Common.Weights, Common.Preset, Common.Out, Common.Seed, Common.Device, Common.Threads, count, lerp, plan, regen, label,
         };
         cmd.SetAction(parse => Common.Guard(() =>
         {
             Common.ApplyThreads(parse);
-            var loaded = Common.LoadImageModel(parse.GetValue(Common.Checkpoint), parse.GetValue(Common.Preset), parse.GetValue(Common.Device)!);
+            var loaded = Common.LoadImageModel(parse);
             var device = Common.ParseDevice(parse.GetValue(Common.Device)!);
             var generate = PlanPresets.Resolve(parse.GetValue(regen)!);
             int n = parse.GetValue(count);

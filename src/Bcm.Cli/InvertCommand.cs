@@ -19,12 +19,12 @@ internal static class InvertCommand
         var cmd = new Command("invert", "Invert images to latent noise along the PF-ODE and regenerate them: writes latents.safetensors, " +
                                         "reconstructions (PNG), roundtrip.png (rows of originals above their reconstructions) and metrics.csv (per-image MSE and PSNR on [0, 1]).")
         {
-            images, Common.Checkpoint, Common.Preset, Common.Data, Common.Out, Common.Seed, Common.Device, Common.Threads, plan, regen, count, label,
+            images, Common.Checkpoint, Common.Weights, Common.Preset, Common.Data, Common.Out, Common.Seed, Common.Device, Common.Threads, plan, regen, count, label,
         };
         cmd.SetAction(parse => Common.Guard(() =>
         {
             Common.ApplyThreads(parse);
-            var loaded = Common.LoadImageModel(parse.GetValue(Common.Checkpoint), parse.GetValue(Common.Preset), parse.GetValue(Common.Device)!);
+            var loaded = Common.LoadImageModel(parse);
             var device = Common.ParseDevice(parse.GetValue(Common.Device)!);
             var invert = PlanPresets.Resolve(parse.GetValue(plan)!);
             var generate = PlanPresets.Resolve(parse.GetValue(regen)!);

@@ -20,12 +20,12 @@ internal static class SampleCommand
         var trajectory = new Option<bool>("--trajectory") { Description = "Also write a picture of every step of the plan (trajectory.png: one row per step)" };
         var cmd = new Command("sample", "Generate images (or vectors) from a checkpoint with a sampling plan; writes samples.png (a grid, or a scatter plot of 2-D vectors), samples.safetensors, plan.txt, and samples.csv for vectors.")
         {
-            Common.Checkpoint, Common.Preset, Common.Out, Common.Seed, Common.Device, Common.Threads, plan, steps, count, batch, label, individual, trajectory,
+            Common.Checkpoint, Common.Weights, Common.Preset, Common.Out, Common.Seed, Common.Device, Common.Threads, plan, steps, count, batch, label, individual, trajectory,
         };
         cmd.SetAction(parse => Common.Guard(() =>
         {
             Common.ApplyThreads(parse);
-            var loaded = Common.LoadModel(parse.GetValue(Common.Checkpoint), parse.GetValue(Common.Preset), parse.GetValue(Common.Device)!);
+            var loaded = Common.LoadModel(parse);
             var p = parse.GetValue(steps) is int k ? PlanPresets.Ancestral(k) : PlanPresets.Resolve(parse.GetValue(plan)!);
             if (p.IsInversion) throw new CliError($"plan '{p}' goes up in noise level: that is an inversion, use bcm invert");
             int n = parse.GetValue(count), b = parse.GetValue(batch);

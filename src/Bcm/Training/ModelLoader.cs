@@ -51,6 +51,10 @@ public static class ModelLoader
             {
                 config = presetNetwork;
             }
+            else if (meta.TryGetValue("bcm_network", out var network))
+            {
+                config = ExportedConfig(network, path);
+            }
             else if (meta.ContainsKey("model_channels"))
             {
                 config = OfficialConfig(meta, path);
@@ -113,6 +117,22 @@ public static class ModelLoader
         return path.EndsWith(".pt", StringComparison.OrdinalIgnoreCase) || path.EndsWith(".pth", StringComparison.OrdinalIgnoreCase)
             ? (TorchPickleReader.Load(path), [])
             : SafeTensors.Load(path);
+    }
+
+    // The network configuration an export (ModelExport) writes beside the official arguments: exact for any network.
+    private static NetworkConfig ExportedConfig(string json, string path)
+    {
+        try
+        {
+            var config = System.Text.Json.JsonSerializer.Deserialize<NetworkConfig>(json, IO.JsonFormat.Options)
+                         ?? throw new CheckpointException($"{path}: metadata bcm_network is empty");
+            config.Validate();
+            return config;
+        }
+        catch (Exception e) when (e is System.Text.Json.JsonException or NotSupportedException or ArgumentException or InvalidOperationException)
+        {
+            throw new CheckpointException($"{path}: metadata bcm_network does not describe a usable network ({e.Message})", e);
+        }
     }
 
     /// <summary>The architecture from the metadata the official-format golden files carry (checked like any architecture).</summary>

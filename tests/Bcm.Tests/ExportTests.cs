@@ -1,0 +1,90 @@
+using Bcm.Checkpoints;
+using Bcm.Networks;
+using Bcm.Training;
+using Xunit;
+using static TorchSharp.torch;
+
+namespace Bcm.Tests;
+
+/// <summary><c>bcm export</c>: the official layout, key for key, and a round trip back into bcm.</summary>
+public sealed class ExportTests
+{
+    [Theory]
+    [InlineData("adm-tiny-uncond")]
+    [InlineData("adm-tiny-cond")]
+    public void AnOfficialStateDictExportsToTheSameKeysValuesAndArchitecture(string name)
+    {
+        var dir = TestPaths.NewTempDir();
+        string path = Path.Combine(dir, "model.safetensors");
+        // The official-layout file carries reference outputs (io.*, loss.*, grad.*) beside the weights: the export has the weights alone.
+        var r = ModelExport.Write(TestPaths.Golden(name + ".safetensors"), path);
+        Assert.Equal("as loaded", r.Weights);
+        var (golden, goldenMeta) = SafeTensors.Load(TestPaths.Golden(name + ".safetensors"));
+        var (exported, meta) = SafeTensors.Load(path);
+        var weights = golden.Where(kv => !ModelLoader.IsReferenceData(kv.Key)).ToDictionary(kv => kv.Key, kv => kv.Value);
+        Assert.Equal(weights.Keys.Order(StringComparer.Ordinal), exported.Keys.Order(StringComparer.Ordinal));
+        foreach (var (key, t) in weights) Assert.True(t.equal(exported[key]).all().item<bool>(), key);
+        foreach (var key in new[] { "image_size", "in_channels", "out_channels", "model_channels", "channel_mult", "num_res_blocks",
+                     "attention_resolutions", "num_head_channels", "num_classes", "use_scale_shift_norm", "resblock_updown" })
+            Assert.Equal(goldenMeta[key], meta[key]);
+        Assert.Equal(ModelExport.Format, meta["format"]);
+
+        // Loaded back, the network computes the official outputs.
+        using var loaded = ModelLoader.Load(path);
+        using var _ = no_grad();
+        var f = loaded.Model.Jump(golden["io.xt"], golden["io.t"], golden["io.u"], golden.GetValueOrDefault("io.y"));
+        Assertions.Close(golden["io.f"], f, 1e-5, what: "io.f after export");
+    }
+
+    [Fact]
+    public void ARunExportsItsEmaOrOnlineWeightsAndLoadsBack()
+    {
+        var run = TestPaths.NewTempDir();
+        using (var t = Trainer.OpenOrResume(Presets.Get("tiny") with { Steps = 3, CheckpointEvery = 3, SampleEvery = 0 }, run)) t.Run();
+        var dir = TestPaths.NewTempDir();
+        string ema = Path.Combine(dir, "ema.safetensors"), online = Path.Combine(dir, "online.safetensors");
+        var r = CliRunner.Bcm("export", run, "-o", ema);
+        Assert.True(r.Code == 0, r.Err);
+        Assert.Contains("ema weights", r.Out);
+        r = CliRunner.Bcm("export", run, "-o", online, "--weights", "online");
+        Assert.True(r.Code == 0, r.Err);
+
+        using var x = randn([4, 1, 8, 8], generator: manual_seed(5));
+        foreach (var (file, useEma) in new[] { (ema, true), (online, false) })
+        {
+            using var fromRun = ModelLoader.Load(run, useEma: useEma);
+            using var exported = ModelLoader.Load(file);
+            Assert.Equal(System.Text.Json.JsonSerializer.Serialize(fromRun.Config), System.Text.Json.JsonSerializer.Serialize(exported.Config));
+            using var _ = no_grad();
+            Assert.True(fromRun.Model.Jump(x, 2.0, 0.002).equal(exported.Model.Jump(x, 2.0, 0.002)).all().item<bool>(), file);
+            var (_, meta) = SafeTensors.Inspect(file);
+            Assert.Equal("3", meta["step"]);
+            Assert.Equal(useEma ? "ema" : "online", meta["weights"]);
+        }
+        using (var a = ModelLoader.Load(ema))
+        using (var b = ModelLoader.Load(online))
+        using (no_grad())
+            Assert.False(a.Model.Jump(x, 2.0, 0.002).equal(b.Model.Jump(x, 2.0, 0.002)).all().item<bool>(), "EMA and online weights should differ after 3 steps");
+
+        var bad = CliRunner.Bcm("export", run, "-o", Path.Combine(dir, "x.safetensors"), "--weights", "best");
+        Assert.Equal(2, bad.Code);
+        Assert.Contains("best", bad.Err);
+        bad = CliRunner.Bcm("export", run, "-o", Path.Combine(dir, "x.pt"));
+        Assert.Equal(2, bad.Code);
+        Assert.Contains(".safetensors", bad.Err);
+        Assert.Equal(2, CliRunner.Bcm("sample", "-c", run, "--weights", "neither").Code);
+    }
+
+    [Fact]
+    public void AnMlpExportsWithItsConfigurationAlone()
+    {
+        var run = TestPaths.NewTempDir();
+        using (var t = Trainer.OpenOrResume(Presets.Get("mixture2d") with { Steps = 1, CheckpointEvery = 1, SampleEvery = 0, BatchSize = 16 }, run)) t.Run();
+        string path = Path.Combine(TestPaths.NewTempDir(), "mlp.safetensors");
+        ModelExport.Write(run, path);
+        var (_, meta) = SafeTensors.Inspect(path);
+        Assert.False(meta.ContainsKey("model_channels")); // the official code has no MLP
+        using var loaded = ModelLoader.Load(path);
+        Assert.IsType<MlpConfig>(loaded.Config);
+    }
+}
