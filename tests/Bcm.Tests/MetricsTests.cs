@@ -92,18 +92,35 @@ public sealed class MetricsTests
         Assert.True(ImageQuality.Ssim(board, -board)[0] < -0.9);
     }
 
+    /// <summary>
+    /// FID at the feature width of Inception (2048), against its closed form for covariances that share eigenvectors
+    /// (a random rotation Q): Σᵢ = Q Dᵢ Qᵀ gives tr(Σ₁ + Σ₂ − 2(Σ₁^½ Σ₂ Σ₁^½)^½) = Σ (√d₁ − √d₂)².
+    /// </summary>
     [Fact]
-    public void EigenDecompositionReconstructsTheMatrix()
+    public void FidMatchesItsClosedFormAt2048Dimensions()
     {
-        var rng = new Random(4);
-        int n = 12;
-        var m = new double[n, n];
-        for (int i = 0; i < n; i++)
-            for (int j = 0; j <= i; j++) m[i, j] = m[j, i] = Randomness.Seeds.Normal(rng);
-        var (values, vectors) = FeatureMetrics.Eigen(m);
-        for (int i = 0; i < n; i++)
-            for (int j = 0; j < n; j++)
-                Assert.Equal(m[i, j], Enumerable.Range(0, n).Sum(k => vectors[i, k] * values[k] * vectors[j, k]), 9);
+        const int d = 2048;
+        using var g = TorchSharp.torch.manual_seed(9);
+        var (q, _) = TorchSharp.torch.linalg.qr(TorchSharp.torch.randn([d, d], TorchSharp.torch.float64));
+        var d1 = TorchSharp.torch.rand([d], TorchSharp.torch.float64) + 0.1;
+        var d2 = TorchSharp.torch.rand([d], TorchSharp.torch.float64) * 3 + 0.01;
+        var s1 = (q * d1.unsqueeze(0)).matmul(q.T);
+        var s2 = (q * d2.unsqueeze(0)).matmul(q.T);
+        var m1 = TorchSharp.torch.randn([d], TorchSharp.torch.float64);
+        var m2 = TorchSharp.torch.randn([d], TorchSharp.torch.float64);
+        double expected = (m1 - m2).square().sum().item<double>() + (d1.sqrt() - d2.sqrt()).square().sum().item<double>();
+        Assert.Equal(expected, FeatureMetrics.Fid(m1, s1, m2, s2), expected * 1e-9);
+    }
+
+    [Fact]
+    public void KidHasNoSpreadWithoutDistinctSubsets()
+    {
+        var a = Gaussian(300, 8, 1);
+        var b = Gaussian(300, 8, 2);
+        Assert.Null(FeatureMetrics.Kid(a, b, 8, subsets: 10, subsetSize: 500).Std);
+        var withSubsets = FeatureMetrics.Kid(a, b, 8, subsets: 10, subsetSize: 100);
+        Assert.NotNull(withSubsets.Std);
+        Assert.True(withSubsets.Std > 0);
     }
 
     /// <summary>

@@ -11,15 +11,16 @@ public sealed class CsvTable(IReadOnlyList<string> header, string numberFormat =
 {
     private readonly StringBuilder text = new(string.Join(",", header.Select(h => h.Contains(',') || h.Contains('"') ? Quote(h) : h)) + "\n");
 
-    public CsvTable Row(params object[] cells)
+    public CsvTable Row(params object?[] cells)
     {
         if (cells.Length != header.Count) throw new ArgumentException($"a row of {cells.Length} cells in a table of {header.Count} columns");
         text.AppendLine(string.Join(",", cells.Select(Cell)));
         return this;
     }
 
-    private string Cell(object cell) => cell switch
+    private string Cell(object? cell) => cell switch
     {
+        null => "", // a value not measured (e.g. a spread without enough samples)
         string s => Quote(s),
         double d => d.ToString(numberFormat, CultureInfo.InvariantCulture),
         float f => f.ToString(numberFormat, CultureInfo.InvariantCulture),

@@ -1,78 +1,74 @@
+using static TorchSharp.torch;
+
 namespace Bcm.Metrics;
 
-/// <summary>KID estimate with its spread over subsets.</summary>
-public sealed record KidEstimate(double Mean, double Std);
+/// <summary>KID estimate, with its standard deviation over subsets when there were enough samples for distinct subsets (else null).</summary>
+public sealed record KidEstimate(double Mean, double? Std);
 
 /// <summary>
 /// Distribution metrics on feature vectors (row-major double arrays [n, d]): FID (Fréchet distance of Gaussian fits),
 /// KID (unbiased MMD² with the cubic polynomial kernel, averaged over subsets) and k-NN precision/recall
-/// (Kynkäänniemi et al. 2019). Always read them against the real-versus-real floor.
+/// (Kynkäänniemi et al. 2019), computed by libtorch in float64 (symmetric eigendecompositions, batched kernels), so
+/// that 2048-dimensional features take seconds. Always read them against the real-versus-real floor.
 /// </summary>
 public static class FeatureMetrics
 {
+    /// <summary>Mean and unbiased covariance of the rows of <paramref name="x"/> ([n, dim]).</summary>
     public static (double[] Mean, double[,] Covariance) Moments(double[] x, int dim)
     {
-        int n = x.Length / dim;
-        if (n < 2) throw new ArgumentException("need at least two feature vectors");
-        var mean = new double[dim];
-        for (int i = 0; i < n; i++)
-            for (int j = 0; j < dim; j++) mean[j] += x[i * dim + j] / n;
-        var cov = new double[dim, dim];
-        Parallel.For(0, dim, a =>
-        {
-            for (int b = a; b < dim; b++)
-            {
-                double s = 0;
-                for (int i = 0; i < n; i++) s += (x[i * dim + a] - mean[a]) * (x[i * dim + b] - mean[b]);
-                cov[a, b] = cov[b, a] = s / (n - 1);
-            }
-        });
-        return (mean, cov);
+        using var scope = NewDisposeScope();
+        var (mean, cov) = Moments(Rows(x, dim));
+        var c = cov.data<double>().ToArray();
+        var result = new double[dim, dim];
+        Buffer.BlockCopy(c, 0, result, 0, c.Length * sizeof(double));
+        return (mean.data<double>().ToArray(), result);
     }
 
     /// <summary>FID = ‖μ₁ − μ₂‖² + tr(Σ₁ + Σ₂ − 2(Σ₁^½ Σ₂ Σ₁^½)^½).</summary>
     public static double Fid(double[] x, double[] y, int dim)
     {
-        var (m1, s1) = Moments(x, dim);
-        var (m2, s2) = Moments(y, dim);
-        double meanTerm = 0;
-        for (int j = 0; j < dim; j++) meanTerm += (m1[j] - m2[j]) * (m1[j] - m2[j]);
-        var root1 = SymmetricFunction(s1, v => Math.Sqrt(Math.Max(v, 0)));
-        var inner = Multiply(Multiply(root1, s2), root1);
-        var (eig, _) = Eigen(inner);
-        double traceRoot = eig.Sum(v => Math.Sqrt(Math.Max(v, 0)));
-        double trace = 0;
-        for (int j = 0; j < dim; j++) trace += s1[j, j] + s2[j, j];
+        using var scope = NewDisposeScope();
+        var (m1, s1) = Moments(Rows(x, dim));
+        var (m2, s2) = Moments(Rows(y, dim));
+        return Fid(m1, s1, m2, s2);
+    }
+
+    /// <summary>FID between two Gaussians given by their means [d] and covariances [d, d] (float64 tensors).</summary>
+    public static double Fid(Tensor mean1, Tensor cov1, Tensor mean2, Tensor cov2)
+    {
+        using var scope = NewDisposeScope();
+        var root1 = SymmetricRoot(cov1);
+        var inner = root1.matmul(cov2).matmul(root1);
+        inner = (inner + inner.T) / 2; // symmetric up to rounding
+        double traceRoot = linalg.eigvalsh(inner).clamp_min(0).sqrt().sum().item<double>();
+        double meanTerm = (mean1 - mean2).square().sum().item<double>();
+        double trace = (cov1.trace() + cov2.trace()).item<double>();
         return Math.Max(0, meanTerm + trace - 2 * traceRoot);
     }
 
-    /// <summary>KID: unbiased MMD² with k(a, b) = (a·b/d + 1)³, mean and standard deviation over subsets.</summary>
+    /// <summary>
+    /// KID: unbiased MMD² with k(a, b) = (a·b/d + 1)³. With more samples than <paramref name="subsetSize"/> in both sets,
+    /// the mean and standard deviation over <paramref name="subsets"/> random subsets; with fewer, one estimate on all
+    /// samples and no spread (subsets would all be the same samples, and their spread would say nothing).
+    /// </summary>
     public static KidEstimate Kid(double[] x, double[] y, int dim, int subsets = 20, int subsetSize = 1000, int seed = 0)
     {
         int n = x.Length / dim, m = y.Length / dim;
-        int size = Math.Min(subsetSize, Math.Min(n, m));
-        if (size < 2) throw new ArgumentException("KID needs at least two feature vectors in each set");
+        if (Math.Min(n, m) < 2) throw new ArgumentException("KID needs at least two feature vectors in each set");
+        using var scope = NewDisposeScope();
+        var fx = Rows(x, dim);
+        var fy = Rows(y, dim);
+        if (Math.Min(n, m) <= subsetSize) return new KidEstimate(Mmd2(fx, fy, dim), null);
         var rng = new Random(seed);
         var values = new double[subsets];
         for (int s = 0; s < subsets; s++)
         {
-            var ix = Sample(rng, n, size);
-            var iy = Sample(rng, m, size);
-            double kxx = 0, kyy = 0, kxy = 0;
-            for (int a = 0; a < size; a++)
-                for (int b = 0; b < size; b++)
-                {
-                    if (a != b)
-                    {
-                        kxx += Kernel(x, ix[a], x, ix[b], dim);
-                        kyy += Kernel(y, iy[a], y, iy[b], dim);
-                    }
-                    kxy += Kernel(x, ix[a], y, iy[b], dim);
-                }
-            values[s] = (kxx + kyy) / (size * (size - 1.0)) - 2 * kxy / ((double)size * size);
+            using var ix = tensor(Sample(rng, n, subsetSize).Select(i => (long)i).ToArray());
+            using var iy = tensor(Sample(rng, m, subsetSize).Select(i => (long)i).ToArray());
+            values[s] = Mmd2(fx.index_select(0, ix), fy.index_select(0, iy), dim);
         }
         double mean = values.Average();
-        return new KidEstimate(mean, Math.Sqrt(values.Sum(v => (v - mean) * (v - mean)) / Math.Max(1, subsets - 1)));
+        return new KidEstimate(mean, subsets > 1 ? Math.Sqrt(values.Sum(v => (v - mean) * (v - mean)) / (subsets - 1)) : null);
     }
 
     /// <summary>
@@ -81,27 +77,58 @@ public static class FeatureMetrics
     /// </summary>
     public static (double Precision, double Recall) PrecisionRecall(double[] real, double[] generated, int dim, int k = 3)
     {
-        double Coverage(double[] manifold, double[] queries)
-        {
-            int n = manifold.Length / dim, q = queries.Length / dim;
-            var radii = new double[n];
-            Parallel.For(0, n, i =>
-            {
-                var d = new double[n];
-                for (int j = 0; j < n; j++) d[j] = SampleDistance.Sq(manifold, i, manifold, j, dim);
-                Array.Sort(d);
-                radii[i] = d[Math.Min(k, n - 1)]; // d[0] is the point itself
-            });
-            int inside = 0;
-            Parallel.For(0, q, () => 0, (i, _, count) =>
-            {
-                for (int j = 0; j < n; j++)
-                    if (SampleDistance.Sq(queries, i, manifold, j, dim) <= radii[j]) return count + 1;
-                return count;
-            }, c => Interlocked.Add(ref inside, c));
-            return inside / (double)q;
-        }
-        return (Coverage(real, generated), Coverage(generated, real));
+        using var scope = NewDisposeScope();
+        var r = Rows(real, dim);
+        var g = Rows(generated, dim);
+        return (Coverage(r, g, k), Coverage(g, r, k));
+    }
+
+    // The share of query rows within the k-th-neighbour radius of some manifold row (squared distances, the point itself excluded).
+    private static double Coverage(Tensor manifold, Tensor queries, int k)
+    {
+        var within = SquaredDistances(manifold, manifold);
+        int kth = Math.Min(k, (int)manifold.shape[0] - 1);
+        var radii = within.sort(1).Values[.., kth]; // column 0 is the point itself
+        var toQueries = SquaredDistances(queries, manifold);
+        return (toQueries <= radii.unsqueeze(0)).any(1).to(ScalarType.Float64).mean().item<double>();
+    }
+
+    private static Tensor SquaredDistances(Tensor a, Tensor b) =>
+        (a.square().sum(1, keepdim: true) - 2 * a.matmul(b.T) + b.square().sum(1).unsqueeze(0)).clamp_min(0);
+
+    // Unbiased MMD² with the cubic kernel: off-diagonal means within each set, the full mean across.
+    private static double Mmd2(Tensor x, Tensor y, int dim)
+    {
+        using var scope = NewDisposeScope();
+        long n = x.shape[0], m = y.shape[0];
+        Tensor K(Tensor a, Tensor b) => (a.matmul(b.T) / dim + 1).pow(3);
+        var kxx = K(x, x);
+        var kyy = K(y, y);
+        double xx = (kxx.sum() - kxx.trace()).item<double>() / (n * (n - 1.0));
+        double yy = (kyy.sum() - kyy.trace()).item<double>() / (m * (m - 1.0));
+        double xy = K(x, y).mean().item<double>();
+        return xx + yy - 2 * xy;
+    }
+
+    private static Tensor Rows(double[] values, int dim)
+    {
+        if (dim < 1 || values.Length % dim != 0) throw new ArgumentException($"{values.Length} numbers are not rows of {dim}");
+        return tensor(values, [values.Length / dim, dim], ScalarType.Float64);
+    }
+
+    private static (Tensor Mean, Tensor Covariance) Moments(Tensor x)
+    {
+        if (x.shape[0] < 2) throw new ArgumentException("need at least two feature vectors");
+        var mean = x.mean([0]);
+        var centred = x - mean;
+        return (mean, centred.T.matmul(centred) / (x.shape[0] - 1));
+    }
+
+    // S^½ = V √Λ Vᵀ of a symmetric positive semi-definite S (negative rounding noise in Λ clamped to zero).
+    private static Tensor SymmetricRoot(Tensor s)
+    {
+        var (values, vectors) = linalg.eigh((s + s.T) / 2);
+        return (vectors * values.clamp_min(0).sqrt().unsqueeze(0)).matmul(vectors.T);
     }
 
     private static int[] Sample(Random rng, int n, int size)
@@ -109,95 +136,5 @@ public static class FeatureMetrics
         var idx = Enumerable.Range(0, n).ToArray();
         rng.Shuffle(idx);
         return idx[..size];
-    }
-
-    private static double Kernel(double[] a, int i, double[] b, int j, int dim)
-    {
-        double dot = 0;
-        for (int c = 0; c < dim; c++) dot += a[i * dim + c] * b[j * dim + c];
-        double v = dot / dim + 1;
-        return v * v * v;
-    }
-
-    private static double[,] Multiply(double[,] a, double[,] b)
-    {
-        int n = a.GetLength(0);
-        var r = new double[n, n];
-        Parallel.For(0, n, i =>
-        {
-            for (int k = 0; k < n; k++)
-            {
-                double aik = a[i, k];
-                if (aik == 0) continue;
-                for (int j = 0; j < n; j++) r[i, j] += aik * b[k, j];
-            }
-        });
-        return r;
-    }
-
-    /// <summary>f(S) = V f(Λ) Vᵀ for a symmetric S.</summary>
-    private static double[,] SymmetricFunction(double[,] s, Func<double, double> f)
-    {
-        var (values, vectors) = Eigen(s);
-        int n = values.Length;
-        var r = new double[n, n];
-        for (int i = 0; i < n; i++)
-            for (int j = 0; j < n; j++)
-            {
-                double acc = 0;
-                for (int k = 0; k < n; k++) acc += vectors[i, k] * f(values[k]) * vectors[j, k];
-                r[i, j] = acc;
-            }
-        return r;
-    }
-
-    /// <summary>Eigenvalues and eigenvectors (columns) of a symmetric matrix by cyclic Jacobi rotations; symmetrises its input first.</summary>
-    public static (double[] Values, double[,] Vectors) Eigen(double[,] input)
-    {
-        int n = input.GetLength(0);
-        var a = new double[n, n];
-        for (int i = 0; i < n; i++)
-            for (int j = 0; j < n; j++) a[i, j] = 0.5 * (input[i, j] + input[j, i]);
-        var v = new double[n, n];
-        for (int i = 0; i < n; i++) v[i, i] = 1;
-        for (int sweep = 0; sweep < 100; sweep++)
-        {
-            double off = 0, diag = 0;
-            for (int i = 0; i < n; i++)
-            {
-                diag += a[i, i] * a[i, i];
-                for (int j = i + 1; j < n; j++) off += a[i, j] * a[i, j];
-            }
-            if (off <= 1e-30 * Math.Max(diag, 1e-300)) break;
-            for (int p = 0; p < n - 1; p++)
-                for (int q = p + 1; q < n; q++)
-                {
-                    if (Math.Abs(a[p, q]) < 1e-300) continue;
-                    double theta = (a[q, q] - a[p, p]) / (2 * a[p, q]);
-                    double t = Math.Sign(theta == 0 ? 1 : theta) / (Math.Abs(theta) + Math.Sqrt(theta * theta + 1));
-                    double c = 1 / Math.Sqrt(t * t + 1), s = t * c;
-                    for (int k = 0; k < n; k++)
-                    {
-                        double akp = a[k, p], akq = a[k, q];
-                        a[k, p] = c * akp - s * akq;
-                        a[k, q] = s * akp + c * akq;
-                    }
-                    for (int k = 0; k < n; k++)
-                    {
-                        double apk = a[p, k], aqk = a[q, k];
-                        a[p, k] = c * apk - s * aqk;
-                        a[q, k] = s * apk + c * aqk;
-                    }
-                    for (int k = 0; k < n; k++)
-                    {
-                        double vkp = v[k, p], vkq = v[k, q];
-                        v[k, p] = c * vkp - s * vkq;
-                        v[k, q] = s * vkp + c * vkq;
-                    }
-                }
-        }
-        var values = new double[n];
-        for (int i = 0; i < n; i++) values[i] = a[i, i];
-        return (values, v);
     }
 }

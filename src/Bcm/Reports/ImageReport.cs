@@ -12,7 +12,7 @@ using static TorchSharp.torch;
 namespace Bcm.Reports;
 
 /// <summary>Sample quality of one generation method, on the classifier's features.</summary>
-public sealed record SampleQuality(string Method, int Nfe, double Fid, double Kid, double KidStd, double Precision, double Recall,
+public sealed record SampleQuality(string Method, int Nfe, double Fid, double Kid, double? KidStd, double Precision, double Recall,
     double ClassCoverage, double ClassTv, double ImagesPerSecond, MethodFamily Family, string? SampleGrid = null);
 
 /// <summary>Reconstruction quality of one inversion method (inversion then generation back).</summary>
@@ -133,7 +133,7 @@ public static class ImageReport
         // the reference set's RMS feature value, before the kernel.
         double scale = 1 / Math.Sqrt(refFeatures.Average(v => v * v));
         var kid = FeatureMetrics.Kid(features.Select(v => v * scale).ToArray(), refFeatures.Select(v => v * scale).ToArray(), dim,
-            subsets: 10, subsetSize: Math.Min(500, predictions.Length));
+            subsets: 10, subsetSize: 500);
         var (precision, recall) = FeatureMetrics.PrecisionRecall(refFeatures, features, dim);
         var counts = new int[classes];
         foreach (var p in predictions) counts[p]++;
@@ -231,7 +231,7 @@ public static class ImageReport
         md.AppendLine("## Sample quality versus NFE\n");
         md.AppendLine("| method | NFE | FID | KID (×10³) | precision | recall | classes covered | class TV | images/s |\n|---|---|---|---|---|---|---|---|---|");
         foreach (var g in r.Generation.Prepend(r.Floor))
-            md.AppendLine($"| {g.Method} | {(g.Nfe == 0 ? "—" : g.Nfe)} | {g.Fid:F2} | {1000 * g.Kid:F2} ± {1000 * g.KidStd:F2} | {g.Precision:F3} | {g.Recall:F3} | {g.ClassCoverage:P0} | {g.ClassTv:F3} | {(g.ImagesPerSecond > 0 ? g.ImagesPerSecond.ToString("F0", CultureInfo.InvariantCulture) : "—")} |");
+            md.AppendLine($"| {g.Method} | {(g.Nfe == 0 ? "—" : g.Nfe)} | {g.Fid:F2} | {1000 * g.Kid:F2}{(g.KidStd is double sd ? $" ± {1000 * sd:F2}" : "")} | {g.Precision:F3} | {g.Recall:F3} | {g.ClassCoverage:P0} | {g.ClassTv:F3} | {(g.ImagesPerSecond > 0 ? g.ImagesPerSecond.ToString("F0", CultureInfo.InvariantCulture) : "—")} |");
         md.AppendLine("\n![](nfe-fid.png) ![](nfe-kid.png)\n");
         md.AppendLine(string.Join(" ", r.Generation.Where(g => g.SampleGrid is not null).Select(g => $"![{g.Method} {g.Nfe} NFE]({g.SampleGrid})")) + "\n");
         md.AppendLine("## Inversion round trips versus NFE\n");
