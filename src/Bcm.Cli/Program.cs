@@ -18,6 +18,7 @@ var root = new Command("bcm", "bcm: Bidirectional Consistency Models (Li & He, 2
     EditCommands.SuperRes(),
     InfoCommand.Create(),
     ExportCommand.Create(),
+    PlotCommand.Create(),
     BenchCommand.Create(),
     EvalCommand.Create(),
     ClassifierCommand.Create(),

@@ -72,6 +72,7 @@ internal static class TrainCommand
                                     $"{(job.Size > 1 ? $" ({o.BatchSize / job.Size} on each of {job.Size} ranks)" : "")}, {o.Steps} steps" +
                                     $"{(o.CtOnly ? ", CT term only" : "")}{(trainer.Objective.TrainsU ? "" : ", EDM denoiser objective")} → {Path.GetFullPath(runDir)}");
         var stop = RunUntilStopped(trainer, lead ? printer : null, budget);
+        if (lead && trainer.Step > 0) Console.WriteLine($"training curves: {Path.GetFullPath(TrainingCurves.Write(runDir).Png)}");
         if (stop is not null || !lead) return stop ?? 0;
         if (o.Network.SampleShape.Length != 3 || !trainer.Objective.TrainsU)
             Console.WriteLine($"trained; measure it with: bcm eval -c {runDir}");

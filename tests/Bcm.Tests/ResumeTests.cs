@@ -91,6 +91,7 @@ public sealed class ResumeTests
         r = CliRunner.Bcm("train", "--out", dir, "--no-report", "--threads", "1", "--lr", "0.0005", "--steps", "3", "--override", "lr");
         Assert.True(r.Code == 0, r.Err);
         Assert.Equal(3, TrainingCheckpoint.List(dir)[^1].Step);
+        Assert.True(File.Exists(Path.Combine(dir, "report", "curves.png")), "bcm train draws the training curves at the end");
         Assert.Equal(5e-4, Trainer.SavedOptions(dir)!.LearningRate);
         r = CliRunner.Bcm("train", "--out", dir, "--preset", "digits");
         Assert.Equal(2, r.Code);

@@ -1,5 +1,4 @@
 using System.Globalization;
-using SkiaSharp;
 
 namespace Bcm.Imaging;
 
@@ -12,237 +11,158 @@ public sealed record Series(string Name, double[] X, double[] Y, bool Line = tru
 }
 
 /// <summary>
-/// Small PNG charts for reports, drawn with SkiaSharp: line/scatter plots with optional log axes, and heat maps.
-/// Enough for NFE curves, error maps and 2-D samples; the raw numbers always go beside them as CSV/JSON.
+/// PNG charts for reports, drawn by ScottPlot 5 (on the same SkiaSharp as the rest of the library): line and point
+/// series with optional log axes (labelled decades, or 1-2-5 steps when the range is short), heat maps with a colour
+/// bar, and panels of several plots in one image. The raw numbers always go beside them as CSV/JSON.
 /// </summary>
 public sealed class Plot
 {
-    private static readonly SKColor[] Palette =
-    [
-        new(0x1f, 0x77, 0xb4), new(0xd6, 0x27, 0x28), new(0x2c, 0xa0, 0x2c), new(0xff, 0x7f, 0x0e),
-        new(0x94, 0x67, 0xbd), new(0x8c, 0x56, 0x4b), new(0xe3, 0x77, 0xc2), new(0x7f, 0x7f, 0x7f),
-    ];
+    private static readonly string[] Palette = ["#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f"];
 
+    /// <summary>Title above the plot.</summary>
     public string Title { get; init; } = "";
+    /// <summary>Label of the horizontal axis.</summary>
     public string XLabel { get; init; } = "";
+    /// <summary>Label of the vertical axis.</summary>
     public string YLabel { get; init; } = "";
+    /// <summary>A log-scaled horizontal axis (non-positive values are left out).</summary>
     public bool LogX { get; init; }
+    /// <summary>A log-scaled vertical axis (non-positive values are left out).</summary>
     public bool LogY { get; init; }
     /// <summary>Fixed axis limits (null: from the data).</summary>
     public (double Min, double Max)? XRange { get; init; }
+    /// <summary>Fixed axis limits (null: from the data).</summary>
     public (double Min, double Max)? YRange { get; init; }
+    /// <summary>One unit is as long on both axes (for 2-D samples).</summary>
     public bool EqualAspect { get; init; }
+    /// <summary>The series, drawn in order.</summary>
     public List<Series> Series { get; } = [];
 
+    /// <summary>Adds a series; returns this plot.</summary>
     public Plot Add(Series series)
     {
         Series.Add(series);
         return this;
     }
 
-    public void Save(string path, int width = 720, int height = 460)
+    /// <summary>Writes the plot as a PNG, atomically.</summary>
+    public void Save(string path, int width = 720, int height = 460) =>
+        IO.AtomicFile.WriteAllBytes(path, Build().GetImageBytes(width, height, ScottPlot.ImageFormat.Png));
+
+    /// <summary>Writes several plots as panels of one PNG, <paramref name="columns"/> to a row, atomically.</summary>
+    public static void SavePanels(IReadOnlyList<Plot> panels, string path, int columns = 2, int panelWidth = 560, int panelHeight = 340)
     {
-        using var surface = SKSurface.Create(new SKImageInfo(width, height));
-        var canvas = surface.Canvas;
-        canvas.Clear(SKColors.White);
-        using var font = new SKFont(SKTypeface.Default, 13);
-        using var small = new SKFont(SKTypeface.Default, 11);
-        using var ink = new SKPaint { Color = SKColors.Black, IsAntialias = true };
-        var frame = Layout(width, height);
-        DrawAxes(canvas, frame, width, height, font, small, ink);
-        DrawSeries(canvas, frame);
-        DrawLegend(canvas, frame, small, ink);
-        Encode(surface, path);
+        if (panels.Count == 0) throw new ArgumentException("no panels to draw");
+        int rows = (panels.Count + columns - 1) / columns;
+        var multiplot = new ScottPlot.Multiplot();
+        while (multiplot.Subplots.Count > 0) multiplot.Subplots.RemoveAt(0);
+        foreach (var panel in panels) multiplot.Subplots.Add(panel.Build());
+        multiplot.Layout = new ScottPlot.MultiplotLayouts.Grid(rows, columns);
+        int width = columns * panelWidth, height = rows * panelHeight;
+        using var surface = SkiaSharp.SKSurface.Create(new SkiaSharp.SKImageInfo(width, height));
+        surface.Canvas.Clear(SkiaSharp.SKColors.White);
+        multiplot.Render(surface.Canvas, new ScottPlot.PixelRect(0, width, height, 0));
+        using var image = surface.Snapshot();
+        using var png = image.Encode(SkiaSharp.SKEncodedImageFormat.Png, 100);
+        IO.AtomicFile.WriteAllBytes(path, png.ToArray());
     }
 
-    /// <summary>The plot area in pixels and the data ranges it shows, with the maps from data to pixels.</summary>
-    private sealed record Frame(float Left, float Right, float Top, float Bottom, double X0, double X1, double Y0, double Y1, bool LogX, bool LogY)
+    private ScottPlot.Plot Build()
     {
-        public float Px(double x) => Left + (float)((T(x, LogX) - T(X0, LogX)) / (T(X1, LogX) - T(X0, LogX))) * (Right - Left);
-        public float Py(double y) => Bottom - (float)((T(y, LogY) - T(Y0, LogY)) / (T(Y1, LogY) - T(Y0, LogY))) * (Bottom - Top);
-    }
-
-    private Frame Layout(int width, int height)
-    {
-        float left = 70, right = width - 20, top = 34, bottom = height - 50;
-        var points = Series.SelectMany(s => s.X.Zip(s.Y)).Where(p => Valid(p.First, LogX) && Valid(p.Second, LogY)).ToList();
-        if (points.Count == 0) points.Add((1, 1));
-        var (x0, x1) = XRange ?? Extent(points.Select(p => p.First), LogX);
-        var (y0, y1) = YRange ?? Extent(points.Select(p => p.Second), LogY);
-        if (EqualAspect)
-        {
-            double span = Math.Max(x1 - x0, y1 - y0);
-            (x0, x1) = ((x0 + x1 - span) / 2, (x0 + x1 + span) / 2);
-            (y0, y1) = ((y0 + y1 - span) / 2, (y0 + y1 + span) / 2);
-            float side = Math.Min(right - left, bottom - top);
-            right = left + side;
-            bottom = top + side;
-        }
-        return new Frame(left, right, top, bottom, x0, x1, y0, y1, LogX, LogY);
-    }
-
-    private void DrawAxes(SKCanvas canvas, Frame f, int width, int height, SKFont font, SKFont small, SKPaint ink)
-    {
-        using var grid = new SKPaint { Color = new SKColor(0xe0, 0xe0, 0xe0), StrokeWidth = 1 };
-        foreach (var x in Ticks(f.X0, f.X1, LogX))
-        {
-            canvas.DrawLine(f.Px(x), f.Top, f.Px(x), f.Bottom, grid);
-            string label = Label(x);
-            canvas.DrawText(label, f.Px(x) - small.MeasureText(label) / 2, f.Bottom + 15, SKTextAlign.Left, small, ink);
-        }
-        foreach (var y in Ticks(f.Y0, f.Y1, LogY))
-        {
-            canvas.DrawLine(f.Left, f.Py(y), f.Right, f.Py(y), grid);
-            string label = Label(y);
-            canvas.DrawText(label, f.Left - 6 - small.MeasureText(label), f.Py(y) + 4, SKTextAlign.Left, small, ink);
-        }
-        using (var border = new SKPaint { Color = SKColors.Black, Style = SKPaintStyle.Stroke, StrokeWidth = 1 })
-            canvas.DrawRect(f.Left, f.Top, f.Right - f.Left, f.Bottom - f.Top, border);
-        canvas.DrawText(Title, (width - font.MeasureText(Title)) / 2, 20, SKTextAlign.Left, font, ink);
-        canvas.DrawText(XLabel, (f.Left + f.Right - font.MeasureText(XLabel)) / 2, height - 12, SKTextAlign.Left, font, ink);
-        canvas.Save();
-        canvas.RotateDegrees(-90);
-        canvas.DrawText(YLabel, -(f.Top + f.Bottom + font.MeasureText(YLabel)) / 2, 16, SKTextAlign.Left, font, ink);
-        canvas.Restore();
-    }
-
-    private void DrawSeries(SKCanvas canvas, Frame f)
-    {
-        canvas.Save();
-        canvas.ClipRect(new SKRect(f.Left, f.Top, f.Right, f.Bottom));
+        var plt = new ScottPlot.Plot();
+        plt.Title(Title, size: 13);
+        plt.XLabel(XLabel, size: 12);
+        plt.YLabel(YLabel, size: 12);
         for (int i = 0; i < Series.Count; i++)
         {
             var s = Series[i];
-            var colour = Palette[(s.Color ?? i) % Palette.Length];
-            using var paint = new SKPaint { Color = colour, IsAntialias = true, StrokeWidth = 2, Style = SKPaintStyle.Stroke };
-            using var dot = new SKPaint { Color = colour.WithAlpha(s.Line ? (byte)255 : (byte)140), IsAntialias = true, Style = SKPaintStyle.Fill };
-            var pts = s.X.Zip(s.Y).Where(p => Valid(p.First, LogX) && Valid(p.Second, LogY)).Select(p => new SKPoint(f.Px(p.First), f.Py(p.Second))).ToArray();
-            if (s.Line)
-                for (int j = 1; j < pts.Length; j++) canvas.DrawLine(pts[j - 1], pts[j], paint);
-            if (s.Markers)
-                foreach (var p in pts) canvas.DrawCircle(p, s.MarkerSize, dot);
+            var points = s.X.Zip(s.Y).Where(p => Valid(p.First, LogX) && Valid(p.Second, LogY)).ToArray();
+            if (points.Length == 0) continue;
+            var scatter = plt.Add.Scatter(points.Select(p => T(p.First, LogX)).ToArray(), points.Select(p => T(p.Second, LogY)).ToArray());
+            scatter.Color = ScottPlot.Color.FromHex(s.Color is int c ? $"#{c & 0xFFFFFF:x6}" : Palette[i % Palette.Length]);
+            scatter.LineWidth = s.Line ? 1.5f : 0; // a point series shows its marker alone in the legend
+            scatter.MarkerSize = s.Markers ? 2 * s.MarkerSize : 0;
+            scatter.MarkerShape = s.Markers ? ScottPlot.MarkerShape.FilledCircle : ScottPlot.MarkerShape.None;
+            scatter.LegendText = s.Name;
         }
-        canvas.Restore();
+        if (Series.Any(s => s.Name.Length > 0)) plt.ShowLegend();
+        if (LogX) plt.Axes.Bottom.TickGenerator = LogTicks(Series.SelectMany(s => s.X), XRange);
+        if (LogY) plt.Axes.Left.TickGenerator = LogTicks(Series.SelectMany(s => s.Y), YRange);
+        if (XRange is var (x0, x1)) plt.Axes.SetLimitsX(T(x0, LogX), T(x1, LogX));
+        if (YRange is var (y0, y1)) plt.Axes.SetLimitsY(T(y0, LogY), T(y1, LogY));
+        if (EqualAspect) plt.Axes.SquareUnits();
+        return plt;
     }
 
-    private void DrawLegend(SKCanvas canvas, Frame f, SKFont small, SKPaint ink)
+    // Ticks of a log axis (the data are drawn as log10): every decade when the data span three or more, 1-2-5 steps
+    // when less, and every integer multiple when even those give fewer than three labels.
+    private static ScottPlot.TickGenerators.NumericManual LogTicks(IEnumerable<double> values, (double Min, double Max)? range)
     {
-        float ly = f.Top + 8;
-        for (int i = 0; i < Series.Count; i++)
-        {
-            if (string.IsNullOrEmpty(Series[i].Name)) continue;
-            using var key = new SKPaint { Color = Palette[(Series[i].Color ?? i) % Palette.Length], IsAntialias = true, StrokeWidth = 3 };
-            float lx = f.Right - 10 - small.MeasureText(Series[i].Name) - 26;
-            canvas.DrawLine(lx, ly + 4, lx + 18, ly + 4, key);
-            canvas.DrawText(Series[i].Name, lx + 24, ly + 8, SKTextAlign.Left, small, ink);
-            ly += 16;
-        }
+        var valid = values.Where(v => Valid(v, true)).ToList();
+        double lo = range?.Min ?? (valid.Count > 0 ? valid.Min() : 1), hi = range?.Max ?? (valid.Count > 0 ? valid.Max() : 10);
+        int a = (int)Math.Floor(Math.Log10(lo)), b = (int)Math.Ceiling(Math.Log10(hi));
+        List<double> Candidates(double[] mantissas) =>
+            Enumerable.Range(a, b - a + 1).SelectMany(e => mantissas.Select(m => m * Math.Pow(10, e))).Where(v => v >= lo * 0.999 && v <= hi * 1.001).ToList();
+        var ticks = Candidates(b - a >= 3 ? [1.0] : [1.0, 2, 5]);
+        if (ticks.Count < 3) ticks = Candidates([1.0, 2, 3, 4, 5, 6, 7, 8, 9]);
+        if (ticks.Count < 2) ticks = [lo, hi];
+        var generator = new ScottPlot.TickGenerators.NumericManual();
+        foreach (var v in ticks) generator.AddMajor(Math.Log10(v), Label(v));
+        for (int e = a; e <= b; e++)
+            for (int m = 1; m <= 9; m++)
+                if (m * Math.Pow(10, e) is double v && v >= lo && v <= hi && !ticks.Any(t => Math.Abs(t - v) <= 1e-9 * v))
+                    generator.AddMinor(Math.Log10(v));
+        return generator;
     }
 
     /// <summary>
-    /// A heat map of <paramref name="values"/>[row, column] (NaN cells grey), each cell labelled with its value;
-    /// colours on a log10 scale when <paramref name="log10"/>.
+    /// A heat map of <paramref name="values"/>[row, column] (NaN cells grey), each cell labelled with its value, with a
+    /// colour bar; colours on a log10 scale when <paramref name="log10"/>.
     /// </summary>
     public static void Heatmap(double[,] values, string[] rowLabels, string[] columnLabels, string title, string rowTitle, string columnTitle,
         string path, bool log10 = true, string format = "G2")
     {
         int rows = values.GetLength(0), cols = values.GetLength(1);
-        int cell = Math.Clamp(560 / Math.Max(rows, cols), 22, 60);
-        int left = 90, top = 40, width = left + cols * cell + 20, height = top + rows * cell + 60;
-        using var surface = SKSurface.Create(new SKImageInfo(width, height));
-        var canvas = surface.Canvas;
-        canvas.Clear(SKColors.White);
-        using var font = new SKFont(SKTypeface.Default, 13);
-        using var small = new SKFont(SKTypeface.Default, Math.Min(11, cell / 3.2f));
-        using var ink = new SKPaint { Color = SKColors.Black, IsAntialias = true };
-        var finite = values.Cast<double>().Where(v => double.IsFinite(v) && (!log10 || v > 0)).Select(v => log10 ? Math.Log10(v) : v).ToList();
-        double lo = finite.Count > 0 ? finite.Min() : 0, hi = finite.Count > 0 ? finite.Max() : 1;
-        if (hi - lo < 1e-12) hi = lo + 1;
+        var shown = new double[rows, cols];
+        for (int r = 0; r < rows; r++)
+            for (int c = 0; c < cols; c++)
+                shown[r, c] = Valid(values[r, c], log10) ? T(values[r, c], log10) : double.NaN;
+        var plt = new ScottPlot.Plot();
+        var map = plt.Add.Heatmap(shown);
+        map.Colormap = new ScottPlot.Colormaps.Viridis();
+        map.NaNCellColor = ScottPlot.Color.FromHex("#dddddd");
+        map.Extent = new ScottPlot.CoordinateRect(0, cols, 0, rows);
+        var finite = shown.Cast<double>().Where(double.IsFinite).DefaultIfEmpty(0).ToArray();
+        double lo = finite.Min(), span = Math.Max(finite.Max() - lo, 1e-12);
         for (int r = 0; r < rows; r++)
             for (int c = 0; c < cols; c++)
             {
-                double v = values[r, c];
-                bool ok = double.IsFinite(v) && (!log10 || v > 0);
-                double f = ok ? ((log10 ? Math.Log10(v) : v) - lo) / (hi - lo) : 0;
-                using var fill = new SKPaint { Color = ok ? Viridis(f) : new SKColor(0xdd, 0xdd, 0xdd) };
-                var rect = new SKRect(left + c * cell, top + r * cell, left + (c + 1) * cell, top + (r + 1) * cell);
-                canvas.DrawRect(rect, fill);
-                if (!ok) continue;
-                string text = v.ToString(format, CultureInfo.InvariantCulture);
-                using var textInk = new SKPaint { Color = f > 0.6 ? SKColors.Black : SKColors.White, IsAntialias = true };
-                canvas.DrawText(text, rect.MidX - small.MeasureText(text) / 2, rect.MidY + 4, SKTextAlign.Left, small, textInk);
+                if (double.IsNaN(shown[r, c])) continue;
+                var label = plt.Add.Text(values[r, c].ToString(format, CultureInfo.InvariantCulture), c + 0.5, rows - r - 0.5);
+                label.LabelAlignment = ScottPlot.Alignment.MiddleCenter;
+                label.LabelFontSize = Math.Clamp(200f / Math.Max(rows, cols), 7, 12);
+                label.LabelFontColor = (shown[r, c] - lo) / span > 0.6 ? ScottPlot.Colors.Black : ScottPlot.Colors.White; // readable on light and dark cells
             }
-        for (int r = 0; r < rows; r++)
-            canvas.DrawText(rowLabels[r], left - 6 - small.MeasureText(rowLabels[r]), top + r * cell + cell / 2f + 4, SKTextAlign.Left, small, ink);
-        for (int c = 0; c < cols; c++)
-            canvas.DrawText(columnLabels[c], left + c * cell + cell / 2f - small.MeasureText(columnLabels[c]) / 2, top + rows * cell + 14, SKTextAlign.Left, small, ink);
-        canvas.DrawText(title, (width - font.MeasureText(title)) / 2, 22, SKTextAlign.Left, font, ink);
-        canvas.DrawText(columnTitle, left + (cols * cell - font.MeasureText(columnTitle)) / 2, top + rows * cell + 36, SKTextAlign.Left, font, ink);
-        canvas.Save();
-        canvas.RotateDegrees(-90);
-        canvas.DrawText(rowTitle, -(top + rows * cell / 2f + font.MeasureText(rowTitle) / 2), 16, SKTextAlign.Left, font, ink);
-        canvas.Restore();
-        Encode(surface, path);
-    }
-
-    private static void Encode(SKSurface surface, string path)
-    {
-        using var image = surface.Snapshot();
-        using var png = image.Encode(SKEncodedImageFormat.Png, 100);
-        IO.AtomicFile.WriteAllBytes(path, png.ToArray());
+        var bar = plt.Add.ColorBar(map);
+        bar.Label = log10 ? "log scale" : "";
+        if (log10) bar.Axis.TickGenerator = LogTicks(values.Cast<double>(), null);
+        var xTicks = new ScottPlot.TickGenerators.NumericManual();
+        for (int c = 0; c < cols; c++) xTicks.AddMajor(c + 0.5, columnLabels[c]);
+        var yTicks = new ScottPlot.TickGenerators.NumericManual();
+        for (int r = 0; r < rows; r++) yTicks.AddMajor(rows - r - 0.5, rowLabels[r]);
+        plt.Axes.Bottom.TickGenerator = xTicks;
+        plt.Axes.Left.TickGenerator = yTicks;
+        plt.Axes.SetLimits(0, cols, 0, rows);
+        plt.Title(title, size: 13);
+        plt.XLabel(columnTitle, size: 12);
+        plt.YLabel(rowTitle, size: 12);
+        int cell = Math.Clamp(560 / Math.Max(rows, cols), 26, 60);
+        IO.AtomicFile.WriteAllBytes(path, plt.GetImageBytes(cols * cell + 220, rows * cell + 120, ScottPlot.ImageFormat.Png));
     }
 
     private static bool Valid(double v, bool log) => double.IsFinite(v) && (!log || v > 0);
 
     private static double T(double v, bool log) => log ? Math.Log10(v) : v;
 
-    private static (double, double) Extent(IEnumerable<double> values, bool log)
-    {
-        var list = values.ToList();
-        double lo = list.Min(), hi = list.Max();
-        if (log)
-        {
-            if (hi / lo < 1.0001) return (lo / 2, hi * 2);
-            return (Math.Pow(10, Math.Floor(Math.Log10(lo) * 4) / 4), Math.Pow(10, Math.Ceiling(Math.Log10(hi) * 4) / 4));
-        }
-        if (hi - lo < 1e-12) return (lo - 1, hi + 1);
-        double pad = 0.05 * (hi - lo);
-        return (lo - pad, hi + pad);
-    }
-
-    private static IEnumerable<double> Ticks(double lo, double hi, bool log)
-    {
-        if (log)
-        {
-            int a = (int)Math.Floor(Math.Log10(lo)), b = (int)Math.Ceiling(Math.Log10(hi));
-            var ticks = new List<double>();
-            for (int e = a; e <= b; e++)
-                foreach (var m in b - a <= 2 ? new[] { 1.0, 2, 5 } : [1.0])
-                {
-                    double v = m * Math.Pow(10, e);
-                    if (v >= lo * 0.999 && v <= hi * 1.001) ticks.Add(v);
-                }
-            return ticks;
-        }
-        double step = Math.Pow(10, Math.Floor(Math.Log10((hi - lo) / 5)));
-        if ((hi - lo) / step > 10) step *= 2;
-        if ((hi - lo) / step > 10) step *= 2.5;
-        var result = new List<double>();
-        for (double v = Math.Ceiling(lo / step) * step; v <= hi + 1e-9 * step; v += step) result.Add(Math.Abs(v) < 1e-12 * step ? 0 : v);
-        return result;
-    }
-
     private static string Label(double v) => v.ToString(Math.Abs(v) >= 1e4 || (Math.Abs(v) < 1e-3 && v != 0) ? "0.#E0" : "0.###", CultureInfo.InvariantCulture);
-
-    // Viridis, approximated by five stops.
-    private static SKColor Viridis(double f)
-    {
-        (double, byte, byte, byte)[] stops = [(0, 68, 1, 84), (0.25, 59, 82, 139), (0.5, 33, 145, 140), (0.75, 94, 201, 98), (1, 253, 231, 37)];
-        f = Math.Clamp(f, 0, 1);
-        int i = Math.Min(3, (int)(f * 4));
-        var (fa, ra, ga, ba) = stops[i];
-        var (fb, rb, gb, bb) = stops[i + 1];
-        double w = (f - fa) / (fb - fa);
-        return new SKColor((byte)(ra + w * (rb - ra)), (byte)(ga + w * (gb - ga)), (byte)(ba + w * (bb - ba)));
-    }
 }
