@@ -111,7 +111,7 @@ internal static class Common
 
     public static readonly Option<string> Weights = new Option<string>("--weights")
     {
-        Description = "Of a bcm training checkpoint: ema (the evaluation model, default) or online (the weights being trained)",
+        Description = "Of a bcm training checkpoint: ema (the evaluation model) or online (the weights being trained)",
         DefaultValueFactory = _ => "ema",
     }.AcceptOnlyFromAmong("ema", "online");
 

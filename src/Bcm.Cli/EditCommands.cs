@@ -12,7 +12,7 @@ namespace Bcm.Cli;
 /// <summary><c>bcm inpaint</c>, <c>bcm degrade</c> and <c>bcm restore</c>: editing that needs both directions.</summary>
 internal static class EditCommands
 {
-    private static readonly Option<string?> RoundsOption = new("--rounds") { Description = "Levels t_r of the rounds, comma-separated and decreasing (each round: +0.07 noise, jump to t_r, jump to ε; 2 NFE)" };
+    private static readonly Option<string?> LevelsOption = new("--levels") { Description = "Noise levels t_r of the rounds, comma-separated and decreasing (each round: +0.07 noise, jump to t_r, jump to ε; 2 NFE)" };
     private static readonly Option<int?> Label = new("--class") { Description = "Class label for a conditional model" };
 
     public static Command Inpaint()
@@ -23,7 +23,7 @@ internal static class EditCommands
         var cmd = new Command("inpaint", "Fill the unknown pixels of an image: noise, then rounds of invert-to-t_r → generate → paste the known pixels back " +
                                          $"(default levels {string.Join(",", Inpainting.DefaultLevels)}: 14 NFE). Known pixels of the output equal the input exactly.")
         {
-            image, mask, box, RoundsOption, Label, Common.Checkpoint, Common.Weights, Common.Preset, Common.Out, Common.Seed, Common.Device, Common.Threads,
+            image, mask, box, LevelsOption, Label, Common.Checkpoint, Common.Weights, Common.Preset, Common.Out, Common.Seed, Common.Device, Common.Threads,
         };
         cmd.SetAction(parse => Common.Guard(() =>
         {
@@ -89,7 +89,7 @@ internal static class EditCommands
                                           $"image's block averages, so the output downsamples exactly to the input (default levels {string.Join(",", SuperResolution.DefaultLevels)}: " +
                                           $"{Rounds.Nfe(SuperResolution.DefaultLevels)} NFE).")
         {
-            image, factor, clean, RoundsOption, Label, Common.Checkpoint, Common.Weights, Common.Preset, Common.Out, Common.Seed, Common.Device, Common.Threads,
+            image, factor, clean, LevelsOption, Label, Common.Checkpoint, Common.Weights, Common.Preset, Common.Out, Common.Seed, Common.Device, Common.Threads,
         };
         cmd.SetAction(parse => Common.Guard(() =>
         {
@@ -125,7 +125,7 @@ internal static class EditCommands
     public static Command Restore()
     {
         var data = new Option<string?>("--data", "-d") { Description = "Measure on a data set instead of one image: " + Bcm.Data.DataSources.Help };
-        var count = new Option<int>("-n") { Description = "Images to measure with --data (default 200)", DefaultValueFactory = _ => 200 };
+        var count = new Option<int>("--count", "-n") { Description = "Images to measure with --data", DefaultValueFactory = _ => 200 };
         var offset = new Option<int>("--offset") { Description = "First image index with --data (default 0)", DefaultValueFactory = _ => 0 };
         var qualities = new Option<string>("--jpeg-quality", "-q") { Description = "JPEG qualities to measure with --data, comma-separated (default 10,15,20)", DefaultValueFactory = _ => "10,15,20" };
         return RoundsCommand("restore", "Degraded image (the model's size and channels); omit it with --data",
@@ -176,7 +176,7 @@ internal static class EditCommands
         var clean = new Option<string?>("--clean") { Description = "A reference image, to report PSNR before and after" };
         var cmd = new Command(name, description)
         {
-            image, clean, RoundsOption, Label, Common.Checkpoint, Common.Weights, Common.Preset, Common.Out, Common.Seed, Common.Device, Common.Threads,
+            image, clean, LevelsOption, Label, Common.Checkpoint, Common.Weights, Common.Preset, Common.Out, Common.Seed, Common.Device, Common.Threads,
         };
         foreach (var option in extraOptions ?? []) cmd.Options.Add(option);
         cmd.SetAction(parse => Common.Guard(() =>
@@ -204,7 +204,7 @@ internal static class EditCommands
     }
 
     // The --rounds levels, or the command's defaults.
-    private static double[] Levels(ParseResult parse, double[] defaults) => parse.GetValue(RoundsOption) is string r ? Rounds.Parse(r) : defaults;
+    private static double[] Levels(ParseResult parse, double[] defaults) => parse.GetValue(LevelsOption) is string r ? Rounds.Parse(r) : defaults;
 
     private static (Model.BcmModel Model, int Channels, int Size, Device Device, Tensor? Labels) Load(ParseResult parse)
     {

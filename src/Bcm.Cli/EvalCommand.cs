@@ -12,7 +12,7 @@ namespace Bcm.Cli;
 internal static class EvalCommand
 {
     private static readonly Option<string?> Baseline = new("--baseline") { Description = "An EDM baseline run (bcm train --objective edm) on the same data: Heun sampling and ODE inversion over NFE beside the BCM" };
-    private static readonly Option<int?> Samples = new("--samples", "-n") { Description = "Generated samples per method (default 2000 for mixtures, 1000 for images)" };
+    private static readonly Option<int?> Samples = new("--count", "-n") { Description = "Generated samples per method (default 2000 for mixtures, 1000 for images)" };
     private static readonly Option<string?> ClassifierPath = new("--classifier") { Description = "Classifier for image metrics (bcm classifier); default classifiers/DATA-SIZE.safetensors" };
     private static readonly Option<int?> Inversions = new("--inversion-images") { Description = "Real images for the inversion round trips (default 256)" };
     private static readonly Option<string?> Plans = new("--plans") { Description = "Generation plans to measure, comma-separated names (default onestep,ancestral2,zigzag3,mixed4; e.g. onestep,cm-multistep for an iCT model)" };

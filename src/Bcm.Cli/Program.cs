@@ -25,6 +25,7 @@ var root = new Command("bcm", "bcm: Bidirectional Consistency Models (Li & He, 2
     new HelpOption(),
     new VersionOption(),
 };
+ShowDefaultsOnce(root);
 var parsed = root.Parse(args);
 if (parsed.Errors.Count > 0)
 {
@@ -44,3 +45,11 @@ if (World.LaunchedSize > 1 && !Common.Distributed.Contains(command) && parsed.Er
 int code = parsed.Invoke();
 World.Shutdown();
 return code;
+
+// An option with a default value gets "[default: X]" from System.CommandLine: its description does not repeat it.
+static void ShowDefaultsOnce(Command command)
+{
+    foreach (var option in command.Options.Where(o => o.HasDefaultValue && o.Description is not null))
+        option.Description = System.Text.RegularExpressions.Regex.Replace(option.Description!, @"\s*\(default [^()]*\)", "");
+    foreach (var sub in command.Subcommands) ShowDefaultsOnce(sub);
+}

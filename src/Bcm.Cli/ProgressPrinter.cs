@@ -26,6 +26,15 @@ internal sealed class ProgressPrinter(TimeSpan? interval = null, int ranks = 1) 
         else Console.Error.WriteLine($"{DateTime.Now:HH:mm:ss} {line}");
     }
 
+    /// <summary>A progress line of other long work: redrawn on a terminal; in a log, one line every few seconds and the last one.</summary>
+    public void Line(string text, bool final)
+    {
+        if (!final && DateTime.UtcNow - last < every) return;
+        last = DateTime.UtcNow;
+        if (interactive) Console.Error.Write("\r" + text.PadRight(Console.WindowWidth > 0 ? Math.Min(Console.WindowWidth - 1, 160) : 0) + (final ? "\n" : ""));
+        else Console.Error.WriteLine($"{DateTime.Now:HH:mm:ss} {text}");
+    }
+
     public void Report(string message)
     {
         if (interactive) Console.Error.WriteLine();

@@ -10,6 +10,8 @@ namespace Bcm.Cli;
 /// <summary><c>bcm train</c>: bidirectional consistency training in a run folder, resumable.</summary>
 internal static class TrainCommand
 {
+    private static readonly Option<string?> Preset = new("--preset", "-p") { Description = "Preset of a new run: " + string.Join(", ", Presets.All.Keys) + " (default digits)" };
+    private static readonly Option<string?> RunFolder = new("--out", "-o") { Description = "Run folder (default runs/<preset>); a folder that holds checkpoints is resumed" };
     private static readonly Option<long?> Steps = new("--steps") { Description = "Total optimiser steps K (sets the curriculum too; default from the preset)" };
     private static readonly Option<int?> Batch = new("--batch-size", "-b") { Description = "Images per step (default from the preset)" };
     private static readonly Option<double?> Lr = new("--lr") { Description = "RAdam learning rate (default from the preset)" };
@@ -38,7 +40,7 @@ internal static class TrainCommand
                                        "writes options.json, stats.jsonl, checkpoints/, samples/ and a final report (grids and inversion MSE). " +
                                        "Ctrl+C or SIGTERM (a scheduler's preemption) stops after the current step and writes a checkpoint.")
         {
-            Common.Preset, Common.Data, Common.Out, Common.Seed, Common.Device, Common.Threads, Steps, Batch, Lr, CtOnly, Objective, InitFrom, FixedScales,
+            Preset, Common.Data, RunFolder, Common.Seed, Common.Device, Common.Threads, Steps, Batch, Lr, CtOnly, Objective, InitFrom, FixedScales,
             Limit, CheckpointEvery, Keep, SampleEvery, Flip, MaxMinutes, NoReport, Override,
         };
         cmd.SetAction(parse => Common.Guard(() => Run(parse)));
@@ -48,10 +50,10 @@ internal static class TrainCommand
     private static int Run(ParseResult parse)
     {
         Common.ApplyThreads(parse);
-        string preset = parse.GetValue(Common.Preset) ?? "digits";
+        string preset = parse.GetValue(Preset) ?? "digits";
         double? budget = parse.GetValue(MaxMinutes);
         if (budget is double minutes && !(minutes > 0)) throw new CliError("--max-minutes must be positive");
-        string runDir = parse.GetValue(Common.Out) ?? Path.Combine("runs", preset);
+        string runDir = parse.GetValue(RunFolder) ?? Path.Combine("runs", preset);
         var job = World.Current; // one process, or the ranks of mpirun -np N (data-parallel)
         bool lead = job.Rank == 0;
         var printer = new ProgressPrinter(ranks: job.Size);
@@ -60,7 +62,7 @@ internal static class TrainCommand
         if (saved is null && overrides.Length > 0) throw new CliError($"--override applies when resuming, but {runDir} holds no checkpoint yet");
         // A new run starts from the preset; a resumed run from its own options. Either way the options given here go on top.
         var options = Given(parse, saved ?? Presets.Get(preset), fresh: saved is null);
-        if (saved is not null && parse.GetValue(Common.Preset) is string p) options = options with { Preset = p };
+        if (saved is not null && parse.GetValue(Preset) is string p) options = options with { Preset = p };
         if (job.Size > 1 && lead) Trainer.LoadData(options, printer); // fetch a data set once, before every rank reads it
         if (job.Size > 1) job.Barrier();
         using var trainer = Trainer.OpenOrResume(options, runDir, lead ? printer : null, job, overrides);

@@ -53,6 +53,33 @@ public sealed class CliTests
         await stdout;
     }
 
+    /// <summary>One vocabulary: -n/--count for how many, --levels for noise levels, --jumps for a plan's jumps; each default shown once.</summary>
+    [Fact]
+    public void OneVocabularyAcrossCommands()
+    {
+        string run = TinyRun.Value;
+        foreach (var (args, old) in new[]
+                 {
+                     (new[] { "sample", "-c", run, "--steps", "2" }, "--steps"),
+                     (new[] { "restore", "x.png", "-c", run, "--rounds", "3" }, "--rounds"),
+                     (new[] { "eval", "-c", run, "--samples", "10" }, "--samples"),
+                 })
+        {
+            var r = Bcm(args);
+            Assert.Equal(2, r.Code); // a parse error is bad input
+            Assert.Contains($"'{old}'", r.Err);
+        }
+        foreach (var command in new[] { "sample", "invert", "interpolate", "restore", "eval" })
+        {
+            var help = Bcm(command, "--help").Out;
+            Assert.Contains("-n, --count", help);
+            foreach (var line in help.Split('\n').Where(l => l.Contains("[default:")))
+                Assert.DoesNotMatch(@"\(default [^()]*\)", line);
+        }
+        Assert.Contains("--levels", Bcm("inpaint", "--help").Out);
+        Assert.Contains("--jumps", Bcm("sample", "--help").Out);
+    }
+
     /// <summary>Bad numbers and names that used to slip through, crash natively or exit 1: each is a one-line error with exit code 2.</summary>
     [Fact]
     public void OutOfRangeOptionsAreRefusedWithExitCode2()
@@ -70,10 +97,10 @@ public sealed class CliTests
         }
         Refused("--bogus", "sample", "--bogus");                                              // parse errors are bad input too
         Refused("at most 1024", "sample", "-c", run, "--threads", "2147483647");
-        Refused("at most 10000 steps", "sample", "-c", run, "--steps", "2147483647", "--out", dir);
+        Refused("at most 10000 steps", "sample", "-c", run, "--jumps", "2147483647", "--out", dir);
         Refused("unknown preset 'nope'", "sample", "-c", run, "--preset", "nope", "--out", dir);
         Refused("does not fit", "inpaint", png, "-c", run, "--box", "1,0,2147483647,1", "--out", dir);
-        Refused("must not increase", "restore", png, "-c", run, "--rounds", "3,5", "--out", dir);
+        Refused("must not increase", "restore", png, "-c", run, "--levels", "3,5", "--out", dir);
         Refused("data limit must be ≥ 0", "train", "--preset", "tiny", "--data-limit", "-1", "--out", Path.Combine(dir, "a"));
         Refused("sample interval must be ≥ 0", "train", "--preset", "tiny", "--sample-every", "-1", "--out", Path.Combine(dir, "b"));
         Refused("steps must be at most", "train", "--preset", "tiny", "--steps", "100000000000000", "--out", Path.Combine(dir, "c"));
@@ -165,7 +192,7 @@ public sealed class CliTests
         var dir = TestPaths.NewTempDir();
         string png = Path.Combine(dir, "digit.png");
         using (var img = DataReaders.BuiltInDigits().Batch([5], 8)[0]) Imaging.ImageIO.SavePng(img, png);
-        var inpaint = Bcm("inpaint", png, "--box", "2,2,4,4", "--rounds", "10,1.2", "--checkpoint", TinyRun.Value, "--out", dir);
+        var inpaint = Bcm("inpaint", png, "--box", "2,2,4,4", "--levels", "10,1.2", "--checkpoint", TinyRun.Value, "--out", dir);
         Assert.True(inpaint.Code == 0, inpaint.Err);
         Assert.Contains("4 NFE", inpaint.Out);
         Assert.True(File.Exists(Path.Combine(dir, "inpainted.png")));
@@ -179,15 +206,15 @@ public sealed class CliTests
         var restore = Bcm("restore", jpeg, "--clean", png, "--checkpoint", TinyRun.Value, "--out", dir);
         Assert.True(restore.Code == 0, restore.Err);
         Assert.Matches(@"PSNR against the clean image \d+\.\d+ dB before, \d+\.\d+ dB after", restore.Out);
-        var edit = Bcm("edit", png, "--rounds", "5", "--checkpoint", TinyRun.Value, "--out", dir);
+        var edit = Bcm("edit", png, "--levels", "5", "--checkpoint", TinyRun.Value, "--out", dir);
         Assert.True(edit.Code == 0, edit.Err);
         Assert.True(File.Exists(Path.Combine(dir, "edited.png")));
-        AssertCleanError(Bcm("restore", jpeg, "--rounds", "0.01", "--checkpoint", TinyRun.Value), "round 1 '0.01'");
+        AssertCleanError(Bcm("restore", jpeg, "--levels", "0.01", "--checkpoint", TinyRun.Value), "round 1 '0.01'");
 
         var down = Bcm("degrade", png, "--downsample", "2", "--out", dir);
         Assert.True(down.Code == 0, down.Err);
         string small = Path.Combine(dir, "digit.down2.png");
-        var sr = Bcm("superres", small, "--factor", "2", "--clean", png, "--rounds", "10,1.2", "--checkpoint", TinyRun.Value, "--out", dir);
+        var sr = Bcm("superres", small, "--factor", "2", "--clean", png, "--levels", "10,1.2", "--checkpoint", TinyRun.Value, "--out", dir);
         Assert.True(sr.Code == 0, sr.Err);
         Assert.Matches(@"PSNR against the clean image \d+\.\d+ dB \(bilinear upsampling \d+\.\d+ dB\)", sr.Out);
         Assert.True(File.Exists(Path.Combine(dir, "superres.png")));

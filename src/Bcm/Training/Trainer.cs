@@ -318,6 +318,7 @@ public sealed class Trainer : IDisposable
         if (writer) Directory.CreateDirectory(RunDir);
         var clock = Stopwatch.StartNew();
         long startStep = Step;
+        double firstStepSeconds = 0;
         using var stats = writer ? new StreamWriter(Path.Combine(RunDir, "stats.jsonl"), append: true) { AutoFlush = true } : null;
         parallel.CheckInSync(online.Module.parameters(), Step);
         bool stop = false;
@@ -327,7 +328,12 @@ public sealed class Trainer : IDisposable
             int scales = CurrentScales;
             (double loss, double ct, double soft, double gradNorm, stop) = TrainStep(cancel.IsCancellationRequested);
             double elapsed = clock.Elapsed.TotalSeconds;
-            double ips = (Step - startStep) * Options.BatchSize / Math.Max(elapsed, 1e-9);
+            // The first step of a process is slow (allocations, kernel selection): the rate, and so the ETA, is measured
+            // from the end of it once a second step is done.
+            if (Step - startStep == 1) firstStepSeconds = elapsed;
+            double ips = Step - startStep >= 2
+                ? (Step - startStep - 1) * Options.BatchSize / Math.Max(elapsed - firstStepSeconds, 1e-9)
+                : Options.BatchSize / Math.Max(elapsed, 1e-9);
             double eta = (Options.Steps - Step) * Options.BatchSize / Math.Max(ips, 1e-9);
             string? evt = pendingEvent;
             pendingEvent = null;
