@@ -38,5 +38,6 @@ public static class StateDict
     public static Dictionary<string, Tensor> Get(nn.Module module, string prefix = "") =>
         module.state_dict().ToDictionary(kv => prefix + kv.Key, kv => kv.Value.detach());
 
+    /// <summary>A tensor's shape as text, e.g. [32, 1, 3, 3], for messages.</summary>
     public static string Shape(Tensor t) => $"[{string.Join(", ", t.shape)}]";
 }

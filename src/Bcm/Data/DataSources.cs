@@ -12,6 +12,7 @@ namespace Bcm.Data;
 /// </summary>
 public static class DataSources
 {
+    /// <summary>The data specifications, as the CLI's help lists them.</summary>
     public const string Help =
         "digits (built-in UCI 8x8 digits), digits:FILE.csv[.gz], mnist[:DIR], fashion-mnist[:DIR], cifar10[:DIR], " +
         "cifar10-subset:DIR, folder:DIR (PNG/JPEG); append @test for the test split (e.g. mnist:DIR@test)";

@@ -9,6 +9,7 @@ namespace Bcm.Data;
 /// </summary>
 public sealed class GaussianMixture
 {
+    /// <summary>A mixture of <paramref name="weights"/> (normalised to sum to 1), <paramref name="means"/> and diagonal <paramref name="variances"/>, one entry per component.</summary>
     public GaussianMixture(string name, double[] weights, double[][] means, double[][] variances)
     {
         if (weights.Length == 0 || means.Length != weights.Length || variances.Length != weights.Length)
@@ -25,16 +26,22 @@ public sealed class GaussianMixture
         Variances = variances;
     }
 
+    /// <summary>The mixture's name, as in its data spec.</summary>
     public string Name { get; }
+    /// <summary>Dimension d of the samples.</summary>
     public int Dim { get; }
+    /// <summary>Number of components K.</summary>
     public int Components => Weights.Length;
+    /// <summary>Component weights πₖ, summing to 1.</summary>
     public double[] Weights { get; }
+    /// <summary>Component means μₖ [K][d].</summary>
     public double[][] Means { get; }
+    /// <summary>Component variances vₖ [K][d] (diagonal covariances).</summary>
     public double[][] Variances { get; }
 
+    /// <summary>The mixture specifications, as the CLI's help lists them.</summary>
     public const string Help = "mixture:8gaussians (2-D, 8 modes on a circle), mixture:ring (2-D, a thin ring), mixture:gmm:D:K (D dimensions, K random modes)";
 
-    /// <summary>The named mixtures. All have a per-coordinate standard deviation near 0.5–0.7 (σ_data = 0.5).</summary>
     /// <summary>The prefix of a mixture in a data spec: <c>mixture:NAME</c>.</summary>
     public const string SpecPrefix = "mixture:";
 
@@ -44,6 +51,11 @@ public sealed class GaussianMixture
     /// <summary>The mixture of a data spec <c>mixture:NAME</c>, or of a bare <c>NAME</c>.</summary>
     public static GaussianMixture FromSpec(string spec) => Named(IsSpec(spec) ? spec[SpecPrefix.Length..] : spec);
 
+    /// <summary>
+    /// A named mixture: <c>8gaussians</c>, <c>ring</c> or <c>gmm:D:K</c>. All have a per-coordinate standard deviation
+    /// near 0.5–0.7 (σ_data = 0.5).
+    /// </summary>
+    /// <exception cref="ArgumentException">The name is not one of these.</exception>
     public static GaussianMixture Named(string name)
     {
         var parts = name.Split(':');

@@ -5,10 +5,13 @@ namespace Bcm.Data;
 /// <summary>What training needs of a data set: a size, optional labels, and batches shaped as the network's samples.</summary>
 public interface ITrainingData
 {
+    /// <summary>The data set's name, for messages and reports.</summary>
     string Name { get; }
+    /// <summary>Number of samples.</summary>
     int Count { get; }
     /// <summary>Labels, or null for an unlabelled set.</summary>
     int[]? Labels { get; }
+    /// <summary>Number of classes of the labels (0 for an unlabelled set).</summary>
     int NumClasses { get; }
 
     /// <summary>Throws <see cref="ArgumentException"/> when the samples cannot be given the shape <paramref name="sampleShape"/>.</summary>

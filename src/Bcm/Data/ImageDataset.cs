@@ -8,6 +8,11 @@ namespace Bcm.Data;
 /// </summary>
 public sealed class ImageDataset : ITrainingData
 {
+    /// <summary>
+    /// Images as bytes [<paramref name="count"/>, <paramref name="channels"/>, <paramref name="height"/>, <paramref name="width"/>] with optional
+    /// <paramref name="labels"/> of <paramref name="numClasses"/> classes; <paramref name="maxValue"/> is the byte value of white.
+    /// </summary>
+    /// <exception cref="ArgumentException">The sizes do not match.</exception>
     public ImageDataset(string name, byte[] pixels, int count, int channels, int height, int width, int[]? labels, int numClasses, int maxValue = 255)
     {
         if (pixels.Length != (long)count * channels * height * width)
@@ -25,13 +30,21 @@ public sealed class ImageDataset : ITrainingData
         MaxValue = maxValue;
     }
 
+    /// <inheritdoc/>
     public string Name { get; }
+    /// <summary>The pixels, [N, C, H, W] row-major.</summary>
     public byte[] Pixels { get; }
+    /// <inheritdoc/>
     public int Count { get; }
+    /// <summary>Channels per image (1 grey, 3 RGB).</summary>
     public int Channels { get; }
+    /// <summary>Image height in pixels.</summary>
     public int Height { get; }
+    /// <summary>Image width in pixels.</summary>
     public int Width { get; }
+    /// <inheritdoc/>
     public int[]? Labels { get; }
+    /// <inheritdoc/>
     public int NumClasses { get; }
     /// <summary>The value that maps to +1 (255 for 8-bit images, 16 for the UCI digits).</summary>
     public int MaxValue { get; }
@@ -74,6 +87,7 @@ public sealed class ImageDataset : ITrainingData
     /// <summary>Labels of <paramref name="indices"/> as int64, or null for an unlabelled set.</summary>
     public Tensor? LabelBatch(IReadOnlyList<int> indices, Device? device = null) => ITrainingData.SelectLabels(Labels, indices, device);
 
+    /// <inheritdoc/>
     public void CheckShape(long[] sampleShape)
     {
         if (sampleShape.Length != 3 || sampleShape[1] != sampleShape[2])
@@ -82,6 +96,7 @@ public sealed class ImageDataset : ITrainingData
             throw new ArgumentException($"{Name} has {Channels} channel(s), the network takes {sampleShape[0]}");
     }
 
+    /// <inheritdoc/>
     public Tensor Batch(IReadOnlyList<int> indices, long[] sampleShape, IReadOnlyList<bool>? flip = null, Device? device = null)
     {
         CheckShape(sampleShape);

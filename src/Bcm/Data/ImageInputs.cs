@@ -10,6 +10,7 @@ namespace Bcm.Data;
 /// </summary>
 public sealed record ImageInputs(Tensor Images, Tensor? Labels, string[] Names, bool FromDataSet) : IDisposable
 {
+    /// <summary>Number of images.</summary>
     public int Count => (int)Images.shape[0];
 
     /// <summary>PNG/JPEG files of exactly the model's size and channels, named by file name.</summary>
@@ -56,6 +57,7 @@ public sealed record ImageInputs(Tensor Images, Tensor? Labels, string[] Names, 
     /// <summary>Images and labels moved to <paramref name="device"/>.</summary>
     public ImageInputs To(Device device) => this with { Images = Images.to(device), Labels = Labels?.to(device) };
 
+    /// <summary>Frees the image and label tensors.</summary>
     public void Dispose()
     {
         Images.Dispose();

@@ -41,18 +41,28 @@ public interface ICommunicator
 /// <summary>One process alone: every collective is the identity.</summary>
 public sealed class SingleProcess : ICommunicator
 {
+    /// <summary>The one instance.</summary>
     public static readonly SingleProcess Instance = new();
 
     private SingleProcess() { }
 
+    /// <inheritdoc/>
     public int Rank => 0;
+    /// <inheritdoc/>
     public int Size => 1;
+    /// <inheritdoc/>
     public void AllReduceSum(Span<float> values) { }
+    /// <inheritdoc/>
     public void AllReduceSum(Span<double> values) { }
+    /// <inheritdoc/>
     public void Broadcast(Span<byte> values, int root = 0) { }
+    /// <inheritdoc/>
     public float[] Gather(ReadOnlySpan<float> local, int root = 0) => local.ToArray();
+    /// <inheritdoc/>
     public double[] Gather(ReadOnlySpan<double> local, int root = 0) => local.ToArray();
+    /// <inheritdoc/>
     public void Barrier() { }
+    /// <inheritdoc/>
     public void Abort(int exitCode) => Environment.Exit(exitCode);
 }
 

@@ -9,6 +9,7 @@ namespace Bcm.Editing;
 /// </summary>
 public static class Inpainting
 {
+    /// <summary>The levels of the paper's 7 rounds (14 NFE).</summary>
     public static readonly double[] DefaultLevels = [80, 40, 20, 10, 5, 2.5, 1.2];
 
     /// <summary>Fills the pixels where <paramref name="known"/> is false ([B,1,H,W] or the image's shape, broadcast).</summary>

@@ -28,6 +28,7 @@ public static class Interpolation
         return (wa * fa + wb * fb).reshape(a.shape).MoveToOuterDisposeScope();
     }
 
+    /// <summary>Linear interpolation (1 − α)·a + α·b (slerp keeps the norm of Gaussian latents; this does not).</summary>
     public static Tensor Lerp(Tensor a, Tensor b, double alpha) => a * (1 - alpha) + b * alpha;
 
     /// <summary>Mixes of two latents at the given α values, regenerated with <paramref name="generate"/> ([count, …]).</summary>

@@ -11,6 +11,7 @@ public sealed class CsvTable(IReadOnlyList<string> header, string numberFormat =
 {
     private readonly StringBuilder text = new(string.Join(",", header.Select(h => h.Contains(',') || h.Contains('"') ? Quote(h) : h)) + "\n");
 
+    /// <summary>Appends a row of one cell per column (null cells are left empty); returns this table.</summary>
     public CsvTable Row(params object?[] cells)
     {
         if (cells.Length != header.Count) throw new ArgumentException($"a row of {cells.Length} cells in a table of {header.Count} columns");
@@ -30,7 +31,9 @@ public sealed class CsvTable(IReadOnlyList<string> header, string numberFormat =
 
     private static string Quote(string s) => "\"" + s.Replace("\"", "\"\"", StringComparison.Ordinal) + "\"";
 
+    /// <summary>The CSV text so far.</summary>
     public override string ToString() => text.ToString();
 
+    /// <summary>Writes the table to <paramref name="path"/>, atomically.</summary>
     public void Write(string path) => AtomicFile.WriteAllText(path, text.ToString());
 }

@@ -17,11 +17,15 @@ namespace Bcm.Metrics;
 /// </summary>
 public sealed class Classifier : Module<Tensor, Tensor>
 {
+    /// <summary>The metadata format name of a saved classifier.</summary>
     public const string Format = "bcm-classifier-1";
+    /// <summary>Width of the feature layer (FID, KID and precision/recall are computed on it).</summary>
     public const int FeatureDim = 128;
     private readonly Conv2d conv1, conv2;
     private readonly Linear fc1, fc2;
 
+    /// <summary>A fresh classifier of <paramref name="channels"/>×<paramref name="size"/>² images into <paramref name="classes"/> classes.</summary>
+    /// <exception cref="ArgumentException">The size is not a positive multiple of 4.</exception>
     public Classifier(int channels, int size, int classes) : base(nameof(Classifier))
     {
         if (size % 4 != 0 || size < 4) throw new ArgumentException($"classifier image size must be a multiple of 4, got {size}");
@@ -35,8 +39,11 @@ public sealed class Classifier : Module<Tensor, Tensor>
         RegisterComponents();
     }
 
+    /// <summary>Channels of the images it takes.</summary>
     public int Channels { get; }
+    /// <summary>Height and width of the images it takes.</summary>
     public int Size { get; }
+    /// <summary>Number of classes it predicts.</summary>
     public int Classes { get; }
     /// <summary>Metadata of a loaded classifier: data set, test accuracy, SHA-256 of its file.</summary>
     public IReadOnlyDictionary<string, string> Metadata { get; private set; } = new Dictionary<string, string>();
@@ -50,6 +57,7 @@ public sealed class Classifier : Module<Tensor, Tensor>
         return functional.relu(fc1.forward(h.flatten(1))).MoveToOuterDisposeScope();
     }
 
+    /// <summary>Class logits for images in [−1, 1].</summary>
     public override Tensor forward(Tensor x)
     {
         using var scope = NewDisposeScope();
@@ -143,6 +151,8 @@ public sealed class Classifier : Module<Tensor, Tensor>
     /// <summary>Where <c>bcm classifier</c> saves, and <c>bcm eval</c> looks for, the classifier of a data spec at an image size: classifiers/KIND-SIZE.safetensors.</summary>
     public static string DefaultPath(string dataSpec, int size) => Path.Combine("classifiers", $"{DataSources.Kind(dataSpec)}-{size}.safetensors");
 
+    /// <summary>Loads a classifier saved by <see cref="Save"/>, with its metadata and SHA-256.</summary>
+    /// <exception cref="CheckpointException">The file is missing or is not a bcm classifier.</exception>
     public static Classifier Load(string path, Device? device = null)
     {
         if (!File.Exists(path)) throw new CheckpointException($"{path}: no such classifier (make one with: bcm classifier --data mnist -o {path})");
@@ -166,6 +176,7 @@ public sealed class Classifier : Module<Tensor, Tensor>
         }
     }
 
+    /// <summary>The SHA-256 of a file, as lower-case hex.</summary>
     public static string Sha256(string path)
     {
         using var stream = File.OpenRead(path);

@@ -16,6 +16,7 @@ public static class ImageQuality
     /// <summary>PSNR per image in dB on [0, 1] (peak 1; 120 dB for identical images).</summary>
     public static double[] Psnr(Tensor reference, Tensor images) => Psnr(Mse(reference, images));
 
+    /// <summary>PSNR in dB on [0, 1] of each MSE (120 dB for an MSE of 0).</summary>
     public static double[] Psnr(double[] mse) => mse.Select(m => 10 * Math.Log10(1 / Math.Max(m, 1e-12))).ToArray();
 
     /// <summary>

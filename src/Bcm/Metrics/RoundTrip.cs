@@ -7,11 +7,19 @@ namespace Bcm.Metrics;
 /// <summary>Inversion and regeneration of real images (the round trip of method §6), with the paper's reconstruction metric (per-pixel MSE on [0, 1]).</summary>
 public static class RoundTrip
 {
+    /// <summary>What a round trip gives, per image.</summary>
+    /// <param name="Latents">The inverted images at the inversion plan's end level.</param>
+    /// <param name="Reconstructions">The latents regenerated.</param>
+    /// <param name="Mse">Per-image MSE on [0, 1] against the originals.</param>
+    /// <param name="Psnr">Per-image PSNR in dB.</param>
     public sealed record Result(Tensor Latents, Tensor Reconstructions, double[] Mse, double[] Psnr) : IDisposable
     {
+        /// <summary>Mean MSE over the images.</summary>
         public double MeanMse => Mse.Average();
+        /// <summary>Mean PSNR over the images.</summary>
         public double MeanPsnr => Psnr.Average();
 
+        /// <summary>Frees the latent and reconstruction tensors.</summary>
         public void Dispose()
         {
             Latents.Dispose();

@@ -3,7 +3,7 @@ using static TorchSharp.torch;
 namespace Bcm.Model;
 
 /// <summary>Per-sample coefficients ([B]) applied to batches of any rank (k-diffusion's <c>append_dims</c>).</summary>
-public static class PerSample
+internal static class PerSample
 {
     /// <summary>Reshapes <paramref name="perSample"/> [B] to [B, 1, …, 1] so that it broadcasts over <paramref name="like"/>.</summary>
     public static Tensor Broadcast(Tensor perSample, Tensor like)

@@ -22,6 +22,8 @@ public sealed class Mlp : Module<Tensor, Tensor, Tensor, Tensor?, Tensor>, IBcmN
     private readonly Sequential @out;
     private readonly MlpConfig config;
 
+    /// <summary>A network of <paramref name="config"/>, with the official initialisation (zero output layer).</summary>
+    /// <exception cref="ArgumentException">The configuration is invalid.</exception>
     public Mlp(MlpConfig config) : base(nameof(Mlp))
     {
         config.Validate();
@@ -39,14 +41,21 @@ public sealed class Mlp : Module<Tensor, Tensor, Tensor, Tensor?, Tensor>, IBcmN
         RegisterComponents();
     }
 
+    /// <inheritdoc/>
     public long[] SampleShape => [config.Dim];
+    /// <inheritdoc/>
     public int NumClasses => config.NumClasses;
+    /// <inheritdoc/>
     public Module Module => this;
+    /// <inheritdoc/>
     public NetworkConfig Config => config;
+    /// <inheritdoc/>
     public long MacsPerSample { get; }
 
+    /// <inheritdoc/>
     public Tensor Forward(Tensor x, Tensor cNoiseT, Tensor cNoiseU, Tensor? y) => forward(x, cNoiseT, cNoiseU, y);
 
+    /// <summary>F_θ on a batch (see <see cref="Forward"/>).</summary>
     public override Tensor forward(Tensor x, Tensor cNoiseT, Tensor cNoiseU, Tensor? y)
     {
         using var scope = NewDisposeScope();
@@ -62,8 +71,10 @@ public sealed class Mlp : Module<Tensor, Tensor, Tensor, Tensor?, Tensor>, IBcmN
         return @out.forward(h).MoveToOuterDisposeScope();
     }
 
+    /// <inheritdoc/>
     public void InitialiseFromConsistencyModel() => Layers.AlignToT(time_embed, time_embed_end, time_embed_align);
 
+    /// <inheritdoc/>
     public bool IsUParameter(string name) => Layers.IsUParameter(name);
 }
 

@@ -8,6 +8,7 @@ namespace Bcm.Networks;
 /// </summary>
 public sealed record MlpConfig : NetworkConfig
 {
+    /// <summary>The JSON kind of this network: <c>mlp</c>.</summary>
     [JsonIgnore] public override string Kind => "mlp";
     /// <summary>Dimension d of a sample.</summary>
     public int Dim { get; init; } = 2;
@@ -17,10 +18,14 @@ public sealed record MlpConfig : NetworkConfig
     public int Blocks { get; init; } = 3;
     /// <summary>Width of the sinusoidal noise-level embedding (the embedding MLP has width 4× this).</summary>
     public int EmbedChannels { get; init; } = 64;
+    /// <summary>Number of classes of a class-conditional model, 0 for an unconditional one.</summary>
     public override int NumClasses { get; init; }
+    /// <summary>Dropout rate inside the residual blocks.</summary>
     public double Dropout { get; init; }
+    /// <summary>Shape of one sample: [dimension].</summary>
     [JsonIgnore] public override long[] SampleShape => [Dim];
 
+    /// <summary>Checks every field, with a message naming the field at fault.</summary>
     public override void Validate()
     {
         if (Dim is < 1 or > 1 << 20) throw new ArgumentException($"mlp dim must be in 1..{1 << 20}, got {Dim}");

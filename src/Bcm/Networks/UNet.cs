@@ -21,6 +21,8 @@ public sealed class UNet : Module<Tensor, Tensor, Tensor, Tensor?, Tensor>, IBcm
     private readonly Sequential @out;
     private readonly UNetConfig config;
 
+    /// <summary>The ADM UNet of <paramref name="config"/>, with the official key names and initialisation.</summary>
+    /// <exception cref="ArgumentException">The configuration is invalid.</exception>
     public UNet(UNetConfig config) : base(nameof(UNet))
     {
         config.Validate();
@@ -136,16 +138,22 @@ public sealed class UNet : Module<Tensor, Tensor, Tensor, Tensor?, Tensor>, IBcm
     /// <summary>Multiply-accumulates of one forward pass for one sample (convolutions, linear layers, attention products).</summary>
     public long MacsPerSample { get; }
 
+    /// <inheritdoc/>
     public long[] SampleShape => [config.InChannels, config.ImageSize, config.ImageSize];
 
+    /// <inheritdoc/>
     public int NumClasses => config.NumClasses;
 
+    /// <inheritdoc/>
     public Module Module => this;
 
+    /// <inheritdoc/>
     public NetworkConfig Config => config;
 
+    /// <inheritdoc/>
     public Tensor Forward(Tensor x, Tensor cNoiseT, Tensor cNoiseU, Tensor? y) => forward(x, cNoiseT, cNoiseU, y);
 
+    /// <summary>F_θ on a batch (see <see cref="Forward"/>).</summary>
     public override Tensor forward(Tensor x, Tensor cNoiseT, Tensor cNoiseU, Tensor? y)
     {
         using var scope = NewDisposeScope();
@@ -181,5 +189,6 @@ public sealed class UNet : Module<Tensor, Tensor, Tensor, Tensor?, Tensor>, IBcm
     /// </summary>
     public void InitialiseFromConsistencyModel() => Layers.AlignToT(time_embed, time_embed_end, time_embed_align);
 
+    /// <inheritdoc/>
     public bool IsUParameter(string name) => Layers.IsUParameter(name);
 }

@@ -8,22 +8,36 @@ namespace Bcm.Networks;
 /// </summary>
 public sealed record UNetConfig : NetworkConfig
 {
+    /// <summary>The JSON kind of this network: <c>adm-unet</c>.</summary>
     [JsonIgnore] public override string Kind => "adm-unet";
+    /// <summary>Height and width of the images, in pixels.</summary>
     public int ImageSize { get; init; } = 32;
+    /// <summary>Channels of the input image (3 for RGB, 1 for grey).</summary>
     public int InChannels { get; init; } = 3;
+    /// <summary>Channels of the output (equal to the input channels for a BCM).</summary>
     public int OutChannels { get; init; } = 3;
+    /// <summary>Base channel count C of the first level (a multiple of 32).</summary>
     public int ModelChannels { get; init; } = 64;
+    /// <summary>Channel multiplier of each resolution level (one entry per level).</summary>
     public int[] ChannelMult { get; init; } = [1, 2, 2];
+    /// <summary>Residual blocks per level.</summary>
     public int NumResBlocks { get; init; } = 2;
     /// <summary>Downsampling factors (not pixel sizes) at which attention blocks are inserted.</summary>
     public int[] AttentionResolutions { get; init; } = [2];
+    /// <summary>Channels per attention head.</summary>
     public int NumHeadChannels { get; init; } = 32;
+    /// <summary>Number of classes of a class-conditional model, 0 for an unconditional one.</summary>
     public override int NumClasses { get; init; }
+    /// <summary>Shape of one sample: [channels, size, size].</summary>
     [JsonIgnore] public override long[] SampleShape => [InChannels, ImageSize, ImageSize];
+    /// <summary>Dropout rate of the residual blocks at the two highest resolutions (input levels 0-1 and the matching output levels); see <see cref="DropoutHighRes"/>.</summary>
     public double Dropout { get; init; }
+    /// <summary>Dropout rate of the other residual blocks (input levels ≥ 2, the middle block, output levels ≥ len(mult) − 2: the official, asymmetric scheme of method §3, where it is 0.2 at ImageNet-64).</summary>
     public double DropoutHighRes { get; init; }
+    /// <summary>Down- and upsample with residual blocks (the official configuration) instead of plain convolutions.</summary>
     public bool ResBlockUpDown { get; init; } = true;
 
+    /// <summary>Checks every field, with a message naming the field at fault.</summary>
     public override void Validate()
     {
         // Upper bounds far above any published model: checkpoint metadata is input, and an absurd architecture must be

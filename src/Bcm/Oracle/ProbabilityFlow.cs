@@ -10,6 +10,7 @@ namespace Bcm.Oracle;
 /// </summary>
 public sealed class ProbabilityFlow
 {
+    /// <summary>The exact ODE of <paramref name="mixture"/>, solved to the given tolerances.</summary>
     public ProbabilityFlow(GaussianMixture mixture, double relativeTolerance = 1e-10, double absoluteTolerance = 1e-10)
     {
         Mixture = mixture;
@@ -17,8 +18,11 @@ public sealed class ProbabilityFlow
         AbsoluteTolerance = absoluteTolerance;
     }
 
+    /// <summary>The mixture whose ODE this is.</summary>
     public GaussianMixture Mixture { get; }
+    /// <summary>Relative tolerance of the adaptive solver.</summary>
     public double RelativeTolerance { get; }
+    /// <summary>Absolute tolerance of the adaptive solver.</summary>
     public double AbsoluteTolerance { get; }
 
     // Dormand-Prince 5(4) tableau.

@@ -13,6 +13,7 @@ namespace Bcm.Plans;
 /// </summary>
 public sealed record Plan(double Start, IReadOnlyList<PlanStep> Steps)
 {
+    /// <summary>Network evaluations the plan costs per sample.</summary>
     public int Nfe => Steps.Sum(s => s.Nfe);
 
     /// <summary>The noise level after the last step.</summary>
@@ -21,6 +22,7 @@ public sealed record Plan(double Start, IReadOnlyList<PlanStep> Steps)
     /// <summary>True when the plan ends at a higher noise level than it starts (an inversion).</summary>
     public bool IsInversion => End > Start;
 
+    /// <summary>The text form (see <see cref="Format"/>).</summary>
     public override string ToString() => Format(this);
 
     /// <summary>Text form: consecutive jumps are written as one chain.</summary>
@@ -149,8 +151,11 @@ public sealed record Plan(double Start, IReadOnlyList<PlanStep> Steps)
         if (IsInversion) throw new PlanException($"generation plan '{this}' goes up in noise level (e.g. 80>0.002)");
     }
 
+    /// <summary>The JSON form.</summary>
     public string ToJson() => JsonSerializer.Serialize(this, JsonOptions);
 
+    /// <summary>A plan from its JSON form, validated.</summary>
+    /// <exception cref="PlanException">The JSON is not a valid plan.</exception>
     public static Plan FromJson(string json)
     {
         var plan = JsonSerializer.Deserialize<Plan>(json, JsonOptions) ?? throw new PlanException("empty JSON plan");

@@ -6,6 +6,7 @@ namespace Bcm.Plans;
 /// <summary>Named plans (method §5) and parametrised families; <see cref="Resolve"/> also accepts the text form.</summary>
 public static class PlanPresets
 {
+    /// <summary>The named plans and their text: the paper's few-step samplers at its ImageNet-64 levels, and two inversions.</summary>
     public static readonly IReadOnlyDictionary<string, string> Named = new Dictionary<string, string>
     {
         ["onestep"] = "80>0.002",
@@ -17,6 +18,7 @@ public static class PlanPresets
         ["invert2"] = "0.07>15>80",
     };
 
+    /// <summary>What <see cref="Resolve"/> accepts, as the CLI's help lists it.</summary>
     public const string Help = "a name (onestep, ancestral2, zigzag3, mixed4, cm-multistep, invert1, invert2), a family " +
                                "(ancestral:K for K jumps on a Karras schedule, zigzag:R for R rounds, cm:K; heun:K / euler:K for the diffusion " +
                                "baseline's ODE solver in K steps, heun-invert:K / euler-invert:K for ODE inversion), or the text form such as '80>2.4>0.002'";

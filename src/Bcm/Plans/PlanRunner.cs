@@ -13,6 +13,10 @@ public sealed record PlanProgress(int Index, PlanStep Step, double Sigma, Tensor
 /// </summary>
 public static class PlanRunner
 {
+    /// <summary>
+    /// Runs <paramref name="plan"/> on <paramref name="base"/>: adds <c>Start</c>·z first (unless <paramref name="addStartNoise"/> is false, e.g. for latents),
+    /// then each step; sample i draws its noise from <paramref name="sampleSeeds"/>[i]. <paramref name="callback"/> sees the batch after each step.
+    /// </summary>
     public static Tensor Run(BcmModel model, Tensor @base, Plan plan, IReadOnlyList<long> sampleSeeds, Tensor? labels = null,
         Action<PlanProgress>? callback = null, bool addStartNoise = true)
     {

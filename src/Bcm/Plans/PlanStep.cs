@@ -20,8 +20,11 @@ public abstract record PlanStep
 /// <summary>One network evaluation: x ← f_θ(x, From, To), a jump along the PF-ODE (To &lt; From generates, To &gt; From inverts).</summary>
 public sealed record Jump(double From, double To) : PlanStep
 {
+    /// <inheritdoc/>
     public override int Nfe => 1;
+    /// <inheritdoc/>
     public override double Reached => To;
+    /// <summary>The text form, e.g. <c>80>0.002</c>.</summary>
     public override string ToString() => $"{Fmt(From)}>{Fmt(To)}";
     internal static string Fmt(double v) => v.ToString("0.######", CultureInfo.InvariantCulture);
 }
@@ -33,8 +36,11 @@ public sealed record Jump(double From, double To) : PlanStep
 /// </summary>
 public sealed record Noise(double Sigma, bool ReachSigma = false) : PlanStep
 {
+    /// <inheritdoc/>
     public override int Nfe => 0;
+    /// <inheritdoc/>
     public override double Reached => Sigma;
+    /// <summary>The text form: <c>+s</c> or <c>~s</c>.</summary>
     public override string ToString() => (ReachSigma ? "~" : "+") + Jump.Fmt(Sigma);
 }
 
@@ -60,6 +66,7 @@ public sealed record OdeStep(double From, double To, OdeMethod Method) : PlanSte
 {
     /// <summary>Heun evaluates the slope at both ends (2 NFE), Euler at one (1 NFE); a step with an end at ε is Euler (1 NFE).</summary>
     public override int Nfe => Method == OdeMethod.Heun && !AtBoundary(From) && !AtBoundary(To) ? 2 : 1;
+    /// <inheritdoc/>
     public override double Reached => To;
 
     /// <summary>True at σ = ε, where the slope cannot be evaluated.</summary>
@@ -68,5 +75,6 @@ public sealed record OdeStep(double From, double To, OdeMethod Method) : PlanSte
     /// <summary>The token prefix of the method in the text form (<c>heun:</c>, <c>euler:</c>).</summary>
     public string Prefix => Method == OdeMethod.Heun ? "heun:" : "euler:";
 
+    /// <summary>The text form, e.g. <c>heun:80>40</c>.</summary>
     public override string ToString() => $"{Prefix}{Jump.Fmt(From)}>{Jump.Fmt(To)}";
 }

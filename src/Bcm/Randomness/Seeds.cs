@@ -30,5 +30,6 @@ public static class Seeds
         new(Mix(seed, counters) & 0x7FFF_FFFF_FFFF_FFFFUL);
 
     // Purposes (arbitrary distinct constants).
+    /// <summary>The purposes of the random streams: data order, pair indices, noise, dropout masks, flips, sampling.</summary>
     public const long Data = 1, Indices = 2, Noise = 3, Dropout = 4, Flip = 5, Sample = 6;
 }

@@ -30,17 +30,36 @@ public sealed record ReconstructionQuality(string Method, int InversionNfe, int 
 /// </summary>
 public static class ImageReport
 {
+    /// <summary>What to measure.</summary>
     public sealed record Options
     {
+        /// <summary>Generated samples per method.</summary>
         public int Samples { get; init; } = 1000;
+        /// <summary>Real held-out images for the round trips.</summary>
         public int InversionImages { get; init; } = 256;
+        /// <summary>Seed of the first sample and image.</summary>
         public long Seed { get; init; }
+        /// <summary>Images per forward pass (results do not depend on it).</summary>
         public int BatchSize { get; init; } = 250;
+        /// <summary>BCM plans to measure (names or text).</summary>
         public string[] BcmPlans { get; init; } = ["onestep", "ancestral2", "zigzag3", "mixed4"];
+        /// <summary>NFE budgets of the baseline's Heun sampler.</summary>
         public int[] BaselineNfe { get; init; } = [2, 4, 10, 20, 40, 80];
+        /// <summary>NFE budgets of the inversion round trips.</summary>
         public int[] InversionNfe { get; init; } = [2, 4, 10, 20, 50, 100];
     }
 
+    /// <summary>Everything the report holds, as written to results.json.</summary>
+    /// <param name="Model">The checkpoint measured.</param>
+    /// <param name="Baseline">The EDM baseline's checkpoint, if any.</param>
+    /// <param name="Classifier">The feature classifier's file.</param>
+    /// <param name="ClassifierSha256">Its SHA-256 (numbers are tied to it).</param>
+    /// <param name="ClassifierAccuracy">Its accuracy, as stored with it.</param>
+    /// <param name="RealData">The real images compared against.</param>
+    /// <param name="Floor">Real against real: the floor of every metric.</param>
+    /// <param name="Generation">One row per method and NFE.</param>
+    /// <param name="Reconstruction">Inversion round trips per method and NFE.</param>
+    /// <param name="Seconds">Wall time of the whole report.</param>
     public sealed record Results(string Model, string? Baseline, string Classifier, string ClassifierSha256, string ClassifierAccuracy, string RealData,
         SampleQuality Floor, List<SampleQuality> Generation, List<ReconstructionQuality> Reconstruction, double Seconds);
 

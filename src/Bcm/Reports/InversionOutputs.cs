@@ -17,6 +17,7 @@ namespace Bcm.Reports;
 /// </summary>
 public static class InversionOutputs
 {
+    /// <summary>Writes the files of <paramref name="result"/> into <paramref name="outDir"/>.</summary>
     public static void Write(string outDir, ImageInputs inputs, RoundTrip.Result result, Plan invert, string checkpoint)
     {
         Directory.CreateDirectory(outDir);

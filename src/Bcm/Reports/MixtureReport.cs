@@ -18,20 +18,45 @@ namespace Bcm.Reports;
 /// </summary>
 public static class MixtureReport
 {
+    /// <summary>What to measure.</summary>
     public sealed record Options
     {
+        /// <summary>Generated samples per method.</summary>
         public int Samples { get; init; } = 2000;
+        /// <summary>Real points for the inversion round trips.</summary>
         public int InversionSamples { get; init; } = 500;
+        /// <summary>Points per (t, u) cell of the jump-error map.</summary>
         public int JumpSamples { get; init; } = 256;
+        /// <summary>Seed of the first sample.</summary>
         public long Seed { get; init; }
+        /// <summary>BCM plans to measure (names or text).</summary>
         public string[] BcmPlans { get; init; } = ["onestep", "ancestral2", "zigzag3", "mixed4"];
+        /// <summary>NFE budgets of the baseline's Heun sampler.</summary>
         public int[] BaselineNfe { get; init; } = [2, 4, 6, 10, 20, 40, 80];
+        /// <summary>NFE budgets of the inversion round trips.</summary>
         public int[] InversionNfe { get; init; } = [2, 4, 10, 20, 50, 100];
+        /// <summary>Noise levels of the jump-error map.</summary>
         public double[] Levels { get; init; } = [0.002, 0.01, 0.05, 0.2, 0.5, 1, 2, 5, 10, 20, 40, 80];
+        /// <summary>Levels of the zigzag-drift rounds.</summary>
         public double[] ZigzagLevels { get; init; } = [0.5, 2, 10];
+        /// <summary>Rounds per zigzag-drift run.</summary>
         public int ZigzagRounds { get; init; } = 10;
     }
 
+    /// <summary>Everything the report holds, as written to results.json.</summary>
+    /// <param name="Mixture">The mixture measured against.</param>
+    /// <param name="Model">The checkpoint measured.</param>
+    /// <param name="Baseline">The EDM baseline's checkpoint, if any.</param>
+    /// <param name="DataLogLikelihood">Mean log p₀ of exact samples.</param>
+    /// <param name="Floor">Exact samples against the reference: the floor of every metric.</param>
+    /// <param name="Generation">One row per method and NFE.</param>
+    /// <param name="Inversion">Inversion against the exact latents, per method and NFE.</param>
+    /// <param name="Levels">The levels of the jump-error maps.</param>
+    /// <param name="JumpErrorNormalised">RMS error of f(x, t, u) against the exact jump, over the RMS size of the exact move, per (t, u).</param>
+    /// <param name="JumpErrorAbsolute">RMS error of f(x, t, u) against the exact jump, per (t, u).</param>
+    /// <param name="ZigzagLogLikelihood">Mean log p₀ after each zigzag round, per level.</param>
+    /// <param name="ZigzagInMode">Share of points inside a mode after each zigzag round, per level.</param>
+    /// <param name="Seconds">Wall time of the whole report.</param>
     public sealed record Results(string Mixture, string Model, string? Baseline, double DataLogLikelihood, GenerationQuality Floor,
         List<GenerationQuality> Generation, List<InversionQuality> Inversion, double[] Levels, double[,] JumpErrorNormalised,
         double[,] JumpErrorAbsolute, Dictionary<string, double[]> ZigzagLogLikelihood, Dictionary<string, double[]> ZigzagInMode, double Seconds);
@@ -39,6 +64,7 @@ public static class MixtureReport
     /// <summary>The points one method generated (row-major [n, d]), kept for the scatter plots.</summary>
     private sealed record PointSet(string Name, MethodFamily Family, int Nfe, double[] Values);
 
+    /// <summary>Measures <paramref name="bcm"/> (and <paramref name="baseline"/>) against <paramref name="mixture"/>'s exact ODE and writes the report into <paramref name="outDir"/>.</summary>
     public static Results Write(BcmModel bcm, string modelName, BcmModel? baseline, string? baselineName, GaussianMixture mixture, string outDir,
         Options? options = null, IProgress<string>? log = null)
     {

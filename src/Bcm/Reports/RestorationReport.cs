@@ -22,6 +22,7 @@ public static class RestorationReport
     {
         /// <summary>PSNR after minus before, per image (dB).</summary>
         public double[] Gains => PsnrAfter.Zip(PsnrBefore, (after, before) => after - before).ToArray();
+        /// <summary>Mean PSNR gain (dB).</summary>
         public double MeanGain => Gains.Average();
         /// <summary>Standard error of the mean gain.</summary>
         public double GainStandardError
@@ -40,8 +41,10 @@ public static class RestorationReport
     /// <summary>PSNR of each image before and after restoration, with the degraded and restored batches.</summary>
     public sealed record Measurement(double[] PsnrBefore, double[] PsnrAfter, Tensor Degraded, Tensor Restored) : IDisposable
     {
+        /// <summary>The PSNR change of this measurement.</summary>
         public PsnrChange Change => new(PsnrBefore, PsnrAfter);
 
+        /// <summary>Frees the degraded and restored batches.</summary>
         public void Dispose()
         {
             Degraded.Dispose();

@@ -14,9 +14,20 @@ namespace Bcm.Reports;
 /// </summary>
 public static class RunReport
 {
+    /// <summary>The numbers of a run report.</summary>
+    /// <param name="Checkpoint">The checkpoint reported on.</param>
+    /// <param name="Step">Its training step.</param>
+    /// <param name="Images">Real images in the round trip.</param>
+    /// <param name="InvertPlan">The inversion plan.</param>
+    /// <param name="GeneratePlan">The regeneration plan.</param>
+    /// <param name="RoundTripMse">Mean round-trip MSE on [0, 1].</param>
+    /// <param name="RoundTripPsnr">Mean round-trip PSNR (dB).</param>
+    /// <param name="RandomSampleMse">Mean MSE of the same images to unrelated samples: the trivial baseline.</param>
+    /// <param name="SampleNfe">NFE of each sample grid, by plan name.</param>
     public sealed record Numbers(string Checkpoint, long? Step, int Images, string InvertPlan, string GeneratePlan,
         double RoundTripMse, double RoundTripPsnr, double RandomSampleMse, Dictionary<string, int> SampleNfe);
 
+    /// <summary>Writes sample grids of <paramref name="count"/> images per plan and the round trip of <paramref name="realImages"/> into <paramref name="outDir"/> (report.md, report.json, PNGs).</summary>
     public static Numbers Write(BcmModel model, ImageDataset realImages, string outDir, string checkpoint, long? step,
         int count = 64, long seed = 0, IProgress<string>? log = null)
     {

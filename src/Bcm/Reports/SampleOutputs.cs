@@ -15,6 +15,7 @@ namespace Bcm.Reports;
 /// </summary>
 public static class SampleOutputs
 {
+    /// <summary>Writes samples.png (or a scatter plot and samples.csv for vectors), samples.safetensors, plan.txt, and optionally each image and the trajectory.</summary>
     public static void Write(string outDir, Tensor samples, Plan plan, long seed, string checkpoint, bool individual = false, IReadOnlyList<Tensor>? trajectory = null)
     {
         CheckFinite(samples);

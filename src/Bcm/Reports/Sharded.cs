@@ -42,6 +42,7 @@ public static class Sharded
     /// <summary>One rank's samples and where they start in the run; <see cref="All"/> holds every rank's, in order, on rank 0 only.</summary>
     public sealed record Samples(Tensor Local, int First, Tensor? All) : IDisposable
     {
+        /// <summary>Frees this rank's samples and the gathered ones.</summary>
         public void Dispose()
         {
             Local.Dispose();

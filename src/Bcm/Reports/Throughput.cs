@@ -17,6 +17,7 @@ namespace Bcm.Reports;
 /// </summary>
 public static class Throughput
 {
+    /// <summary>Forward passes' worth of FLOPs counted per BCT training step.</summary>
     public const int PassesPerTrainingStep = 9;
 
     /// <summary>One network's measurement at one batch size.</summary>

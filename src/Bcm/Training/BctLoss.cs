@@ -4,11 +4,12 @@ using static TorchSharp.torch;
 namespace Bcm.Training;
 
 /// <summary>Per-sample terms of the bidirectional consistency training loss (before the batch mean).</summary>
-public sealed record BctTerms(Tensor Ct, Tensor Soft) : IDisposable
+internal sealed record BctTerms(Tensor Ct, Tensor Soft) : IDisposable
 {
     /// <summary>Per-sample total ct + soft.</summary>
     public Tensor Total => Ct + Soft;
 
+    /// <summary>Frees the per-sample terms.</summary>
     public void Dispose()
     {
         Ct.Dispose();
@@ -21,7 +22,7 @@ public sealed record BctTerms(Tensor Ct, Tensor Soft) : IDisposable
 /// mean over the batch of d(A,B)/(t − s) + d(C,B)/|u − t|, with A = f_θ(x_t,t,ε), B = f_θ⁻(x_s,s,ε) (detached),
 /// E = f_θ(x_t,t,u), C = f_θ⁻(E,u,ε) (frozen weights, gradient flowing into E), d the pseudo-Huber distance.
 /// </summary>
-public static class BctLoss
+internal static class BctLoss
 {
     /// <summary>iCT's pseudo-Huber constant c = 0.00054·sqrt(D) for samples of D numbers.</summary>
     public static double HuberC(long sampleSize) => 0.00054 * Math.Sqrt(sampleSize);

@@ -10,7 +10,9 @@ namespace Bcm.Training;
 /// </summary>
 public sealed class BctObjective(TrainOptions options) : ITrainingObjective
 {
+    /// <inheritdoc/>
     public string Name => "bct";
+    /// <inheritdoc/>
     public bool TrainsU => true;
 
     /// <summary>N(k): fixed when the options fix it, else the doubling curriculum over the run's total steps.</summary>
@@ -20,10 +22,12 @@ public sealed class BctObjective(TrainOptions options) : ITrainingObjective
     /// <summary>The pairs of one step.</summary>
     public sealed record Pairs(double[] Grid, int[] Intervals, int[] UIndices, bool[] Flips) : StepDraw(Flips)
     {
+        /// <inheritdoc/>
         public override StepDraw Slice(int start, int count) =>
             new Pairs(Grid, Intervals[start..(start + count)], UIndices[start..(start + count)], Flips[start..(start + count)]);
     }
 
+    /// <inheritdoc/>
     public StepDraw Draw(Random rng, int batch, long step)
     {
         var sampler = new BctPairSampler(KarrasGrid.Ascending(Scales(step)), options.PMean, options.PStd);
@@ -38,6 +42,7 @@ public sealed class BctObjective(TrainOptions options) : ITrainingObjective
         return new Pairs((double[])sampler.Grid, intervals, uIndices, flips);
     }
 
+    /// <inheritdoc/>
     public StepLoss Loss(BcmModel online, BcmModel target, StepDraw draw, Tensor x0, Tensor noise, Tensor? labels, long dropoutSeed)
     {
         var pairs = (Pairs)draw;

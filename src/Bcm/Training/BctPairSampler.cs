@@ -8,10 +8,12 @@ namespace Bcm.Training;
 /// interval excluded (t = T is never a CT pair); and the soft-term level u = ts[m] with m drawn from the same
 /// distribution with entry n+1 removed (u ≠ t), so u lies below or above t.
 /// </summary>
-public sealed class BctPairSampler
+internal sealed class BctPairSampler
 {
     private readonly double[] p;
 
+    /// <summary>Pairs on <paramref name="grid"/> (ascending noise levels) with the discretised log-normal of mean <paramref name="pMean"/> and deviation <paramref name="pStd"/>.</summary>
+    /// <exception cref="ArgumentException">The grid has fewer than 3 levels.</exception>
     public BctPairSampler(IReadOnlyList<double> grid, double pMean, double pStd)
     {
         if (grid.Count < 3) throw new ArgumentException($"BCT pairs need a grid of at least 3 levels, got {grid.Count}");

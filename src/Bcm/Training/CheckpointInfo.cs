@@ -9,8 +9,13 @@ namespace Bcm.Training;
 public sealed record CheckpointInfo(string Path, long Bytes, string Kind, IReadOnlyList<CheckpointInfo.Entry> Tensors,
     IReadOnlyDictionary<string, string> Metadata, TrainOptions? Options)
 {
+    /// <summary>One tensor of the checkpoint.</summary>
+    /// <param name="Name">Its key.</param>
+    /// <param name="Shape">Its shape.</param>
+    /// <param name="DType">Its element type as stored.</param>
     public sealed record Entry(string Name, long[] Shape, string DType)
     {
+        /// <summary>Number of elements.</summary>
         public long Count => Shape.Aggregate(1L, (a, b) => a * b);
     }
 

@@ -10,16 +10,21 @@ namespace Bcm.Training;
 /// </summary>
 public sealed class EdmDenoiserObjective(bool randomFlip) : ITrainingObjective
 {
+    /// <inheritdoc/>
     public string Name => "edm";
+    /// <inheritdoc/>
     public bool TrainsU => false;
+    /// <inheritdoc/>
     public int Scales(long step) => 0;
 
     /// <summary>The noise levels of one step.</summary>
     public sealed record Levels(double[] Sigmas, bool[] Flips) : StepDraw(Flips)
     {
+        /// <inheritdoc/>
         public override StepDraw Slice(int start, int count) => new Levels(Sigmas[start..(start + count)], Flips[start..(start + count)]);
     }
 
+    /// <inheritdoc/>
     public StepDraw Draw(Random rng, int batch, long step)
     {
         var sigmas = EdmLoss.DrawSigmas(rng, batch, EdmLoss.PMean, EdmLoss.PStd, Sigmas.Min, Sigmas.Max);
@@ -27,6 +32,7 @@ public sealed class EdmDenoiserObjective(bool randomFlip) : ITrainingObjective
         return new Levels(sigmas, flips);
     }
 
+    /// <inheritdoc/>
     public StepLoss Loss(BcmModel online, BcmModel target, StepDraw draw, Tensor x0, Tensor noise, Tensor? labels, long dropoutSeed)
     {
         manual_seed(dropoutSeed);

@@ -9,7 +9,7 @@ namespace Bcm.Training;
 /// (c_skip = (σε + σ_d²)/(σ² + σ_d²), c_out = σ_d(σ − ε)/sqrt(σ² + σ_d²)) up to ε = 0.002. Per sample:
 /// λ(σ)·mean ‖D(x₀ + σz, σ) − x₀‖² with λ(σ) = (σ² + σ_d²)/(σσ_d)² and ln σ ~ N(P_mean, P_std²).
 /// </summary>
-public static class EdmLoss
+internal static class EdmLoss
 {
     /// <summary>EDM's defaults for ln σ.</summary>
     public const double PMean = -1.2, PStd = 1.2;

@@ -42,6 +42,7 @@ public sealed record StepLoss(Tensor Loss, double Ct, double Soft);
 /// <summary>The objectives by name.</summary>
 public static class TrainingObjectives
 {
+    /// <summary>The names <see cref="TrainOptions.Objective"/> accepts.</summary>
     public static readonly string[] Names = ["bct", "edm"];
 
     /// <summary>The objective that <paramref name="options"/> ask for.</summary>

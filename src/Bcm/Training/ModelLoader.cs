@@ -87,6 +87,7 @@ public static class ModelLoader
                ?? throw new CheckpointException($"{path}: a folder without checkpoints/ckpt-*.safetensors");
     }
 
+    /// <summary>True for the metadata of a bcm training checkpoint (online, EMA and optimiser state).</summary>
     public static bool IsTrainingCheckpoint(IReadOnlyDictionary<string, string> metadata) =>
         metadata.TryGetValue("format", out var format) && format == TrainingCheckpoint.Format;
 

@@ -5,6 +5,7 @@ namespace Bcm.Training;
 /// <summary>Named starting points for training: network size, data and schedule fitted to a use.</summary>
 public static class Presets
 {
+    /// <summary>Every preset by name: a one-line description and a function that makes its options.</summary>
     public static readonly IReadOnlyDictionary<string, (string Description, Func<TrainOptions> Create)> All =
         new Dictionary<string, (string, Func<TrainOptions>)>
         {
@@ -72,6 +73,8 @@ public static class Presets
             }),
         };
 
+    /// <summary>The options of preset <paramref name="name"/>.</summary>
+    /// <exception cref="ArgumentException">No such preset.</exception>
     public static TrainOptions Get(string name) =>
         All.TryGetValue(name, out var p) ? p.Create()
             : throw new ArgumentException($"unknown preset '{name}': choose one of {string.Join(", ", All.Keys)}");

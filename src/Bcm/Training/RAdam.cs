@@ -6,12 +6,13 @@ namespace Bcm.Training;
 /// RAdam (Liu et al. 2020) exactly as torch.optim.RAdam computes it (no weight decay), with its state exposed as
 /// named tensors so that checkpoints hold it and resume is exact.
 /// </summary>
-public sealed class RAdam : IDisposable
+internal sealed class RAdam : IDisposable
 {
     private readonly (string Name, TorchSharp.Modules.Parameter Param)[] parameters;
     private readonly Dictionary<string, Tensor> expAvg = [];
     private readonly Dictionary<string, Tensor> expAvgSq = [];
 
+    /// <summary>RAdam over <paramref name="parameters"/> (named, so its state saves under their names) with the given rates; no weight decay.</summary>
     public RAdam(IEnumerable<(string Name, TorchSharp.Modules.Parameter Param)> parameters, double lr = 1e-4, double beta1 = 0.9, double beta2 = 0.999, double eps = 1e-8)
     {
         this.parameters = parameters.ToArray();
@@ -26,12 +27,18 @@ public sealed class RAdam : IDisposable
         }
     }
 
+    /// <summary>The step size (it may change between steps).</summary>
     public double LearningRate { get; set; }
+    /// <summary>Decay of the first-moment average.</summary>
     public double Beta1 { get; }
+    /// <summary>Decay of the second-moment average.</summary>
     public double Beta2 { get; }
+    /// <summary>Added to the denominator for stability.</summary>
     public double Eps { get; }
+    /// <summary>Optimiser steps taken (the bias corrections depend on it).</summary>
     public long StepCount { get; private set; }
 
+    /// <summary>One update of every parameter from its gradient.</summary>
     public void Step()
     {
         using var scope = NewDisposeScope();
@@ -70,6 +77,8 @@ public sealed class RAdam : IDisposable
         return state;
     }
 
+    /// <summary>Restores the moment averages saved by <see cref="State"/> and the step count.</summary>
+    /// <exception cref="Checkpoints.CheckpointException">A moment is missing or has another shape.</exception>
     public void LoadState(IReadOnlyDictionary<string, Tensor> state, long stepCount, string source)
     {
         using var _ = no_grad();
@@ -83,6 +92,7 @@ public sealed class RAdam : IDisposable
         StepCount = stepCount;
     }
 
+    /// <summary>Frees the moment averages.</summary>
     public void Dispose()
     {
         foreach (var t in expAvg.Values.Concat(expAvgSq.Values)) t.Dispose();

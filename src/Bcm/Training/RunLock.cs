@@ -15,6 +15,8 @@ public sealed class RunLock : IDisposable
 
     private RunLock(FileStream stream) => this.stream = stream;
 
+    /// <summary>Takes the lock of <paramref name="runDir"/> (created if absent), recording this process's PID.</summary>
+    /// <exception cref="RunLockedException">Another process holds it.</exception>
     public static RunLock Acquire(string runDir)
     {
         Directory.CreateDirectory(runDir);
@@ -43,6 +45,7 @@ public sealed class RunLock : IDisposable
         }
     }
 
+    /// <summary>Releases the lock.</summary>
     public void Dispose() => stream.Dispose(); // closing the descriptor releases the lock
 
     private const int LockExclusive = 2, LockNonBlocking = 4;

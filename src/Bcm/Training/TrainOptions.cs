@@ -20,11 +20,15 @@ public sealed record TrainOptions
     /// network, trained with u unused (align frozen at [I | 0], u embedding frozen) so that a BCM can start from it.
     /// </summary>
     public string Objective { get; init; } = "bct";
+    /// <summary>Images per optimiser step (the global batch, split over the ranks of a data-parallel run).</summary>
     public int BatchSize { get; init; } = 64;
     /// <summary>Total optimiser steps K; also sets the curriculum's doubling period.</summary>
     public long Steps { get; init; } = 10_000;
+    /// <summary>RAdam learning rate.</summary>
     public double LearningRate { get; init; } = 1e-4;
+    /// <summary>RAdam β₁.</summary>
     public double Beta1 { get; init; } = 0.9;
+    /// <summary>RAdam β₂.</summary>
     public double Beta2 { get; init; } = 0.999;
     /// <summary>Clip the gradient norm at this value (0 = off).</summary>
     public double GradClip { get; init; } = 1.0;
@@ -32,9 +36,11 @@ public sealed record TrainOptions
     public double EmaHalfLifeImages { get; init; } = 50_000;
     /// <summary>During the first images the half-life is at most this fraction of the images seen (0 = no ramp-up).</summary>
     public double EmaRampUp { get; init; } = 0.05;
+    /// <summary>Seed of every random stream (data order, noise, pairs, dropout): a run is a function of it.</summary>
     public long Seed { get; init; } = 1;
     /// <summary>Curriculum start s0 and end s1 (N(k) = min(s0·2^floor(k/K'), s1) + 1).</summary>
     public int ScalesStart { get; init; } = 10;
+    /// <summary>Curriculum end s1 (see <see cref="ScalesStart"/>).</summary>
     public int ScalesEnd { get; init; } = 1280;
     /// <summary>Hold N fixed at this value (fine-tuning uses 321); 0 = use the curriculum.</summary>
     public int FixedScales { get; init; }
@@ -42,11 +48,17 @@ public sealed record TrainOptions
     public bool CtOnly { get; init; }
     /// <summary>Pseudo-Huber c; 0 = iCT's rule 0.00054·sqrt(D).</summary>
     public double HuberC { get; init; }
+    /// <summary>Mean of the log-normal over noise levels that the pairs are drawn from (iCT: −1.1).</summary>
     public double PMean { get; init; } = -1.1;
+    /// <summary>Standard deviation of that log-normal (iCT: 2.0).</summary>
     public double PStd { get; init; } = 2.0;
+    /// <summary>Random horizontal flips of training images.</summary>
     public bool RandomFlip { get; init; }
+    /// <summary>Device to train on: <c>cpu</c>, <c>cuda</c> or <c>cuda:N</c>.</summary>
     public string Device { get; init; } = "cpu";
+    /// <summary>Steps between checkpoints.</summary>
     public int CheckpointEvery { get; init; } = 500;
+    /// <summary>Checkpoints kept (the newest).</summary>
     public int KeepCheckpoints { get; init; } = 3;
     /// <summary>Write a one-step sample grid every this many steps (0 = only at the end).</summary>
     public int SampleEvery { get; init; } = 500;
@@ -61,8 +73,11 @@ public sealed record TrainOptions
     /// <summary>The library's JSON form (<see cref="IO.JsonFormat.Options"/>).</summary>
     public static JsonSerializerOptions Json => IO.JsonFormat.Options;
 
+    /// <summary>The JSON form, as in options.json.</summary>
     public string ToJson() => JsonSerializer.Serialize(this, Json);
 
+    /// <summary>Options from their JSON form (files of older versions are upgraded, see <see cref="NetworkConfig.UpgradeLegacyJson"/>).</summary>
+    /// <exception cref="System.Text.Json.JsonException">Malformed JSON or an unknown network kind.</exception>
     public static TrainOptions FromJson(string json) =>
         JsonSerializer.Deserialize<TrainOptions>(NetworkConfig.UpgradeLegacyJson(json), Json) ?? throw new InvalidDataException("empty options");
 

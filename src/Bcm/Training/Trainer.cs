@@ -36,6 +36,11 @@ public sealed class Trainer : IDisposable
     /// <summary>Steps between the checks that every rank holds the same weights (also at every checkpoint and at the start).</summary>
     public const int SyncCheckEvery = 100;
 
+    /// <summary>
+    /// A trainer of <paramref name="options"/> on <paramref name="data"/> writing to <paramref name="runDir"/>, at step 0 (use <see cref="OpenOrResume"/> to resume a run).
+    /// Under MPI every rank constructs one with its <paramref name="communicator"/>.
+    /// </summary>
+    /// <exception cref="ArgumentException">Invalid options, data of the wrong shape, or a batch that does not divide over the ranks.</exception>
     public Trainer(TrainOptions options, ITrainingData data, string runDir, ICommunicator? communicator = null)
     {
         options.Validate();
@@ -82,12 +87,17 @@ public sealed class Trainer : IDisposable
         Ema = new BcmModel(ema);
     }
 
+    /// <summary>The run's options (after any overrides on resume).</summary>
     public TrainOptions Options { get; }
     /// <summary>What the run minimises (chosen by <see cref="TrainOptions.Objective"/>).</summary>
     public ITrainingObjective Objective { get; }
+    /// <summary>The run folder.</summary>
     public string RunDir { get; }
+    /// <summary>Optimiser steps done.</summary>
     public long Step { get; private set; }
+    /// <summary>The network being trained.</summary>
     public BcmModel Online { get; }
+    /// <summary>The target network (the online weights after every step, in train mode).</summary>
     public BcmModel Target { get; }
     /// <summary>The evaluation model (EMA weights).</summary>
     public BcmModel Ema { get; }
@@ -210,6 +220,7 @@ public sealed class Trainer : IDisposable
         }
     }
 
+    /// <summary>The training data of <paramref name="options"/> (downloaded and checked where needed).</summary>
     public static ITrainingData LoadData(TrainOptions options, IProgress<string>? log = null) =>
         DataSources.LoadForTraining(options.Data, options.Network.SampleShape, options.DataLimit, log);
 
@@ -429,6 +440,7 @@ public sealed class Trainer : IDisposable
         foreach (var (name, t) in to.state_dict()) t.copy_(src[name]);
     }
 
+    /// <summary>Releases the run folder's lock and frees the networks and optimiser state.</summary>
     public void Dispose()
     {
         runLock?.Dispose();

@@ -14,11 +14,14 @@ namespace Bcm.Training;
 /// </summary>
 public static partial class TrainingCheckpoint
 {
+    /// <summary>The metadata format name of a training checkpoint.</summary>
     public const string Format = "bcm-training-checkpoint-1";
 
+    /// <summary>The file name of the checkpoint of <paramref name="step"/> (zero-padded, so names sort by step).</summary>
     public static string FileName(long step) => $"ckpt-{step:D8}.safetensors";
 
-    public static void Save(string path, nn.Module online, nn.Module ema, RAdam optimiser, long step, TrainOptions options)
+    /// <summary>Writes a checkpoint of the online and EMA weights, the optimiser state, the step and the options to <paramref name="path"/>, atomically.</summary>
+    internal static void Save(string path, nn.Module online, nn.Module ema, RAdam optimiser, long step, TrainOptions options)
     {
         var tensors = new Dictionary<string, Tensor>();
         foreach (var (k, v) in StateDict.Get(online, "online.")) tensors[k] = v;
@@ -55,6 +58,8 @@ public static partial class TrainingCheckpoint
         foreach (var (_, path) in all.Take(Math.Max(0, all.Count - keep))) File.Delete(path);
     }
 
+    /// <summary>The options stored in a checkpoint's metadata, validated.</summary>
+    /// <exception cref="CheckpointException">They are missing or malformed.</exception>
     public static TrainOptions ReadOptions(IReadOnlyDictionary<string, string> metadata, string path)
     {
         if (!metadata.TryGetValue("options", out var json))
