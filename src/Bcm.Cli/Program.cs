@@ -16,6 +16,7 @@ var root = new Command("bcm", "bcm: Bidirectional Consistency Models (Li & He, 2
     EditCommands.Restore(),
     EditCommands.Edit(),
     EditCommands.SuperRes(),
+    PurifyCommand.Create(),
     InfoCommand.Create(),
     ExportCommand.Create(),
     PlotCommand.Create(),

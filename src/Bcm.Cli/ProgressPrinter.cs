@@ -11,9 +11,11 @@ internal sealed class ProgressPrinter(TimeSpan? interval = null, int ranks = 1) 
     private readonly bool interactive = !Console.IsErrorRedirected;
     private readonly TimeSpan every = interval ?? TimeSpan.FromSeconds(interval is null && Console.IsErrorRedirected ? 30 : 0.2);
     private DateTime last = DateTime.MinValue;
+    private long? firstStep;
 
     public void Report(TrainProgress p)
     {
+        firstStep ??= p.Step; // the first step of a process includes its warm-up: no rate or ETA from it alone
         bool final = p.Step == p.TotalSteps;
         if (!final && DateTime.UtcNow - last < every && p.Event is null) return;
         last = DateTime.UtcNow;
@@ -21,7 +23,7 @@ internal sealed class ProgressPrinter(TimeSpan? interval = null, int ranks = 1) 
         int width = 24, filled = (int)(frac * width);
         string bar = new string('#', filled) + new string('.', width - filled);
         string line = $"[{bar}] {p.Step}/{p.TotalSteps} " + (p.Scales > 0 ? $"N={p.Scales} loss {Common.F(p.Loss)} (ct {Common.F(p.Ct)}, soft {Common.F(p.Soft)}) " : $"denoising loss {Common.F(p.Loss)} ") +
-                      $"|g| {Common.F(p.GradNorm, "F2")} {Common.F(p.ImagesPerSecond, "F1")} img/s{(ranks > 1 ? $" on {ranks} ranks" : "")} ETA {Eta(p.EtaSeconds)}{(p.Event is null ? "" : " " + p.Event)}";
+                      $"|g| {Common.F(p.GradNorm, "F2")} {Common.F(p.ImagesPerSecond, "F1")} img/s{(ranks > 1 ? $" on {ranks} ranks" : "")} ETA {(p.Step > firstStep ? Eta(p.EtaSeconds) : "?")}{(p.Event is null ? "" : " " + p.Event)}";
         if (interactive) Console.Error.Write("\r" + line.PadRight(Console.WindowWidth > 0 ? Math.Min(Console.WindowWidth - 1, 160) : 0) + (final ? "\n" : ""));
         else Console.Error.WriteLine($"{DateTime.Now:HH:mm:ss} {line}");
     }

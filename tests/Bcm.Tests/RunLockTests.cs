@@ -50,7 +50,9 @@ public sealed class RunLockTests
             foreach (var a in args) psi.ArgumentList.Add(a);
             return psi;
         }
-        using var writer = Process.Start(Bcm("train", "--preset", "tiny", "--steps", "100000", "--checkpoint-every", "100000", "--threads", "1", "--out", dir))!;
+        // A resume of the run with a new total and a named override (any other difference would be refused before training).
+        using var writer = Process.Start(Bcm("train", "--preset", "tiny", "--steps", "100000", "--checkpoint-every", "100000", "--override", "checkpoint-every",
+            "--threads", "1", "--out", dir))!;
         var writerErr = writer.StandardError.ReadToEndAsync();
         try
         {

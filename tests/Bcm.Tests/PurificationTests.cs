@@ -1,0 +1,140 @@
+using Bcm.Data;
+using Bcm.Editing;
+using Bcm.Metrics;
+using Bcm.Plans;
+using Bcm.Reports;
+using Bcm.Training;
+using Xunit;
+using static TorchSharp.torch;
+
+namespace Bcm.Tests;
+
+/// <summary>Black-box attacks and adversarial purification (issue 14, part 4).</summary>
+public sealed class PurificationTests
+{
+    // A small classifier of the 8x8 digits: trained on the first 1,500, checked on the other 297.
+    private static readonly Lazy<(Classifier Net, ImageDataset Test)> Digits = new(() =>
+    {
+        var all = DataReaders.BuiltInDigits();
+        var train = all.Take(1500);
+        var test = new ImageDataset("digits 1500..", all.Pixels[(1500 * 64)..], all.Count - 1500, 1, 8, 8, all.Labels![1500..], 10, all.MaxValue);
+        return (Classifier.Train(train, test, 8, epochs: 3, seed: 1), test);
+    });
+
+    // A tiny BCM of the digits, shared by the purification tests.
+    private static readonly Lazy<Model.BcmModel> TinyBcm = new(() =>
+    {
+        var dir = TestPaths.NewTempDir();
+        using (var t = Trainer.OpenOrResume(Presets.Get("tiny") with { Steps = 200, CheckpointEvery = 200, SampleEvery = 0, Seed = 5 }, dir)) t.Run();
+        return ModelLoader.Load(dir).Model;
+    });
+
+    private static (Tensor Images, Tensor Labels) Correct(int n)
+    {
+        var (net, test) = Digits.Value;
+        var idx = Enumerable.Range(0, test.Count).ToArray();
+        using var all = test.Batch(idx, 8);
+        using var labels = test.LabelBatch(idx)!;
+        using var _ = no_grad();
+        var correct = net.forward(all).argmax(1).eq(labels).nonzero().squeeze(1)[..n];
+        return (all.index_select(0, correct), labels.index_select(0, correct));
+    }
+
+    [Fact]
+    public void AttacksLowerAnUndefendedClassifiersAccuracyWithinTheirBudgets()
+    {
+        var (net, _) = Digits.Value;
+        var (images, labels) = Correct(48);
+        int calls = 0;
+        BlackBox box = (x, _) => { calls++; using var g = no_grad(); return net.forward(x); };
+
+        using var square = Attacks.SquareLinf(box, images, labels, epsilon: 0.3, queries: 200, seed: 1);
+        using (var d = (square.Adversarial - images).abs().max()) Assert.True(d.item<float>() <= 2 * 0.3 + 1e-5, "L∞ budget (0.3 on [0, 1] = 0.6 on [−1, 1])");
+        Assert.True(square.Adversarial.min().item<float>() >= -1 - 1e-6 && square.Adversarial.max().item<float>() <= 1 + 1e-6, "valid images");
+        Assert.All(square.Queries, q => Assert.InRange(q, 1, 200));
+        double squareAccuracy = Accuracy(net, square.Adversarial, labels);
+        Assert.True(squareAccuracy < 0.5, $"Square Attack left {squareAccuracy:P0} of 48 correctly classified images correct");
+        Assert.Equal(square.Fooled.Count(f => f) / 48.0, 1 - squareAccuracy, 6); // the attacker's view equals the truth without a defence
+
+        using var simba = Attacks.SimBaL2(box, images, labels, budget: 1.5, step: 0.25, queries: 200, seed: 1);
+        using (var norms = ((simba.Adversarial - images) / 2).flatten(1).norm(1))
+            Assert.True(norms.max().item<float>() <= 1.5 + 1e-4, "L2 budget on [0, 1]");
+        Assert.All(simba.Queries, q => Assert.InRange(q, 1, 200));
+        double simbaAccuracy = Accuracy(net, simba.Adversarial, labels);
+        Assert.True(simbaAccuracy < 0.8, $"SimBA left {simbaAccuracy:P0} correct");
+        Assert.True(calls > 0);
+    }
+
+    [Fact]
+    public void PurificationKeepsCleanPredictionsAtLowLevelsAndErasesThemAtTheTop()
+    {
+        var (net, _) = Digits.Value;
+        var (images, _) = Correct(64);
+        var model = TinyBcm.Value;
+        using var _ = no_grad();
+        var clean = net.forward(images).argmax(1);
+        var seeds = PlanRunner.SeedRange(0, 64);
+        foreach (var method in new[] { "bcm2", "bcm1", "noise-blur" })
+        {
+            using var low = Purification.Run(model, images, method, 0.1, seeds);
+            double kept = net.forward(low).argmax(1).eq(clean).to(ScalarType.Float64).mean().item<double>();
+            Assert.True(kept >= 0.85, $"{method} at σ* = 0.1 kept {kept:P0} of the clean predictions");
+        }
+        using var top = Purification.Run(model, images, "bcm1", 80, seeds); // pure noise, then one jump: the image is gone
+        double left = net.forward(top).argmax(1).eq(clean).to(ScalarType.Float64).mean().item<double>();
+        Assert.True(left < 0.5, $"purifying at σ* = 80 kept {left:P0} of the predictions: it should not know the image");
+        Assert.Equal(2, Purification.PlanFor("bcm2", 0.5)!.Nfe);
+        Assert.Equal(1, Purification.PlanFor("bcm1", 0.5)!.Nfe);
+        Assert.Equal(2, Purification.PlanFor("ode2", 0.5)!.Nfe);
+        Assert.Throws<ArgumentException>(() => Purification.PlanFor("bcm2", 0.001));
+        Assert.Throws<ArgumentException>(() => Purification.PlanFor("magic", 0.5));
+    }
+
+    [Fact]
+    public void TheReportMeasuresEveryDefenceUnderBothAttacks()
+    {
+        var (net, _) = Digits.Value;
+        var (images, labels) = Correct(12);
+        var dir = TestPaths.NewTempDir();
+        var rows = PurificationReport.Write(TinyBcm.Value, net, images, labels, dir,
+            new PurificationReport.Options { Sigmas = [0.3], Methods = ["bcm1", "noise-blur"], Queries = 6 });
+        Assert.Equal(6, rows.Count); // (none, bcm1, noise-blur) × (Square, SimBA)
+        var none = rows.Where(r => r.Method == "none").ToArray();
+        Assert.All(none, r => Assert.Equal(1.0, r.CleanAccuracy)); // the images were chosen correctly classified
+        Assert.All(rows, r => Assert.InRange(r.MeanQueries, 1, 6));
+        Assert.Equal(7, File.ReadAllLines(Path.Combine(dir, "purification.csv")).Length);
+        Assert.Contains("| bcm1@0.3 | 1 |", File.ReadAllText(Path.Combine(dir, "report.md")));
+    }
+
+    [Fact]
+    public void PurifyRefusesBadOptionsWithExitCode2()
+    {
+        var dir = TestPaths.NewTempDir();
+        var run = Path.Combine(dir, "run");
+        using (var t = Trainer.OpenOrResume(Presets.Get("tiny") with { Steps = 1, CheckpointEvery = 1, SampleEvery = 0 }, run)) t.Run();
+        var png = Path.Combine(dir, "a.png");
+        using (var x = DataReaders.BuiltInDigits().Batch([0], 8)) Imaging.ImageIO.SavePng(x[0], png);
+        foreach (var (args, message) in new[]
+                 {
+                     (new[] { "purify", png, "-c", run, "--sigma", "0" }, "σ* must lie in"),
+                     (new[] { "purify", png, "-c", run, "--method", "magic" }, "magic"),
+                     (new[] { "purify", "-c", run }, "give images to purify"),
+                     (new[] { "purify", "-c", run, "--data", "digits", "--classifier", Path.Combine(dir, "none.safetensors") }, "no such classifier"),
+                     (new[] { "purify", "-c", run, "--data", "digits", "--queries", "0" }, "--queries"),
+                 })
+        {
+            var r = CliRunner.Bcm(args);
+            Assert.True(r.Code == 2, $"{string.Join(' ', args)}: exit {r.Code}, {r.Err}");
+            Assert.Contains(message, r.Err);
+        }
+        var ok = CliRunner.Bcm("purify", png, "-c", run, "--sigma", "0.5", "--out", Path.Combine(dir, "out"));
+        Assert.True(ok.Code == 0, ok.Err);
+        Assert.True(File.Exists(Path.Combine(dir, "out", "a.purified.png")));
+    }
+
+    private static double Accuracy(Classifier net, Tensor images, Tensor labels)
+    {
+        using var _ = no_grad();
+        return net.forward(images).argmax(1).eq(labels).to(ScalarType.Float64).mean().item<double>();
+    }
+}
