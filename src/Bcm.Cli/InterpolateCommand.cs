@@ -18,10 +18,11 @@ internal static class InterpolateCommand
         var plan = new Option<string>("--plan") { Description = "Inversion plan (default invert1 = 0.07>80)", DefaultValueFactory = _ => "invert1" };
         var regen = new Option<string>("--regenerate") { Description = "Generation plan for each mix (default onestep)", DefaultValueFactory = _ => "onestep" };
         var label = new Option<int?>("--class") { Description = "Class label for a conditional model" };
+        var independent = new Option<bool>("--independent-noise") { Description = "Invert the two images with independent initial noise (default: the same noise for both, as the paper does)" };
         var cmd = new Command("interpolate", "Interpolate between two real images (both inverted to noise, latents mixed by slerp, each mix regenerated) " +
                                              "or between two seeds; writes strip.png (A, the path, B) and path.safetensors.")
         {
-            images, seeds, Common.Checkpoint, Common.Weights, Common.Preset, Common.Out, Common.Seed, Common.Device, Common.Threads, count, lerp, plan, regen, label,
+            images, seeds, Common.Checkpoint, Common.Weights, Common.Preset, Common.Out, Common.Seed, Common.Device, Common.Threads, count, lerp, plan, regen, label, independent,
         };
         cmd.SetAction(parse => Common.Guard(() =>
         {
@@ -48,7 +49,7 @@ internal static class InterpolateCommand
                 if (paths.Length != 2) throw new CliError($"give exactly two images (got {paths.Length}), or --seeds S1 S2");
                 var x = ImageIO.ReadBatch(paths, (int)shape[0], (int)shape[^1]).to(device);
                 var invert = PlanPresets.Resolve(parse.GetValue(plan)!);
-                (_, _, path) = Interpolation.BetweenImages(loaded.Model, x[..1], x[1..], n, invert, generate, seed, slerp, labels);
+                (_, _, path) = Interpolation.BetweenImages(loaded.Model, x[..1], x[1..], n, invert, generate, seed, slerp, labels, !parse.GetValue(independent));
                 ends = x;
             }
             string outDir = Common.OutDir(parse.GetValue(Common.Out), "interpolation");

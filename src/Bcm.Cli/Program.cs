@@ -17,6 +17,7 @@ var root = new Command("bcm", "bcm: Bidirectional Consistency Models (Li & He, 2
     EditCommands.Edit(),
     EditCommands.SuperRes(),
     PurifyCommand.Create(),
+    ContentCommand.Create(),
     InfoCommand.Create(),
     ExportCommand.Create(),
     PlotCommand.Create(),

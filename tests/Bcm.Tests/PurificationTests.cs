@@ -12,22 +12,8 @@ namespace Bcm.Tests;
 /// <summary>Black-box attacks and adversarial purification (issue 14, part 4).</summary>
 public sealed class PurificationTests
 {
-    // A small classifier of the 8x8 digits: trained on the first 1,500, checked on the other 297.
-    private static readonly Lazy<(Classifier Net, ImageDataset Test)> Digits = new(() =>
-    {
-        var all = DataReaders.BuiltInDigits();
-        var train = all.Take(1500);
-        var test = new ImageDataset("digits 1500..", all.Pixels[(1500 * 64)..], all.Count - 1500, 1, 8, 8, all.Labels![1500..], 10, all.MaxValue);
-        return (Classifier.Train(train, test, 8, epochs: 3, seed: 1), test);
-    });
-
-    // A tiny BCM of the digits, shared by the purification tests.
-    private static readonly Lazy<Model.BcmModel> TinyBcm = new(() =>
-    {
-        var dir = TestPaths.NewTempDir();
-        using (var t = Trainer.OpenOrResume(Presets.Get("tiny") with { Steps = 200, CheckpointEvery = 200, SampleEvery = 0, Seed = 5 }, dir)) t.Run();
-        return ModelLoader.Load(dir).Model;
-    });
+    private static Lazy<(Classifier Net, ImageDataset Test)> Digits => TestModels.DigitsClassifier;
+    private static Lazy<Model.BcmModel> TinyBcm => TestModels.TrainedTiny;
 
     private static (Tensor Images, Tensor Labels) Correct(int n)
     {

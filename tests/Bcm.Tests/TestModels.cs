@@ -23,6 +23,22 @@ internal static class TestModels
         net.eval();
         return new BcmModel(net);
     }
+
+    /// <summary>A small classifier of the 8x8 digits, trained on the first 1,500, with the other 297 as its test set.</summary>
+    public static readonly Lazy<(Metrics.Classifier Net, Data.ImageDataset Test)> DigitsClassifier = new(() =>
+    {
+        var all = Data.DataReaders.BuiltInDigits();
+        var test = new Data.ImageDataset("digits 1500..", all.Pixels[(1500 * 64)..], all.Count - 1500, 1, 8, 8, all.Labels![1500..], 10, all.MaxValue);
+        return (Metrics.Classifier.Train(all.Take(1500), test, 8, epochs: 3, seed: 1), test);
+    });
+
+    /// <summary>A tiny BCM of the digits (200 steps), shared by the tests that need a trained model but not a good one.</summary>
+    public static readonly Lazy<BcmModel> TrainedTiny = new(() =>
+    {
+        var dir = TestPaths.NewTempDir();
+        using (var t = Training.Trainer.OpenOrResume(Training.Presets.Get("tiny") with { Steps = 200, CheckpointEvery = 200, SampleEvery = 0, Seed = 5 }, dir)) t.Run();
+        return Training.ModelLoader.Load(dir).Model;
+    });
 }
 
 /// <summary>An IProgress that reports on the calling thread (Progress&lt;T&gt; posts to the thread pool).</summary>

@@ -46,15 +46,17 @@ public static class Interpolation
 
     /// <summary>
     /// Inverts the two images ([1, …] each) with <paramref name="invert"/> and regenerates <paramref name="count"/> mixes
-    /// from α = 0 to 1. Returns the latents of both images and the regenerated path.
+    /// from α = 0 to 1. Returns the latents of both images and the regenerated path. With <paramref name="sameNoise"/>
+    /// (the default) both inversions draw the same initial noise, as the paper does (images inverted with the same
+    /// noise cluster together); otherwise image B draws its own (seed + 1).
     /// </summary>
     public static (Tensor LatentA, Tensor LatentB, Tensor Path) BetweenImages(BcmModel model, Tensor imageA, Tensor imageB, int count,
-        Plan invert, Plan generate, long seed, bool slerp = true, Tensor? labels = null)
+        Plan invert, Plan generate, long seed, bool slerp = true, Tensor? labels = null, bool sameNoise = true)
     {
         if (count < 2) throw new ArgumentException("an interpolation needs at least 2 images (α = 0 and 1)");
         Plan.CheckRoundTrip(invert, generate);
         var za = PlanRunner.Run(model, imageA, invert, [seed], labels);
-        var zb = PlanRunner.Run(model, imageB, invert, [seed + 1], labels);
+        var zb = PlanRunner.Run(model, imageB, invert, [sameNoise ? seed : seed + 1], labels);
         var path = Regenerate(model, za, zb, Alphas(count), generate, seed, slerp, labels);
         return (za, zb, path);
     }

@@ -16,10 +16,11 @@ public static class PlanPresets
         ["cm-multistep"] = "80>0.002 ~2.4 2.4>0.002",
         ["invert1"] = "0.07>80",
         ["invert2"] = "0.07>15>80",
+        ["invert4"] = "0.07>0.5>2>10>80",
     };
 
     /// <summary>What <see cref="Resolve"/> accepts, as the CLI's help lists it.</summary>
-    public const string Help = "a name (onestep, ancestral2, zigzag3, mixed4, cm-multistep, invert1, invert2), a family " +
+    public const string Help = "a name (onestep, ancestral2, zigzag3, mixed4, cm-multistep, invert1, invert2, invert4), a family " +
                                "(ancestral:K for K jumps on a Karras schedule, zigzag:R for R rounds, cm:K; heun:K / euler:K for the diffusion " +
                                "baseline's ODE solver in K steps, heun-invert:K / euler-invert:K for ODE inversion), or the text form such as '80>2.4>0.002'";
 
