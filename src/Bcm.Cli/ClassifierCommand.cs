@@ -29,7 +29,7 @@ internal static class ClassifierCommand
                 Console.WriteLine($"{data} has no test split: the accuracy below is on the training images, not held out");
             string path = parse.GetValue(Common.Out) ?? Classifier.DefaultPath(data, s);
             if (Path.GetDirectoryName(Path.GetFullPath(path)) is string dir) Directory.CreateDirectory(dir);
-            using var net = Classifier.Train(train, test ?? train, s, e, parse.GetValue(Common.Seed), printer);
+            using var net = Classifier.Train(train, test, s, e, parse.GetValue(Common.Seed), printer);
             double accuracy = net.Accuracy(test ?? train, s);
             string hash = net.Save(path, data, accuracy, test is not null, e, parse.GetValue(Common.Seed));
             Console.WriteLine($"classifier → {Path.GetFullPath(path)}: {(test is null ? "training" : "test")} accuracy {accuracy:P2} on {(test ?? train).Count} images; sha256 {hash}");

@@ -14,13 +14,14 @@ internal static class ContentCommand
         var pairs = new Option<int>("--pairs") { Description = "Pairs of real images to interpolate between", DefaultValueFactory = _ => 50 };
         var offset = new Option<int>("--offset") { Description = "Index of the first image of the pairs", DefaultValueFactory = _ => 0 };
         var count = new Option<int>("--count", "-n") { Description = "Samples for the rounds study", DefaultValueFactory = _ => 500 };
+        var plan = new Option<string>("--plan") { Description = "Inversion plan of the interpolations: " + Bcm.Plans.PlanPresets.Help, DefaultValueFactory = _ => "invert1" };
         var rounds = new Option<int>("--rounds") { Description = "Rounds after the one-step sample (zigzag:R against cm:R+1)", DefaultValueFactory = _ => 4 };
         var cmd = new Command("content", "Measure content on a classifier's features: interpolation between real images with the same initial noise for " +
                                          "both inversions (the paper's choice) against independent noise (path evenness, end-point reconstruction), and " +
                                          "whether BCM zigzag rounds keep a sample's content while consistency-model multistep rounds change it (distance to " +
                                          "the one-step sample of the same seed, and FID, after each round). Writes content.md, content.json and CSV files.")
         {
-            Common.Checkpoint, Common.Weights, Common.Preset, Common.Data, Common.Out, Common.Seed, Common.Device, Common.Threads, classifier, pairs, offset, count, rounds,
+            Common.Checkpoint, Common.Weights, Common.Preset, Common.Data, Common.Out, Common.Seed, Common.Device, Common.Threads, classifier, pairs, offset, count, rounds, plan,
         };
         cmd.SetAction(parse => Common.Guard(() =>
         {
@@ -37,7 +38,7 @@ internal static class ContentCommand
             string outDir = Common.OutDir(parse.GetValue(Common.Out), "content");
             var options = new ContentReport.Options
             {
-                Pairs = parse.GetValue(pairs), Samples = parse.GetValue(count), Rounds = parse.GetValue(rounds), Seed = parse.GetValue(Common.Seed),
+                Pairs = parse.GetValue(pairs), Invert = parse.GetValue(plan)!, Samples = parse.GetValue(count), Rounds = parse.GetValue(rounds), Seed = parse.GetValue(Common.Seed),
             };
             if (options.Rounds > 50) throw new CliError("--rounds: at most 50");
             var r = ContentReport.Write(loaded.Model, net, real, parse.GetValue(offset), outDir, options, new ProgressPrinter());

@@ -287,6 +287,7 @@ public sealed class CliTests
         // The built-in digits have no test split: the command says so and calls its accuracy what it is.
         Assert.Contains("digits has no test split", c.Out);
         Assert.Matches(@"training accuracy \d+\.\d+ % on \d+ images; sha256 [0-9a-f]{64}", c.Out);
+        Assert.DoesNotContain("test accuracy", c.Err); // not even in the per-epoch lines: digits has no test split
         string outDir = Path.Combine(dir, "eval");
         var r = Bcm("eval", "--checkpoint", TinyRun.Value, "--classifier", classifier, "-n", "64", "--inversion-images", "16", "--out", outDir);
         Assert.True(r.Code == 0, r.Err);

@@ -85,8 +85,11 @@ public sealed class Classifier : Module<Tensor, Tensor>
         return (features.ToArray(), predictions.ToArray());
     }
 
-    /// <summary>Trains a classifier with Adam (lr 1e-3, batch 128) for <paramref name="epochs"/> epochs; reports test accuracy.</summary>
-    public static Classifier Train(ImageDataset train, ImageDataset test, int size, int epochs, long seed, IProgress<string>? log = null)
+    /// <summary>
+    /// Trains a classifier with Adam (lr 1e-3, batch 128) for <paramref name="epochs"/> epochs; reports the accuracy on
+    /// <paramref name="test"/> after each, or on the training images when there is no test set (and says so).
+    /// </summary>
+    public static Classifier Train(ImageDataset train, ImageDataset? test, int size, int epochs, long seed, IProgress<string>? log = null)
     {
         if (train.Labels is null) throw new ArgumentException($"{train.Name} has no labels: a classifier needs a labelled data set");
         manual_seed(seed);
@@ -114,8 +117,8 @@ public sealed class Classifier : Module<Tensor, Tensor>
                 lossSum += loss.item<float>();
                 steps++;
             }
-            double acc = net.Accuracy(test, size);
-            log?.Report($"epoch {epoch + 1}/{epochs}: loss {lossSum / steps:F4}, test accuracy {acc:P2}");
+            double acc = net.Accuracy(test ?? train, size);
+            log?.Report($"epoch {epoch + 1}/{epochs}: loss {lossSum / steps:F4}, {(test is null ? "training" : "test")} accuracy {acc:P2}");
         }
         return net;
     }
