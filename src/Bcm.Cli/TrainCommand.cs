@@ -17,7 +17,11 @@ internal static class TrainCommand
     private static readonly Option<double?> Lr = new("--lr") { Description = "RAdam learning rate (default from the preset)" };
     private static readonly Option<bool> CtOnly = new("--ct-only") { Description = "Train the consistency term alone (the iCT ablation)" };
     private static readonly Option<string?> Objective = new("--objective") { Description = "bct (default): bidirectional consistency training; edm: the EDM denoiser baseline on the same network (u unused), for Heun sampling, ODE inversion and --init-from" };
-    private static readonly Option<string?> InitFrom = new("--init-from") { Description = "Start from a consistency model or denoiser: an official-layout checkpoint, or a bcm checkpoint/run folder (e.g. an --objective edm run); u-embedding copied from t, align = [I | 0]" };
+    private static readonly Option<string?> InitFrom = new("--init-from")
+    {
+        Description = "Start from a consistency model or denoiser: an official-layout checkpoint, or a bcm checkpoint/run folder (e.g. an --objective edm or --ct-only run); " +
+                      "u-embedding copied from t, align = [I | 0]. From a consistency model the official fine-tuning settings apply unless given: --fixed-scales 321 and --lr 1e-4",
+    };
     private static readonly Option<int?> FixedScales = new("--fixed-scales") { Description = "Hold N fixed (e.g. 321 when fine-tuning) instead of the curriculum" };
     private static readonly Option<int?> Limit = new("--data-limit") { Description = "Use only the first N images" };
     private static readonly Option<int?> CheckpointEvery = new("--checkpoint-every") { Description = "Steps between checkpoints (default from the preset)" };
@@ -62,6 +66,18 @@ internal static class TrainCommand
         if (saved is null && overrides.Length > 0) throw new CliError($"--override applies when resuming, but {runDir} holds no checkpoint yet");
         // A new run starts from the preset; a resumed run from its own options. Either way the options given here go on top.
         var options = Given(parse, saved ?? Presets.Get(preset), fresh: saved is null);
+        if (saved is null && options.InitFrom is string start && FineTuning.Classify(start) == StartingPoint.ConsistencyModel)
+        {
+            // The paper's recipe from a consistency model, unless the command line says otherwise.
+            options = options with
+            {
+                FixedScales = parse.GetValue(FixedScales) ?? FineTuning.Scales,
+                LearningRate = parse.GetValue(Lr) ?? FineTuning.LearningRate,
+            };
+            if (lead)
+                Console.Error.WriteLine($"fine-tuning from a consistency model: N fixed at {options.FixedScales}, learning rate {options.LearningRate} " +
+                                        $"(the official settings are {FineTuning.Scales} and {FineTuning.LearningRate}; --fixed-scales and --lr override them)");
+        }
         if (saved is not null && parse.GetValue(Preset) is string p) options = options with { Preset = p };
         if (job.Size > 1 && lead) Trainer.LoadData(options, printer); // fetch a data set once, before every rank reads it
         if (job.Size > 1) job.Barrier();

@@ -99,6 +99,32 @@ public sealed class ResumeTests
     }
 
     [Fact]
+    public void InitFromAConsistencyModelTakesTheOfficialFineTuningSettingsUnlessGiven()
+    {
+        var ict = TestPaths.NewTempDir();
+        using (var t = Trainer.OpenOrResume(Tiny(1) with { CtOnly = true }, ict)) t.Run();
+        var edm = TestPaths.NewTempDir();
+        using (var t = Trainer.OpenOrResume(Tiny(1) with { Objective = "edm" }, edm)) t.Run();
+        Assert.Equal(StartingPoint.ConsistencyModel, FineTuning.Classify(ict));
+        Assert.Equal(StartingPoint.Denoiser, FineTuning.Classify(edm));
+        Assert.Equal(StartingPoint.Bcm, FineTuning.Classify(TestPaths.Golden("adm-tiny-uncond.safetensors")));
+
+        TrainOptions Train(string from, params string[] extra)
+        {
+            var dir = TestPaths.NewTempDir();
+            var r = CliRunner.Bcm(["train", "--preset", "tiny", "--init-from", from, "--steps", "1", "--no-report", "--threads", "1", "--out", dir, .. extra]);
+            Assert.True(r.Code == 0, r.Err);
+            return Trainer.SavedOptions(dir)!;
+        }
+        var recipe = Train(ict);
+        Assert.Equal((FineTuning.Scales, FineTuning.LearningRate), (recipe.FixedScales, recipe.LearningRate));
+        var given = Train(ict, "--lr", "0.0005");
+        Assert.Equal((FineTuning.Scales, 5e-4), (given.FixedScales, given.LearningRate));
+        var fromDenoiser = Train(edm); // a denoiser start keeps the preset's settings
+        Assert.Equal((0, Presets.Get("tiny").LearningRate), (fromDenoiser.FixedScales, fromDenoiser.LearningRate));
+    }
+
+    [Fact]
     public void OptionsOfOlderVersionsStillLoad()
     {
         var options = Tiny(2);
