@@ -1,42 +1,89 @@
 using System.CommandLine;
+using System.Globalization;
+using System.Text.Json;
+using Bcm.Networks;
 using Bcm.Reports;
 using Bcm.Training;
 using static TorchSharp.torch;
 
 namespace Bcm.Cli;
 
-/// <summary><c>bcm bench</c>: throughput of one BCT training step and of one-step sampling per preset, with the machine's matmul rate for scale.</summary>
+/// <summary><c>bcm bench</c>: throughput and peak memory of one BCT training step and of one-step sampling, for presets or any network, with the machine's matmul rate for scale.</summary>
 internal static class BenchCommand
 {
     public static Command Create()
     {
         var presets = new Option<string[]>("--presets") { Description = "Presets to measure (default tiny digits mnist cifar10)", AllowMultipleArgumentsPerToken = true };
-        var batch = new Option<int>("--batch-size", "-b") { Description = "Batch size (default 32)", DefaultValueFactory = _ => 32 };
-        var repeats = new Option<int>("--repeats") { Description = "Timed repetitions after one warm-up (default 3)", DefaultValueFactory = _ => 3 };
-        var cmd = new Command("bench", "Measure images/s and achieved GFLOP/s of one BCT training step and of one-step sampling for each preset, " +
-                                       "next to the machine's float32 matmul GFLOP/s.") { presets, batch, repeats, Common.Device, Common.Threads };
+        var config = new Option<string[]>("--config")
+        {
+            Description = "Networks to measure instead: a JSON network configuration (the \"network\" object of a run's options.json), a run folder or a checkpoint",
+            AllowMultipleArgumentsPerToken = true,
+        };
+        var batch = new Option<string>("--batch-size", "-b") { Description = "Batch size, or a comma-separated sweep (e.g. 16,32,64)", DefaultValueFactory = _ => "32" };
+        var threads = new Option<string?>("--thread-counts") { Description = "A comma-separated sweep of CPU thread counts (default: --threads, or all cores)" };
+        var repeats = new Option<int>("--repeats") { Description = "Timed repetitions after one warm-up", DefaultValueFactory = _ => 3 };
+        var json = new Option<bool>("--json") { Description = "Write the results as JSON on stdout (one object with the matmul reference and a row per measurement), for scripts" };
+        var cmd = new Command("bench", "Measure images/s, achieved GFLOP/s and peak resident memory of one BCT training step and of one-step sampling, " +
+                                       "for presets or your own network (--config), over batch sizes and thread counts, next to the machine's float32 matmul GFLOP/s.")
+        {
+            presets, config, batch, threads, repeats, json, Common.Device, Common.Threads,
+        };
         cmd.SetAction(parse => Common.Guard(() =>
         {
             Common.ApplyThreads(parse);
             var device = Common.ParseDevice(parse.GetValue(Common.Device)!);
-            int b = parse.GetValue(batch), reps = parse.GetValue(repeats);
-            if (b < 1) throw new CliError($"--batch-size must be ≥ 1, got {b}");
-            if (reps < 1) throw new CliError($"--repeats must be ≥ 1, got {reps}");
-            var names = parse.GetValue(presets) is { Length: > 0 } given ? given : ["tiny", "digits", "mnist", "cifar10"];
-            var configs = names.Select(n => (Name: n, Presets.Get(n).Network)).ToList(); // unknown names fail before any timing
-            Console.WriteLine($"machine: {Environment.ProcessorCount} logical cores, torch threads {get_num_threads()}, device {device}");
-            Console.WriteLine($"matmul 1024x1024 float32: {Throughput.MatmulGflops(device):F1} GFLOP/s");
-            Console.WriteLine($"batch {b}; FLOPs count convolutions, linear layers and attention products (2 per multiply-add); a BCT step is taken as " +
-                              $"{Throughput.PassesPerTrainingStep} forward passes' worth (A and E forward+backward, B forward, C forward and input gradient)");
-            Console.WriteLine("| preset | parameters | train img/s | train GFLOP/s | 1-step sample img/s | sample GFLOP/s |");
-            Console.WriteLine("|---|---|---|---|---|---|");
-            foreach (var (name, config) in configs)
-            {
-                var r = Throughput.Measure(name, config, b, reps, device);
-                Console.WriteLine($"| {r.Name} | {r.Parameters:N0} | {r.TrainImagesPerSecond:F1} | {r.TrainGflops:F1} | {r.SampleImagesPerSecond:F1} | {r.SampleGflops:F1} |");
-            }
+            int reps = parse.GetValue(repeats);
+            if (reps is < 1 or > 1000) throw new CliError($"--repeats must be in 1..1000, got {reps}");
+            var batches = Integers(parse.GetValue(batch)!, "--batch-size", 1, 65_536);
+            var threadCounts = parse.GetValue(threads) is string t ? Integers(t, "--thread-counts", 1, Common.MaxThreads) : [get_num_threads()];
+            if (parse.GetValue(presets) is { Length: > 0 } && parse.GetValue(config) is { Length: > 0 }) throw new CliError("give --presets or --config, not both");
+            var networks = parse.GetValue(config) is { Length: > 0 } files
+                ? files.Select(f => (Name: Path.GetFileName(Path.TrimEndingDirectorySeparator(f)), Config: Throughput.ConfigOf(f))).ToList()
+                : (parse.GetValue(presets) is { Length: > 0 } given ? given : ["tiny", "digits", "mnist", "cifar10"])
+                    .Select(n => (Name: n, Config: Presets.Get(n).Network)).ToList(); // unknown names fail before any timing
+            bool asJson = parse.GetValue(json);
+            double matmul = Throughput.MatmulGflops(device);
+            if (!asJson) Header(device, matmul, batches);
+            var rows = new List<Throughput.Row>();
+            foreach (var (name, network) in networks)
+                foreach (int n in threadCounts)
+                    foreach (int b in batches)
+                    {
+                        set_num_threads(n);
+                        var r = Throughput.Measure(name, network, b, reps, device);
+                        rows.Add(r);
+                        if (!asJson)
+                            Console.WriteLine($"| {r.Name} | {r.Parameters:N0} | {r.BatchSize} | {r.Threads} | {r.TrainImagesPerSecond:F1} | {r.TrainGflops:F1} | {Mb(r.TrainPeakMegabytes)} | " +
+                                              $"{r.SampleImagesPerSecond:F1} | {r.SampleGflops:F1} | {Mb(r.SamplePeakMegabytes)} |");
+                    }
+            if (asJson)
+                Console.WriteLine(JsonSerializer.Serialize(new
+                {
+                    Machine = new { LogicalCores = Environment.ProcessorCount, Device = device.ToString(), MatmulGflops = matmul },
+                    FlopModel = $"2 FLOPs per multiply-add of convolutions, linear layers and attention products; a BCT step = {Throughput.PassesPerTrainingStep} forward passes",
+                    Rows = rows,
+                }, Bcm.IO.JsonFormat.Options));
             return 0;
         }));
         return cmd;
     }
+
+    private static void Header(Device device, double matmul, int[] batches)
+    {
+        Console.WriteLine($"machine: {Environment.ProcessorCount} logical cores, device {device}");
+        Console.WriteLine($"matmul 1024x1024 float32: {matmul:F1} GFLOP/s");
+        Console.WriteLine($"FLOPs count convolutions, linear layers and attention products (2 per multiply-add); a BCT step is taken as " +
+                          $"{Throughput.PassesPerTrainingStep} forward passes' worth (A and E forward+backward, B forward, C forward and input gradient); " +
+                          "peak memory is the process's resident high-water mark during each measurement");
+        Console.WriteLine("| network | parameters | batch | threads | train img/s | train GFLOP/s | train peak MB | 1-step sample img/s | sample GFLOP/s | sample peak MB |");
+        Console.WriteLine("|---|---|---|---|---|---|---|---|---|---|");
+    }
+
+    private static string Mb(double? mb) => mb is double v ? v.ToString("F0", CultureInfo.InvariantCulture) : "—";
+
+    private static int[] Integers(string text, string option, int min, int max) =>
+        text.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
+            .Select(v => int.TryParse(v, NumberStyles.Integer, CultureInfo.InvariantCulture, out int i) && i >= min && i <= max ? i
+                : throw new CliError($"{option} '{v}': expected integers in {min}..{max}, separated by commas"))
+            .DefaultIfEmpty().Select(i => i == 0 ? throw new CliError($"{option}: give at least one value") : i).ToArray();
 }

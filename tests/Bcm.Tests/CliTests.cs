@@ -53,6 +53,28 @@ public sealed class CliTests
         await stdout;
     }
 
+    /// <summary>bcm bench measures any network (a JSON configuration or a run), over sweeps, and writes JSON for scripts (its numbers are not asserted: speed is for benchmarks).</summary>
+    [Fact]
+    public void BenchMeasuresAnyNetworkAndWritesJson()
+    {
+        var dir = TestPaths.NewTempDir();
+        string net = Path.Combine(dir, "net.json");
+        File.WriteAllText(net, "{\"kind\": \"mlp\", \"dim\": 4, \"hidden\": 32, \"blocks\": 1, \"embed_channels\": 16}");
+        var r = Bcm("bench", "--config", net, TinyRun.Value, "--batch-size", "2,4", "--thread-counts", "1", "--repeats", "1", "--json");
+        Assert.True(r.Code == 0, r.Err);
+        using var doc = System.Text.Json.JsonDocument.Parse(r.Out);
+        Assert.True(doc.RootElement.GetProperty("machine").GetProperty("matmul_gflops").GetDouble() > 0);
+        var rows = doc.RootElement.GetProperty("rows").EnumerateArray().ToArray();
+        Assert.Equal(4, rows.Length); // 2 networks × 2 batch sizes
+        Assert.Equal(["net.json", "net.json"], rows[..2].Select(x => x.GetProperty("name").GetString()));
+        Assert.Equal([2, 4], rows[..2].Select(x => x.GetProperty("batch_size").GetInt32()));
+        Assert.All(rows, x => Assert.True(x.GetProperty("train_images_per_second").GetDouble() > 0 && x.GetProperty("threads").GetInt32() == 1));
+        if (OperatingSystem.IsLinux()) Assert.All(rows, x => Assert.True(x.GetProperty("sample_peak_megabytes").GetDouble() > 10));
+        File.WriteAllText(net, "{\"kind\": \"mlp\", \"dim\": -4}");
+        AssertCleanError(Bcm("bench", "--config", net, "--repeats", "1"), "not a network configuration");
+        Assert.Equal(2, Bcm("bench", "--presets", "tiny", "--batch-size", "0").Code);
+    }
+
     /// <summary>One vocabulary: -n/--count for how many, --levels for noise levels, --jumps for a plan's jumps; each default shown once.</summary>
     [Fact]
     public void OneVocabularyAcrossCommands()

@@ -20,9 +20,47 @@ public static class Throughput
     /// <summary>Forward passes' worth of FLOPs counted per BCT training step.</summary>
     public const int PassesPerTrainingStep = 9;
 
-    /// <summary>One network's measurement at one batch size.</summary>
-    public sealed record Row(string Name, long Parameters, int BatchSize, double TrainImagesPerSecond, double TrainGflops,
-        double SampleImagesPerSecond, double SampleGflops);
+    /// <summary>One network's measurement at one batch size and thread count.</summary>
+    /// <param name="Name">The network's name (a preset, a file).</param>
+    /// <param name="Parameters">Its parameter count.</param>
+    /// <param name="BatchSize">Images per step and per sampling batch.</param>
+    /// <param name="Threads">libtorch's CPU threads during the measurement.</param>
+    /// <param name="TrainImagesPerSecond">Images per second of a BCT training step.</param>
+    /// <param name="TrainGflops">GFLOP/s a training step achieves (see the FLOP model above).</param>
+    /// <param name="SampleImagesPerSecond">Images per second of one-step sampling.</param>
+    /// <param name="SampleGflops">GFLOP/s one-step sampling achieves.</param>
+    /// <param name="TrainPeakMegabytes">Peak resident memory of the process while training steps ran (null where the OS cannot say).</param>
+    /// <param name="SamplePeakMegabytes">Peak resident memory of the process while sampling ran.</param>
+    public sealed record Row(string Name, long Parameters, int BatchSize, int Threads, double TrainImagesPerSecond, double TrainGflops,
+        double SampleImagesPerSecond, double SampleGflops, double? TrainPeakMegabytes, double? SamplePeakMegabytes);
+
+    /// <summary>
+    /// Runs <paramref name="action"/> and returns the process's peak resident memory during it, in MB: on Linux the
+    /// high-water mark is reset first (/proc/self/clear_refs) and read after (VmHWM); elsewhere null.
+    /// </summary>
+    public static double? PeakResidentMegabytes(Action action)
+    {
+        bool linux = OperatingSystem.IsLinux() && File.Exists("/proc/self/clear_refs");
+        if (linux)
+        {
+            try
+            {
+                File.WriteAllText("/proc/self/clear_refs", "5"); // resets the peak to the current resident size
+            }
+            catch (IOException)
+            {
+                linux = false;
+            }
+            catch (UnauthorizedAccessException)
+            {
+                linux = false;
+            }
+        }
+        action();
+        if (!linux) return null;
+        var line = File.ReadLines("/proc/self/status").FirstOrDefault(l => l.StartsWith("VmHWM:", StringComparison.Ordinal));
+        return line is not null && long.TryParse(line["VmHWM:".Length..].Trim().Split(' ')[0], out long kb) ? kb / 1024.0 : null;
+    }
 
     /// <summary>Mean seconds of <paramref name="action"/> over <paramref name="repeats"/> runs after one warm-up run.</summary>
     public static double Time(int repeats, Action action)
@@ -58,18 +96,45 @@ public static class Throughput
         var targetModel = new BcmModel(targetNet);
         using var x0 = rand([batchSize, .. config.SampleShape], device: device) * 2 - 1;
         using var labels = config.NumClasses > 0 ? randint(config.NumClasses, [batchSize], device: device) : null;
-        double trainSeconds = Time(repeats, () => TrainingStep(model, targetModel, online, x0, labels));
+        double trainSeconds = 0, sampleSeconds = 0;
+        double? trainPeak = PeakResidentMegabytes(() => trainSeconds = Time(repeats, () => TrainingStep(model, targetModel, online, x0, labels)));
         online.eval();
         var onestep = PlanPresets.Resolve("onestep");
-        double sampleSeconds = Time(repeats, () =>
+        double? samplePeak = PeakResidentMegabytes(() => sampleSeconds = Time(repeats, () =>
         {
             using var scope = NewDisposeScope();
             PlanRunner.Run(model, zeros_like(x0), onestep, PlanRunner.SeedRange(0, batchSize), labels);
-        });
+        }));
         double flops = 2.0 * onlineNet.MacsPerSample * batchSize;
         long parameters = online.parameters().Sum(p => p.numel());
-        return new Row(name, parameters, batchSize, batchSize / trainSeconds, PassesPerTrainingStep * flops / trainSeconds / 1e9,
-            batchSize / sampleSeconds, flops / sampleSeconds / 1e9);
+        return new Row(name, parameters, batchSize, get_num_threads(), batchSize / trainSeconds, PassesPerTrainingStep * flops / trainSeconds / 1e9,
+            batchSize / sampleSeconds, flops / sampleSeconds / 1e9, trainPeak, samplePeak);
+    }
+
+    /// <summary>
+    /// The network configuration of <paramref name="path"/>: a JSON file of a network configuration (as in options.json's
+    /// <c>network</c>, with its <c>kind</c>), or anything <see cref="ModelLoader.Load"/> reads (a run folder, a checkpoint).
+    /// </summary>
+    /// <exception cref="InvalidDataException">The JSON does not describe a valid network.</exception>
+    public static NetworkConfig ConfigOf(string path)
+    {
+        if (!path.EndsWith(".json", StringComparison.OrdinalIgnoreCase))
+        {
+            using var loaded = ModelLoader.Load(path);
+            return loaded.Config;
+        }
+        if (!File.Exists(path)) throw new FileNotFoundException($"{path}: no such network configuration");
+        try
+        {
+            var config = System.Text.Json.JsonSerializer.Deserialize<NetworkConfig>(File.ReadAllText(path), IO.JsonFormat.Options)
+                         ?? throw new InvalidDataException($"{path}: empty network configuration");
+            config.Validate();
+            return config;
+        }
+        catch (Exception e) when (e is System.Text.Json.JsonException or NotSupportedException or ArgumentException)
+        {
+            throw new InvalidDataException($"{path}: not a network configuration ({e.Message}); write one as the \"network\" object of a run's options.json, with its \"kind\"", e);
+        }
     }
 
     private static readonly Random PairDraws = new(0);
