@@ -128,11 +128,14 @@ internal static class EditCommands
         var count = new Option<int>("--count", "-n") { Description = "Images to measure with --data", DefaultValueFactory = _ => 200 };
         var offset = new Option<int>("--offset") { Description = "First image index with --data (default 0)", DefaultValueFactory = _ => 0 };
         var qualities = new Option<string>("--jpeg-quality", "-q") { Description = "JPEG qualities to measure with --data, comma-separated (default 10,15,20)", DefaultValueFactory = _ => "10,15,20" };
+        var nfes = new Option<string?>("--nfe") { Description = "With --data: measure by FID/KID over these NFE budgets instead (e.g. 2,4,6,8,12), against the JPEG input, a blur and consistency-model-style rounds; each method's levels are chosen on the --choose-count images after the measured ones" };
+        var chooseCount = new Option<int>("--choose-count") { Description = "With --nfe: images (after the measured ones) on which each method's levels are chosen", DefaultValueFactory = _ => 200 };
+        var classifierPath = new Option<string?>("--classifier") { Description = "With --nfe: the classifier whose features give FID and KID; default classifiers/DATA-SIZE.safetensors" };
         return RoundsCommand("restore", "Degraded image (the model's size and channels); omit it with --data",
             "Blind restoration: zigzag rounds on the degraded image, without knowing the degradation " +
             $"(default levels {string.Join(",", Restoration.DefaultLevels)}: {Rounds.Nfe(Restoration.DefaultLevels)} NFE). With --data, a measurement " +
             "instead: JPEG-compress N images of a data set at each quality, restore them and report PSNR before and after.",
-            Restoration.DefaultLevels, Restoration.Run, "restored.png", "restoration", [data, count, offset, qualities], (parse, image) =>
+            Restoration.DefaultLevels, Restoration.Run, "restored.png", "restoration", [data, count, offset, qualities, nfes, chooseCount, classifierPath], (parse, image) =>
         {
             if (parse.GetValue(data) is null)
                 return World.LaunchedSize > 1 ? throw new CliError("under mpirun, bcm restore measures a data set (--data); restore one image as one process") : null;
@@ -142,6 +145,8 @@ internal static class EditCommands
             if (n < 1 || first < 0) throw new CliError("-n must be ≥ 1 and --offset ≥ 0");
             var qs = parse.GetValue(qualities)!.Split(',').Select(q => int.TryParse(q, NumberStyles.Integer, CultureInfo.InvariantCulture, out int v) && v is >= 1 and <= 100 ? v
                 : throw new CliError($"--jpeg-quality '{q}': expected integers in 1..100")).ToArray();
+            if (parse.GetValue(nfes) is string sweep)
+                return NfeSweep(parse, model, channels, size, device, parse.GetValue(data)!, n, first, parse.GetValue(chooseCount), qs, sweep, parse.GetValue(classifierPath));
             var levels = Levels(parse, Restoration.DefaultLevels);
             var job = World.Current; // under mpirun each rank restores its share of the images
             var set = Common.RankZeroFirst(job, () => Bcm.Data.DataSources.Load(parse.GetValue(data)!, channels, size));
@@ -159,6 +164,32 @@ internal static class EditCommands
             if (lead) Console.WriteLine($"→ {Path.GetFullPath(Path.Combine(outDir, "restoration.csv"))} (restoration-qQ.png: clean, JPEG, restored rows)");
             return 0;
         });
+    }
+
+    // restore --data --nfe: FID/KID over NFE, each method's levels chosen on the images after the measured ones.
+    private static int NfeSweep(ParseResult parse, Model.BcmModel model, int channels, int size, Device device, string spec, int n, int first, int choose,
+        int[] qualities, string nfeText, string? classifierPath)
+    {
+        if (World.LaunchedSize > 1) throw new CliError("restore --nfe runs as one process");
+        if (model.Network.NumClasses > 0) throw new CliError("restore --nfe measures unconditional models");
+        if (choose < 2) throw new CliError("--choose-count must be ≥ 2");
+        var budgets = nfeText.Split(',').Select(v => int.TryParse(v, NumberStyles.Integer, CultureInfo.InvariantCulture, out int k) && k is >= 1 and <= 200 ? k
+            : throw new CliError($"--nfe '{v}': expected integers in 1..200")).ToArray();
+        string path = classifierPath ?? Classifier.DefaultPath(spec, size);
+        using var net = Classifier.Load(path, device);
+        if (net.Size != size || net.Channels != channels) throw new CliError($"{path} classifies {net.Channels}x{net.Size}² images; the model makes {channels}x{size}²");
+        var set = Bcm.Data.DataSources.Load(spec, channels, size);
+        if (first + n + choose > set.Count)
+            throw new CliError($"{set.Name} has {set.Count} images: --offset {first}, --count {n} and --choose-count {choose} need {first + n + choose}");
+        using var report = set.Batch(Enumerable.Range(first, n).ToArray(), size, device: device);
+        using var chooseImages = set.Batch(Enumerable.Range(first + n, choose).ToArray(), size, device: device);
+        string outDir = Common.OutDir(parse.GetValue(Common.Out), "restoration");
+        Console.WriteLine($"{set.Name}: measured on images {first}..{first + n - 1}, levels chosen on {first + n}..{first + n + choose - 1}");
+        Bcm.Reports.RestorationSweep.Write(model, net, chooseImages, report, qualities, budgets, parse.GetValue(Common.Seed), outDir,
+            new SyncProgress<Bcm.Reports.RestorationSweep.Row>(r => Console.WriteLine(
+                $"Q={r.JpegQuality,-3} {r.Method,-10} NFE {r.Nfe,3}  FID {r.Fid,8:F2}  KID×1000 {1000 * r.Kid,7:F2}  PSNR {r.Psnr,6:F2} dB  ({r.Choice})")));
+        Console.WriteLine($"→ {Path.GetFullPath(Path.Combine(outDir, "restoration-nfe.md"))}");
+        return 0;
     }
 
     public static Command Edit() => RoundsCommand("edit", "Painted or sketched image (the model's size and channels)",

@@ -126,8 +126,8 @@ public sealed class CliTests
         Refused("data limit must be ≥ 0", "train", "--preset", "tiny", "--data-limit", "-1", "--out", Path.Combine(dir, "a"));
         Refused("sample interval must be ≥ 0", "train", "--preset", "tiny", "--sample-every", "-1", "--out", Path.Combine(dir, "b"));
         Refused("steps must be at most", "train", "--preset", "tiny", "--steps", "100000000000000", "--out", Path.Combine(dir, "c"));
-        Refused("--batch-size must be ≥ 1", "bench", "-b", "-1");
-        Refused("--batch-size must be ≥ 1", "bench", "-b", "0");
+        Refused("--batch-size '-1': expected integers in 1..65536", "bench", "-b", "-1");
+        Refused("--batch-size '0': expected integers in 1..65536", "bench", "-b", "0");
         Refused("goes up in noise level", "interpolate", "--seeds", "1", "2", "-c", run, "--regenerate", "invert1", "--out", dir);
         Refused("goes up in noise level", "interpolate", png, png, "-c", run, "--regenerate", "invert1", "--out", dir);
         string other = Path.Combine(TestPaths.NewTempDir(), "digit.png");

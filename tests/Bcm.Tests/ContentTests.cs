@@ -8,6 +8,7 @@ using static TorchSharp.torch;
 namespace Bcm.Tests;
 
 /// <summary>Interpolation with shared initial noise, and the content study (issue 14, part 5).</summary>
+[Collection(TestModels.SharedModels)]
 public sealed class ContentTests
 {
     [Fact]

@@ -10,6 +10,7 @@ using static TorchSharp.torch;
 namespace Bcm.Tests;
 
 /// <summary>Black-box attacks and adversarial purification (issue 14, part 4).</summary>
+[Collection(TestModels.SharedModels)]
 public sealed class PurificationTests
 {
     private static Lazy<(Classifier Net, ImageDataset Test)> Digits => TestModels.DigitsClassifier;
@@ -122,5 +123,30 @@ public sealed class PurificationTests
     {
         using var _ = no_grad();
         return net.forward(images).argmax(1).eq(labels).to(ScalarType.Float64).mean().item<double>();
+    }
+}
+
+/// <summary>Restoration measured by FID/KID over NFE, with every choice made on a separate slice (issue 14, part 3).</summary>
+[Collection(TestModels.SharedModels)]
+public sealed class RestorationSweepTests
+{
+    [Fact]
+    public void ChoicesComeFromTheChoiceSliceAloneAndEveryMethodIsScored()
+    {
+        var (net, test) = TestModels.DigitsClassifier.Value;
+        var model = TestModels.TrainedTiny.Value;
+        using var choose = test.Batch(Enumerable.Range(0, 24).ToArray(), 8);
+        using var reportA = test.Batch(Enumerable.Range(24, 24).ToArray(), 8);
+        using var reportB = test.Batch(Enumerable.Range(48, 24).ToArray(), 8);
+        var a = RestorationSweep.Write(model, net, choose, reportA, [20], [1, 2], seed: 0, TestPaths.NewTempDir());
+        var b = RestorationSweep.Write(model, net, choose, reportB, [20], [1, 2], seed: 0, TestPaths.NewTempDir());
+        Assert.Equal(["jpeg", "blur", "cm-rounds", "bcm-zigzag", "cm-rounds"], a.Select(r => r.Method));
+        Assert.Equal([0, 0, 1, 2, 2], a.Select(r => r.Nfe));
+        Assert.Equal(a.Select(r => r.Choice), b.Select(r => r.Choice)); // the reported images play no part in any choice
+        Assert.NotEqual(a.Select(r => r.Fid), b.Select(r => r.Fid));
+        Assert.All(a, r => Assert.True(double.IsFinite(r.Fid) && double.IsFinite(r.Kid) && r.Psnr > 5));
+        using var jpeg = Imaging.ImageIO.JpegDegrade(reportA, 20);
+        Assert.Equal(Metrics.ImageQuality.Psnr(reportA, jpeg).Average(), a[0].Psnr, 9);
+        Assert.Equal([0.3, 0.15, 0.08], RestorationSweep.Levels(0.3, 3));
     }
 }

@@ -4,8 +4,18 @@ using static TorchSharp.torch;
 
 namespace Bcm.Tests;
 
+/// <summary>
+/// The test classes that share <see cref="TestModels.DigitsClassifier"/> and <see cref="TestModels.TrainedTiny"/>: one
+/// collection, so that xunit never runs two of them at once (one module must not serve two threads' forward passes).
+/// </summary>
+[Xunit.CollectionDefinition(TestModels.SharedModels)]
+public sealed class SharedModelsCollection;
+
 internal static class TestModels
 {
+    /// <summary>The name of the collection of tests that use the shared trained models.</summary>
+    public const string SharedModels = "shared trained models";
+
     public static UNetConfig TinyConfig(int channels = 1, int size = 8, int classes = 0) => new()
     {
         ImageSize = size, InChannels = channels, OutChannels = channels, ModelChannels = 32, ChannelMult = [1, 2],
