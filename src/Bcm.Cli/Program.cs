@@ -18,6 +18,7 @@ var root = new Command("bcm", "bcm: Bidirectional Consistency Models (Li & He, 2
     EditCommands.SuperRes(),
     PurifyCommand.Create(),
     ContentCommand.Create(),
+    CostCommand.Create(),
     InfoCommand.Create(),
     ExportCommand.Create(),
     PlotCommand.Create(),

@@ -75,6 +75,27 @@ public sealed class CliTests
         Assert.Equal(2, Bcm("bench", "--presets", "tiny", "--batch-size", "0").Code);
     }
 
+    /// <summary>bcm cost measures every run's plans and training step side by side (numbers not asserted: speed is for benchmarks).</summary>
+    [Fact]
+    public void CostMeasuresEachRunsPlansAndTrainingStep()
+    {
+        var runs = new[] { ("bcm", "bct", false), ("edm", "edm", false), ("ict", "bct", true) }.Select(r =>
+        {
+            var dir = Path.Combine(TestPaths.NewTempDir(), r.Item1);
+            using var t = Trainer.OpenOrResume(Presets.Get("tiny") with { Steps = 1, CheckpointEvery = 1, SampleEvery = 0, Objective = r.Item2, CtOnly = r.Item3 }, dir);
+            t.Run();
+            return dir;
+        }).ToArray();
+        var outDir = TestPaths.NewTempDir();
+        var c = Bcm(["cost", .. runs, "-b", "4", "--repeats", "1", "--threads", "1", "--out", outDir]);
+        Assert.True(c.Code == 0, c.Err);
+        var rows = File.ReadAllLines(Path.Combine(outDir, "cost.csv")).Skip(1).Select(l => l.Split(',')).ToArray();
+        Assert.Equal(15, rows.Length); // 4 plans and a training step per run
+        Assert.Equal(["1", "2", "3", "4", "9", "9", "19", "39", "79", "3", "1", "2", "3", "4", "9"], rows.Select(r => r[3]));
+        Assert.Contains(rows, r => r[2] == "\"heun:40\"");
+        Assert.Contains(rows, r => r[2] == "\"ct only (iCT)\"");
+    }
+
     /// <summary>One vocabulary: -n/--count for how many, --levels for noise levels, --jumps for a plan's jumps; each default shown once.</summary>
     [Fact]
     public void OneVocabularyAcrossCommands()
