@@ -83,7 +83,9 @@ public sealed class FuzzTests(ITestOutputHelper output)
             process.Refresh();
             Assert.True(process.PeakWorkingSet64 - before < MemoryBudget || process.WorkingSet64 - before < MemoryBudget,
                 $"{format} case {i}: the process grew by {(process.WorkingSet64 - before) >> 20} MB");
-            GC.Collect();
+            // No forced collection between cases: twice this stop the test host crashed natively inside this test when it
+            // forced full collections after a whole suite's run (never in 1,800 cases alone); a finalizer of some earlier
+            // test's object is the suspect (issue 10, open). The cases' files are small, so the growth check holds without it.
         }
         output.WriteLine($"{format}: {Cases} cases in {clock.Elapsed.TotalSeconds:F1} s, {loaded} loaded, {refused} refused with a clear error");
     }

@@ -6,7 +6,8 @@ namespace Bcm.Tests;
 
 /// <summary>
 /// The test classes that share <see cref="TestModels.DigitsClassifier"/> and <see cref="TestModels.TrainedTiny"/>: one
-/// collection, so that xunit never runs two of them at once (one module must not serve two threads' forward passes).
+/// collection, so that they never run at once should test parallelization (off for this assembly, TestPaths.cs) be
+/// turned on: one module must not serve two threads' forward passes.
 /// </summary>
 [Xunit.CollectionDefinition(TestModels.SharedModels)]
 public sealed class SharedModelsCollection;

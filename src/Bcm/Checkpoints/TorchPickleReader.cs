@@ -245,7 +245,8 @@ public static class TorchPickleReader
                         last += (size[i] - 1) * stride[i];
                     }
                     if (elements > 0 && last >= available) throw Fail($"a tensor needs element {last} of a storage that has {available}");
-                    return storageTensor.as_strided(size, stride, offset).clone();
+                    using var view = storageTensor.as_strided(size, stride, offset); // freed here, not by a finalizer on another thread
+                    return view.clone();
                 }
                 case "torch._utils _rebuild_parameter":
                     return a.Length > 0 && a[0] is Tensor p ? p : throw Fail("malformed _rebuild_parameter arguments");

@@ -46,8 +46,11 @@ public sealed class Plot
     }
 
     /// <summary>Writes the plot as a PNG, atomically.</summary>
-    public void Save(string path, int width = 720, int height = 460) =>
-        IO.AtomicFile.WriteAllBytes(path, Build().GetImageBytes(width, height, ScottPlot.ImageFormat.Png));
+    public void Save(string path, int width = 720, int height = 460)
+    {
+        using var plot = Build();
+        IO.AtomicFile.WriteAllBytes(path, plot.GetImageBytes(width, height, ScottPlot.ImageFormat.Png));
+    }
 
     /// <summary>Writes several plots as panels of one PNG, <paramref name="columns"/> to a row, atomically.</summary>
     public static void SavePanels(IReadOnlyList<Plot> panels, string path, int columns = 2, int panelWidth = 560, int panelHeight = 340)
@@ -56,7 +59,8 @@ public sealed class Plot
         int rows = (panels.Count + columns - 1) / columns;
         var multiplot = new ScottPlot.Multiplot();
         while (multiplot.Subplots.Count > 0) multiplot.Subplots.RemoveAt(0);
-        foreach (var panel in panels) multiplot.Subplots.Add(panel.Build());
+        var built = panels.Select(p => p.Build()).ToList();
+        foreach (var plot in built) multiplot.Subplots.Add(plot);
         multiplot.Layout = new ScottPlot.MultiplotLayouts.Grid(rows, columns);
         int width = columns * panelWidth, height = rows * panelHeight;
         using var surface = SkiaSharp.SKSurface.Create(new SkiaSharp.SKImageInfo(width, height));
@@ -65,6 +69,7 @@ public sealed class Plot
         using var image = surface.Snapshot();
         using var png = image.Encode(SkiaSharp.SKEncodedImageFormat.Png, 100);
         IO.AtomicFile.WriteAllBytes(path, png.ToArray());
+        foreach (var plot in built) plot.Dispose(); // their Skia objects freed here, not by finalizers
     }
 
     private ScottPlot.Plot Build()
@@ -127,7 +132,7 @@ public sealed class Plot
         for (int r = 0; r < rows; r++)
             for (int c = 0; c < cols; c++)
                 shown[r, c] = Valid(values[r, c], log10) ? T(values[r, c], log10) : double.NaN;
-        var plt = new ScottPlot.Plot();
+        using var plt = new ScottPlot.Plot();
         var map = plt.Add.Heatmap(shown);
         map.Colormap = new ScottPlot.Colormaps.Viridis();
         map.NaNCellColor = ScottPlot.Color.FromHex("#dddddd");
