@@ -34,8 +34,8 @@ internal static class BenchCommand
             var device = Common.ParseDevice(parse.GetValue(Common.Device)!);
             int reps = parse.GetValue(repeats);
             if (reps is < 1 or > 1000) throw new CliError($"--repeats must be in 1..1000, got {reps}");
-            var batches = Integers(parse.GetValue(batch)!, "--batch-size", 1, 65_536);
-            var threadCounts = parse.GetValue(threads) is string t ? Integers(t, "--thread-counts", 1, Common.MaxThreads) : [get_num_threads()];
+            var batches = Common.Integers(parse.GetValue(batch)!, "--batch-size", 1, 65_536);
+            var threadCounts = parse.GetValue(threads) is string t ? Common.Integers(t, "--thread-counts", 1, Common.MaxThreads) : [get_num_threads()];
             if (parse.GetValue(presets) is { Length: > 0 } && parse.GetValue(config) is { Length: > 0 }) throw new CliError("give --presets or --config, not both");
             var networks = parse.GetValue(config) is { Length: > 0 } files
                 ? files.Select(f => (Name: Path.GetFileName(Path.TrimEndingDirectorySeparator(f)), Config: Throughput.ConfigOf(f))).ToList()
@@ -80,10 +80,4 @@ internal static class BenchCommand
     }
 
     private static string Mb(double? mb) => mb is double v ? v.ToString("F0", CultureInfo.InvariantCulture) : "—";
-
-    private static int[] Integers(string text, string option, int min, int max) =>
-        text.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
-            .Select(v => int.TryParse(v, NumberStyles.Integer, CultureInfo.InvariantCulture, out int i) && i >= min && i <= max ? i
-                : throw new CliError($"{option} '{v}': expected integers in {min}..{max}, separated by commas"))
-            .DefaultIfEmpty().Select(i => i == 0 ? throw new CliError($"{option}: give at least one value") : i).ToArray();
 }

@@ -155,5 +155,24 @@ internal static class Common
         return dir;
     }
 
+    /// <summary>
+    /// The classifier of --classifier (default classifiers/DATA-SIZE.safetensors), checked to take the model's images.
+    /// </summary>
+    public static Bcm.Metrics.Classifier LoadClassifier(string? path, string dataSpec, int channels, int size, TorchSharp.torch.Device device)
+    {
+        path ??= Bcm.Metrics.Classifier.DefaultPath(dataSpec, size);
+        var net = Bcm.Metrics.Classifier.Load(path, device);
+        if (net.Size == size && net.Channels == channels) return net;
+        net.Dispose();
+        throw new CliError($"{path} classifies {net.Channels}x{net.Size}² images; the model makes {channels}x{size}²");
+    }
+
+    /// <summary>A comma-separated list of integers in <paramref name="min"/>..<paramref name="max"/> (an empty entry is an error).</summary>
+    public static int[] Integers(string text, string option, int min, int max) =>
+        text.Split(',', StringSplitOptions.TrimEntries)
+            .Select(v => int.TryParse(v, NumberStyles.Integer, CultureInfo.InvariantCulture, out int i) && i >= min && i <= max ? i
+                : throw new CliError($"{option} '{v}': expected integers in {min}..{max}, separated by commas"))
+            .ToArray();
+
     public static string F(double v, string format = "g4") => v.ToString(format, CultureInfo.InvariantCulture);
 }

@@ -31,9 +31,7 @@ internal static class ContentCommand
             var device = Common.ParseDevice(parse.GetValue(Common.Device)!);
             string spec = parse.GetValue(Common.Data) ?? throw new CliError("give --data: the real images (their test split where there is one, e.g. mnist:DIR@test)");
             int channels = (int)loaded.Config.SampleShape[0], size = (int)loaded.Config.SampleShape[^1];
-            string path = parse.GetValue(classifier) ?? Classifier.DefaultPath(spec, size);
-            using var net = Classifier.Load(path, device);
-            if (net.Size != size || net.Channels != channels) throw new CliError($"{path} classifies {net.Channels}x{net.Size}² images; the model makes {channels}x{size}²");
+            using var net = Common.LoadClassifier(parse.GetValue(classifier), spec, channels, size, device);
             var real = DataSources.Load(spec, channels, size);
             string outDir = Common.OutDir(parse.GetValue(Common.Out), "content");
             var options = new ContentReport.Options

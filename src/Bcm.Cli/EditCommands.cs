@@ -143,8 +143,7 @@ internal static class EditCommands
             var (model, channels, size, device, labels) = Load(parse);
             int n = parse.GetValue(count), first = parse.GetValue(offset);
             if (n < 1 || first < 0) throw new CliError("-n must be ≥ 1 and --offset ≥ 0");
-            var qs = parse.GetValue(qualities)!.Split(',').Select(q => int.TryParse(q, NumberStyles.Integer, CultureInfo.InvariantCulture, out int v) && v is >= 1 and <= 100 ? v
-                : throw new CliError($"--jpeg-quality '{q}': expected integers in 1..100")).ToArray();
+            var qs = Common.Integers(parse.GetValue(qualities)!, "--jpeg-quality", 1, 100);
             if (parse.GetValue(nfes) is string sweep)
                 return NfeSweep(parse, model, channels, size, device, parse.GetValue(data)!, n, first, parse.GetValue(chooseCount), qs, sweep, parse.GetValue(classifierPath));
             var levels = Levels(parse, Restoration.DefaultLevels);
@@ -173,11 +172,8 @@ internal static class EditCommands
         if (World.LaunchedSize > 1) throw new CliError("restore --nfe runs as one process");
         if (model.Network.NumClasses > 0) throw new CliError("restore --nfe measures unconditional models");
         if (choose < 2) throw new CliError("--choose-count must be ≥ 2");
-        var budgets = nfeText.Split(',').Select(v => int.TryParse(v, NumberStyles.Integer, CultureInfo.InvariantCulture, out int k) && k is >= 1 and <= 200 ? k
-            : throw new CliError($"--nfe '{v}': expected integers in 1..200")).ToArray();
-        string path = classifierPath ?? Classifier.DefaultPath(spec, size);
-        using var net = Classifier.Load(path, device);
-        if (net.Size != size || net.Channels != channels) throw new CliError($"{path} classifies {net.Channels}x{net.Size}² images; the model makes {channels}x{size}²");
+        var budgets = Common.Integers(nfeText, "--nfe", 1, 200);
+        using var net = Common.LoadClassifier(classifierPath, spec, channels, size, device);
         var set = Bcm.Data.DataSources.Load(spec, channels, size);
         if (first + n + choose > set.Count)
             throw new CliError($"{set.Name} has {set.Count} images: --offset {first}, --count {n} and --choose-count {choose} need {first + n + choose}");

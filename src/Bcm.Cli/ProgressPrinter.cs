@@ -24,8 +24,7 @@ internal sealed class ProgressPrinter(TimeSpan? interval = null, int ranks = 1) 
         string bar = new string('#', filled) + new string('.', width - filled);
         string line = $"[{bar}] {p.Step}/{p.TotalSteps} " + (p.Scales > 0 ? $"N={p.Scales} loss {Common.F(p.Loss)} (ct {Common.F(p.Ct)}, soft {Common.F(p.Soft)}) " : $"denoising loss {Common.F(p.Loss)} ") +
                       $"|g| {Common.F(p.GradNorm, "F2")} {Common.F(p.ImagesPerSecond, "F1")} img/s{(ranks > 1 ? $" on {ranks} ranks" : "")} ETA {(p.Step > firstStep ? Eta(p.EtaSeconds) : "?")}{(p.Event is null ? "" : " " + p.Event)}";
-        if (interactive) Console.Error.Write("\r" + line.PadRight(Console.WindowWidth > 0 ? Math.Min(Console.WindowWidth - 1, 160) : 0) + (final ? "\n" : ""));
-        else Console.Error.WriteLine($"{DateTime.Now:HH:mm:ss} {line}");
+        Write(line, final);
     }
 
     /// <summary>A progress line of other long work: redrawn on a terminal; in a log, one line every few seconds and the last one.</summary>
@@ -33,8 +32,14 @@ internal sealed class ProgressPrinter(TimeSpan? interval = null, int ranks = 1) 
     {
         if (!final && DateTime.UtcNow - last < every) return;
         last = DateTime.UtcNow;
-        if (interactive) Console.Error.Write("\r" + text.PadRight(Console.WindowWidth > 0 ? Math.Min(Console.WindowWidth - 1, 160) : 0) + (final ? "\n" : ""));
-        else Console.Error.WriteLine($"{DateTime.Now:HH:mm:ss} {text}");
+        Write(text, final);
+    }
+
+    // Redrawn in place on a terminal; a time-stamped line in a log.
+    private void Write(string line, bool final)
+    {
+        if (interactive) Console.Error.Write("\r" + line.PadRight(Console.WindowWidth > 0 ? Math.Min(Console.WindowWidth - 1, 160) : 0) + (final ? "\n" : ""));
+        else Console.Error.WriteLine($"{DateTime.Now:HH:mm:ss} {line}");
     }
 
     public void Report(string message)

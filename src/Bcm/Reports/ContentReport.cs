@@ -140,11 +140,12 @@ public static class ContentReport
             if (step.Step is Jump j && OdeStep.AtBoundary(j.To, model.SigmaMin)) states.Add((step.X.cpu().DetachFromDisposeScope(), nfe));
         });
         int dim = Classifier.FeatureDim;
-        var (first, _) = classifier.Embed(states[0].X);
+        var embedded = states.Select(s => classifier.Embed(s.X).Features).ToList();
+        var first = embedded[0];
         var rows = new List<RoundRow>();
         for (int r = 0; r < states.Count; r++)
         {
-            var (features, _) = classifier.Embed(states[r].X);
+            var features = embedded[r];
             double distance = Enumerable.Range(0, o.Samples).Average(i => Math.Sqrt(SampleDistance.Sq(features, i, first, i, dim)));
             double mse = RoundTrip.Metrics(states[0].X, states[r].X).Mse.Average();
             rows.Add(new RoundRow(sampler, r, states[r].Nfe, distance, mse, FeatureMetrics.Fid(features, reference, dim)));

@@ -89,24 +89,17 @@ public static class CostReport
         }
     }
 
-    // The run's training time: the elapsed seconds of its stats.jsonl, summed over the sessions it was resumed in.
+    // The run's training time: the elapsed seconds of its stats.jsonl, summed over the sessions it was resumed in (each
+    // session starts its clock again).
     private static double? TrainingSeconds(string run)
     {
         string stats = Path.Combine(run, "stats.jsonl");
         if (!File.Exists(stats)) return null;
         double total = 0, last = 0;
-        foreach (var line in File.ReadLines(stats))
+        foreach (var p in TrainingCurves.Read(stats))
         {
-            try
-            {
-                if (System.Text.Json.JsonSerializer.Deserialize<TrainProgress>(line, JsonFormat.Lines) is not { } p) continue;
-                if (p.ElapsedSeconds < last) total += last; // a new session started its clock again
-                last = p.ElapsedSeconds;
-            }
-            catch (System.Text.Json.JsonException)
-            {
-                // a torn line
-            }
+            if (p.ElapsedSeconds < last) total += last;
+            last = p.ElapsedSeconds;
         }
         return total + last;
     }

@@ -143,16 +143,23 @@ public static class ImageReport
         return comm.Rank == 0 ? (allFeatures, allPredictions.Select(p => (int)p).ToArray(), times.Max()) : null;
     }
 
+    /// <summary>
+    /// KID on the classifier's features (10 subsets of 500). KID's cubic kernel (a·b/d + 1)³ assumes features of order one
+    /// (as Inception's are); the classifier's ReLU features are larger, which lets a few huge kernel values dominate. Both
+    /// sets are divided by one constant, the reference set's RMS feature value, before the kernel.
+    /// </summary>
+    internal static KidEstimate ClassifierKid(double[] features, double[] reference)
+    {
+        double scale = 1 / Math.Sqrt(reference.Average(v => v * v));
+        return FeatureMetrics.Kid(features.Select(v => v * scale).ToArray(), reference.Select(v => v * scale).ToArray(), Classifier.FeatureDim,
+            subsets: 10, subsetSize: 500);
+    }
+
     private static SampleQuality Quality(string method, MethodFamily family, int nfe, double[] features, int[] predictions, double[] refFeatures, int classes, double ips)
     {
         int dim = Classifier.FeatureDim;
         double fid = FeatureMetrics.Fid(features, refFeatures, dim);
-        // KID's cubic kernel (a·b/d + 1)³ assumes features of order one (as Inception's are); the classifier's ReLU
-        // features are larger, which lets a few huge kernel values dominate. Both sets are divided by one constant,
-        // the reference set's RMS feature value, before the kernel.
-        double scale = 1 / Math.Sqrt(refFeatures.Average(v => v * v));
-        var kid = FeatureMetrics.Kid(features.Select(v => v * scale).ToArray(), refFeatures.Select(v => v * scale).ToArray(), dim,
-            subsets: 10, subsetSize: 500);
+        var kid = ClassifierKid(features, refFeatures);
         var (precision, recall) = FeatureMetrics.PrecisionRecall(refFeatures, features, dim);
         var counts = new int[classes];
         foreach (var p in predictions) counts[p]++;

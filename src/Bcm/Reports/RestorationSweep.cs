@@ -107,9 +107,7 @@ public static class RestorationSweep
     {
         var (features, _) = classifier.Embed(restored.cpu());
         double fid = FeatureMetrics.Fid(features, reference, Classifier.FeatureDim);
-        double scale = 1 / Math.Sqrt(reference.Average(v => v * v)); // as ImageReport: the cubic kernel wants features of order one
-        var kid = FeatureMetrics.Kid(features.Select(v => v * scale).ToArray(), reference.Select(v => v * scale).ToArray(), Classifier.FeatureDim, subsets: 10, subsetSize: 500);
-        return new Row(q, method, nfe, choice, fid, kid.Mean, ImageQuality.Psnr(clean, restored).Average());
+        return new Row(q, method, nfe, choice, fid, ImageReport.ClassifierKid(features, reference).Mean, ImageQuality.Psnr(clean, restored).Average());
     }
 
     private static void WriteFiles(List<Row> rows, string outDir, long chooseCount, long reportCount)

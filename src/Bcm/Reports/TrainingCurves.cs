@@ -37,8 +37,8 @@ public static class TrainingCurves
         return new Result(png, csv, steps.Count);
     }
 
-    // Every readable line, the last one for a step (a run resumed by an older version may repeat steps), in step order.
-    private static List<TrainProgress> Read(string path)
+    /// <summary>Every readable line of a stats.jsonl, the last one for a step (a run resumed by an older version may repeat steps), in step order.</summary>
+    internal static List<TrainProgress> Read(string path)
     {
         var byStep = new SortedDictionary<long, TrainProgress>();
         foreach (var line in File.ReadLines(path))
