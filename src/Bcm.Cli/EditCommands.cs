@@ -135,7 +135,7 @@ internal static class EditCommands
             "Blind restoration: zigzag rounds on the degraded image, without knowing the degradation " +
             $"(default levels {string.Join(",", Restoration.DefaultLevels)}: {Rounds.Nfe(Restoration.DefaultLevels)} NFE). With --data, a measurement " +
             "instead: JPEG-compress N images of a data set at each quality, restore them and report PSNR before and after.",
-            Restoration.DefaultLevels, Restoration.Run, "restored.png", "restoration", [data, count, offset, qualities, nfes, chooseCount, classifierPath], (parse, image) =>
+            Restoration.DefaultLevels, (m, x, l, s, y) => Restoration.Run(m, x, l, s, y), "restored.png", "restoration", [data, count, offset, qualities, nfes, chooseCount, classifierPath], (parse, image) =>
         {
             if (parse.GetValue(data) is null)
                 return World.LaunchedSize > 1 ? throw new CliError("under mpirun, bcm restore measures a data set (--data); restore one image as one process") : null;
@@ -191,7 +191,7 @@ internal static class EditCommands
     public static Command Edit() => RoundsCommand("edit", "Painted or sketched image (the model's size and channels)",
         "Stroke-guided editing: invert a painted image to a middle noise level and regenerate it, so the strokes become a " +
         $"plausible image (default level {string.Join(",", GuidedEdit.DefaultLevels)}; higher follows the data more, the painting less).",
-        GuidedEdit.DefaultLevels, GuidedEdit.Run, "edited.png", "edit");
+        GuidedEdit.DefaultLevels, (m, x, l, s, y) => GuidedEdit.Run(m, x, l, s, y), "edited.png", "edit");
 
     // Both commands run rounds of up/down jumps on one image; --clean reports PSNR before and after.
     private static Command RoundsCommand(string name, string imageHelp, string description, double[] defaults,

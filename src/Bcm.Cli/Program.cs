@@ -17,6 +17,7 @@ var root = new Command("bcm", "bcm: Bidirectional Consistency Models (Li & He, 2
     EditCommands.Edit(),
     EditCommands.SuperRes(),
     PurifyCommand.Create(),
+    StudioCommand.Create(),
     ContentCommand.Create(),
     CostCommand.Create(),
     InfoCommand.Create(),
@@ -45,6 +46,7 @@ if (World.LaunchedSize > 1 && !Common.Distributed.Contains(command) && parsed.Er
         Console.Error.WriteLine($"bcm: error: bcm {command} does not run under mpirun (only {string.Join(" and ", Common.Distributed)} do): run it as one process");
     return 2;
 }
+if (command != root.Name) NativeWarnings.Quiet();
 int code = parsed.Invoke();
 World.Shutdown();
 return code;

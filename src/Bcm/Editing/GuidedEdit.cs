@@ -13,7 +13,8 @@ public static class GuidedEdit
     /// <summary>The level of the single default round (σ = 5): strokes turn into data while the layout stays.</summary>
     public static readonly double[] DefaultLevels = [5.0];
 
-    /// <summary>Inverts <paramref name="painted"/> (in [−1, 1]) to each of <paramref name="levels"/> in turn and regenerates; returns the edited images.</summary>
-    public static Tensor Run(BcmModel model, Tensor painted, IReadOnlyList<double>? levels = null, long seed = 0, Tensor? labels = null) =>
-        Rounds.Run(model, painted, levels ?? DefaultLevels, seed, labels: labels);
+    /// <summary>Inverts <paramref name="painted"/> (in [−1, 1]) to each of <paramref name="levels"/> in turn and regenerates; returns the edited images. <paramref name="afterRound"/> sees each round's result (do not keep it).</summary>
+    public static Tensor Run(BcmModel model, Tensor painted, IReadOnlyList<double>? levels = null, long seed = 0, Tensor? labels = null,
+        Action<int, Tensor>? afterRound = null) =>
+        Rounds.Run(model, painted, levels ?? DefaultLevels, seed, labels: labels, afterRound: afterRound);
 }

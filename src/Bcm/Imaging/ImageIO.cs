@@ -20,6 +20,12 @@ public static class ImageIO
         if (!File.Exists(path)) throw new FileNotFoundException($"{path}: no such file");
         if (new FileInfo(path).Length == 0) throw new InvalidDataException($"{path}: an empty file, not an image");
         using var data = SKData.Create(path) ?? throw new InvalidDataException($"{path}: cannot be read");
+        return Decode(data, path, checkSize, out width, out height);
+    }
+
+    // The same for encoded bytes in memory (an upload), named by <paramref name="path"/> in messages.
+    private static byte[] Decode(SKData data, string path, Action<int, int>? checkSize, out int width, out int height)
+    {
         using var codec = SKCodec.Create(data) ?? throw new InvalidDataException($"{path}: not an image SkiaSharp can decode (PNG or JPEG expected)");
         (width, height) = (codec.Info.Width, codec.Info.Height);
         if (width < 1 || height < 1) throw new InvalidDataException($"{path}: the image declares {width}x{height} pixels");
@@ -48,12 +54,34 @@ public static class ImageIO
     /// Reads an image as C, H, W bytes with 1 (luma) or 3 channels. With <paramref name="resize"/> the image is
     /// resampled to size x size; otherwise its size must already be size x size.
     /// </summary>
-    public static byte[] ReadPixels(string path, int channels, int size, bool resize)
+    public static byte[] ReadPixels(string path, int channels, int size, bool resize) =>
+        ToModelPixels(Decode(path, SizeCheck(path, size, resize), out int w, out int h), w, h, channels, size);
+
+    /// <summary>
+    /// <see cref="ReadPixels(string, int, int, bool)"/> for an encoded PNG or JPEG in memory (an upload), at most
+    /// <paramref name="maxPixels"/> pixels; <paramref name="name"/> names it in error messages.
+    /// </summary>
+    public static byte[] DecodePixels(byte[] encoded, string name, int channels, int size, bool resize, long maxPixels = MaxPixels)
     {
-        var rgba = Decode(path, resize ? null : (width, height) => // refuse a wrong size before decoding anything
+        if (encoded.Length == 0) throw new InvalidDataException($"{name}: empty, not an image");
+        using var data = SKData.CreateCopy(encoded);
+        var check = SizeCheck(name, size, resize);
+        var rgba = Decode(data, name, (w, h) =>
         {
-            if (width != size || height != size) throw new InvalidDataException($"{path}: the image is {width}x{height}, the model takes {size}x{size}");
-        }, out int w, out int h);
+            if ((long)w * h > maxPixels) throw new InvalidDataException($"{name}: {w}x{h} pixels is more than the {maxPixels:N0} accepted here");
+            check?.Invoke(w, h);
+        }, out int width, out int height);
+        return ToModelPixels(rgba, width, height, channels, size);
+    }
+
+    // Without resizing, refuse a wrong size before decoding anything.
+    private static Action<int, int>? SizeCheck(string path, int size, bool resize) => resize ? null : (width, height) =>
+    {
+        if (width != size || height != size) throw new InvalidDataException($"{path}: the image is {width}x{height}, the model takes {size}x{size}");
+    };
+
+    private static byte[] ToModelPixels(byte[] rgba, int w, int h, int channels, int size)
+    {
         if (w != size || h != size)
         {
             rgba = Resize(rgba, w, h, size, size);
@@ -149,7 +177,15 @@ public static class ImageIO
     /// Writes a batch [B, C, H, W] in [−1, 1] as a grid PNG with <paramref name="columns"/> columns and a 1-pixel gap,
     /// scaled up by an integer factor (nearest) so that small images stay visible.
     /// </summary>
-    public static void SaveGrid(Tensor images, string path, int columns = 0, int scale = 0)
+    public static void SaveGrid(Tensor images, string path, int columns = 0, int scale = 0) =>
+        IO.AtomicFile.WriteAllBytes(path, EncodeGrid(images, columns, scale));
+
+    /// <summary>One image [C, H, W] in [−1, 1] as PNG bytes, scaled up by an integer factor (nearest).</summary>
+    public static byte[] EncodePng(Tensor image, int scale = 1) =>
+        EncodePng(ToRgba(image), (int)image.shape[2], (int)image.shape[1], scale);
+
+    /// <summary>The grid of <see cref="SaveGrid"/> as PNG bytes.</summary>
+    public static byte[] EncodeGrid(Tensor images, int columns = 0, int scale = 0)
     {
         int b = (int)images.shape[0], h = (int)images.shape[2], w = (int)images.shape[3];
         if (columns <= 0) columns = (int)Math.Ceiling(Math.Sqrt(b));
@@ -166,7 +202,7 @@ public static class ImageIO
                 Array.Copy(rgba, y * w * 4, grid, ((oy + y) * gw + ox) * 4, w * 4);
         }
         if (scale <= 0) scale = Math.Max(1, 512 / Math.Max(gw, gh));
-        SavePng(grid, gw, gh, path, scale);
+        return EncodePng(grid, gw, gh, scale);
     }
 
     /// <summary>Writes originals and their reconstructions as a grid: each row of up to <paramref name="perRow"/> originals above its reconstructions.</summary>
@@ -199,13 +235,16 @@ public static class ImageIO
     /// <summary>Writes RGBA bytes as a PNG (atomically).</summary>
     public static void SaveRgbaPng(byte[] rgba, int width, int height, string path) => SavePng(rgba, width, height, path, 1);
 
-    private static void SavePng(byte[] rgba, int width, int height, string path, int scale)
+    private static void SavePng(byte[] rgba, int width, int height, string path, int scale) =>
+        IO.AtomicFile.WriteAllBytes(path, EncodePng(rgba, width, height, scale));
+
+    private static byte[] EncodePng(byte[] rgba, int width, int height, int scale)
     {
         using var bitmap = FromRgba(rgba, width, height);
         using var scaled = scale == 1 ? null : bitmap.Resize(new SKImageInfo(width * scale, height * scale, SKColorType.Rgba8888, SKAlphaType.Unpremul), new SKSamplingOptions(SKFilterMode.Nearest));
         using var image = SKImage.FromBitmap(scaled ?? bitmap);
         using var png = image.Encode(SKEncodedImageFormat.Png, 100);
-        IO.AtomicFile.WriteAllBytes(path, png.ToArray());
+        return png.ToArray();
     }
 
     private static SKBitmap FromRgba(byte[] rgba, int width, int height)
