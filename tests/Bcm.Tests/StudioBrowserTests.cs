@@ -40,7 +40,7 @@ public sealed class StudioBrowserTests
         Directory.CreateDirectory(shots);
         using var server = StartStudio(checkpoint, out string url);
         var options = new ChromeOptions { BinaryLocation = browserPath };
-        options.AddArguments("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--window-size=1100,900");
+        options.AddArguments("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--window-size=1100,1000");
         using var service = ChromeDriverService.CreateDefaultService(Path.GetDirectoryName(driverPath)!, Path.GetFileName(driverPath));
         service.SuppressInitialDiagnosticInformation = true;
         using var driver = new ChromeDriver(service, options, TimeSpan.FromMinutes(2));
@@ -64,7 +64,8 @@ public sealed class StudioBrowserTests
         RunPanel(driver, wait, "inpaint", "inpaint", shots);
         byte[] input = Pixels(driver.FindElement(By.CssSelector("[data-slot=inpaint] img")).GetAttribute("src")!, out int size);
         byte[] mask = Pixels(driver.FindElement(By.Id("inpaint-mask")).GetAttribute("src")!, out _);
-        byte[] result = Pixels(driver.FindElement(By.Id("inpaint-result")).GetAttribute("src")!, out _);
+        // The page plays the rounds in the result's place; its download link holds the result itself.
+        byte[] result = Pixels(driver.FindElement(By.CssSelector("#inpaint-result + figcaption a")).GetAttribute("href")!, out _);
         Assert.Contains(mask, v => v == 0);   // the stroke marked pixels to fill
         Assert.Contains(mask, v => v == 255); // and left others known
         for (int p = 0; p < size * size; p++)

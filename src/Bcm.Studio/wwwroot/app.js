@@ -61,6 +61,23 @@ function showImage(id, url, file) {
   link.download = file;
 }
 
+// Shows each round's image in turn (a quarter second each), then the result: watching the rounds refine the fill.
+let playing = null;
+function playRounds(id, frames, result, file) {
+  clearInterval(playing);
+  let i = 0;
+  const caption = $(id).parentElement.querySelector("figcaption");
+  const base = caption.firstChild.textContent;
+  playing = setInterval(() => {
+    if (i < frames.length) { $(id).src = frames[i++]; caption.firstChild.textContent = `round ${i} of ${frames.length} `; return; }
+    clearInterval(playing);
+    caption.firstChild.textContent = base;
+    showImage(id, result, file);
+  }, 250);
+  showImage(id, result, file); // the download link holds the result from the start
+  if (frames.length) $(id).src = frames[0];
+}
+
 // ---- image slots: a file (chosen or dropped) or a test image of the run's data ------------------------------------
 
 function makePicker(element) {
@@ -202,8 +219,8 @@ function setupInpaint() {
   $("inpaint-run").addEventListener("click", () => guarded("inpaint", () => run("inpaint", "inpaint",
     { image: image("inpaint"), mask: maskUrl(), levels: levels("inpaint-levels"), seed: seed("inpaint-seed"), label: label() },
     r => {
-      showImage("inpaint-result", r.images.result, "inpainted.png");
       showImage("inpaint-rounds", r.images.rounds, "rounds.png");
+      playRounds("inpaint-result", r.frames, r.images.result, "inpainted.png");
     })));
   draw();
 }
