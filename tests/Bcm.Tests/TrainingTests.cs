@@ -15,6 +15,44 @@ public sealed class TrainingTests
     private static TrainOptions Tiny(long steps, int checkpointEvery = 100) =>
         Presets.Get("tiny") with { Steps = steps, CheckpointEvery = checkpointEvery, SampleEvery = 0, Seed = 7 };
 
+    // The BCT terms and the online network's gradient, with A and E fused into one pass or as two.
+    private static (float[] Ct, float[] Soft, float[] Grad) BctStep(Model.BcmModel online, Model.BcmModel target, bool separate, int classes)
+    {
+        using var scope = NewDisposeScope();
+        manual_seed(3);
+        var x0 = rand(4, 1, 8, 8) * 2 - 1;
+        var noise = randn(4, 1, 8, 8);
+        var labels = classes > 0 ? tensor(new long[] { 0, 1, 2, 1 }) : null;
+        var ts = Schedules.KarrasGrid.Ascending(21);
+        online.Network.Module.zero_grad();
+        using var terms = BctLoss.Compute(online, target, x0, noise, ts, [0, 5, 12, 19], [3, 0, 20, 7], labels, BctLoss.HuberC(64), separatePasses: separate);
+        terms.Total.mean().backward();
+        var grad = cat(online.Network.Module.parameters().Select(p => p.grad!.flatten()).ToArray());
+        return (terms.Ct.data<float>().ToArray(), terms.Soft.data<float>().ToArray(), grad.data<float>().ToArray());
+    }
+
+    [Theory]
+    [InlineData(0)]
+    [InlineData(3)]
+    public void OnePassForAAndEGivesTheTermsAndGradientOfTwoPasses(int classes)
+    {
+        using var online = TestModels.RandomTiny(1, classes: classes);
+        using var target = TestModels.RandomTiny(1, classes: classes);
+        online.Network.Module.train();
+        foreach (var p in target.Network.Module.parameters()) p.requires_grad = false;
+        var fused = BctStep(online, target, separate: false, classes);
+        var separate = BctStep(online, target, separate: true, classes);
+        Assert.Equal(separate.Ct.Length, fused.Ct.Length);
+        for (int i = 0; i < fused.Ct.Length; i++)
+        {
+            Assert.Equal(separate.Ct[i], fused.Ct[i], 1e-5);
+            Assert.Equal(separate.Soft[i], fused.Soft[i], 1e-5);
+        }
+        double scale = separate.Grad.Max(Math.Abs);
+        Assert.True(scale > 0);
+        for (int i = 0; i < fused.Grad.Length; i++) Assert.True(Math.Abs(separate.Grad[i] - fused.Grad[i]) <= 1e-4 * scale, $"gradient {i}: {fused.Grad[i]} vs {separate.Grad[i]}");
+    }
+
     [Fact]
     public void TinyModelLearnsDigits()
     {

@@ -10,6 +10,8 @@ public sealed record MlpConfig : NetworkConfig
 {
     /// <summary>The JSON kind of this network: <c>mlp</c>.</summary>
     [JsonIgnore] public override string Kind => "mlp";
+    /// <inheritdoc/>
+    [JsonIgnore] public override bool HasDropout => Dropout > 0;
     /// <summary>Dimension d of a sample.</summary>
     public int Dim { get; init; } = 2;
     /// <summary>Width of the hidden layers.</summary>

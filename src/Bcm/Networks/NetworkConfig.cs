@@ -22,6 +22,9 @@ public abstract record NetworkConfig
     /// <summary>Number of classes, 0 for an unconditional model.</summary>
     public abstract int NumClasses { get; init; }
 
+    /// <summary>True when any layer drops out in training (then the evaluations of a training step must share one mask pattern).</summary>
+    [JsonIgnore] public abstract bool HasDropout { get; }
+
     /// <summary>Checks the configuration, with a message naming the bad field.</summary>
     public abstract void Validate();
 

@@ -10,6 +10,8 @@ public sealed record UNetConfig : NetworkConfig
 {
     /// <summary>The JSON kind of this network: <c>adm-unet</c>.</summary>
     [JsonIgnore] public override string Kind => "adm-unet";
+    /// <inheritdoc/>
+    [JsonIgnore] public override bool HasDropout => Dropout > 0 || DropoutHighRes > 0;
     /// <summary>Height and width of the images, in pixels.</summary>
     public int ImageSize { get; init; } = 32;
     /// <summary>Channels of the input image (3 for RGB, 1 for grey).</summary>

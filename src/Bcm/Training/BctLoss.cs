@@ -40,9 +40,15 @@ internal static class BctLoss
     /// <paramref name="uIndices"/> holds m (u = ts[m]) for each sample; <paramref name="noise"/> is the one z shared by x_t and x_s.
     /// When <paramref name="dropoutSeed"/> is given, the global RNG is re-seeded with it before each of the four evaluations,
     /// so that all four see the same dropout mask, as the official code does.
+    /// A and E share their input x_t and level t and both need gradients: unless <paramref name="separatePasses"/> is set,
+    /// they are one pass over a batch of 2B (E's rows end at u instead of ε) whenever no dropout is active — every layer
+    /// treats samples independently, so the result is the same up to float rounding, in one pass instead of two. With
+    /// dropout active the official scheme needs one mask pattern of batch size B for all four evaluations, so A and E
+    /// stay separate passes.
     /// </summary>
     public static BctTerms Compute(BcmModel online, BcmModel target, Tensor x0, Tensor noise, IReadOnlyList<double> ts,
-        IReadOnlyList<int> intervals, IReadOnlyList<int> uIndices, Tensor? labels, double huberC, bool ctOnly = false, long? dropoutSeed = null)
+        IReadOnlyList<int> intervals, IReadOnlyList<int> uIndices, Tensor? labels, double huberC, bool ctOnly = false, long? dropoutSeed = null,
+        bool separatePasses = false)
     {
         using var scope = NewDisposeScope();
         int batch = (int)x0.shape[0];
@@ -57,8 +63,16 @@ internal static class BctLoss
             if (dropoutSeed is long seed) manual_seed(seed);
         }
 
+        bool fused = !ctOnly && !separatePasses && !(online.Network.Config.HasDropout && online.Network.Module.training);
+        Tensor a, e = null!;
+        var u = tensor(uIndices.Select(m => (float)ts[m]).ToArray(), device: x0.device);
         Seed();
-        var a = online.Jump(xt, t, eps, labels);
+        if (fused)
+        {
+            var both = online.Jump(cat([xt, xt]), cat([t, t]), cat([eps, u]), labels is null ? null : cat([labels, labels]));
+            (a, e) = (both[..batch], both[batch..]);
+        }
+        else a = online.Jump(xt, t, eps, labels);
         Tensor b;
         using (no_grad())
         {
@@ -73,9 +87,11 @@ internal static class BctLoss
         }
         else
         {
-            var u = tensor(uIndices.Select(m => (float)ts[m]).ToArray(), device: x0.device);
-            Seed();
-            var e = online.Jump(xt, t, u, labels);
+            if (!fused)
+            {
+                Seed();
+                e = online.Jump(xt, t, u, labels);
+            }
             Seed();
             var c = target.Jump(e, u, eps, labels);
             soft = PseudoHuber(c, b, huberC) / (u - t).abs();
