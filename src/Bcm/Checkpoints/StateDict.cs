@@ -8,10 +8,12 @@ public static class StateDict
     /// <summary>
     /// Loads <paramref name="tensors"/> (keys with an optional <paramref name="prefix"/>) into <paramref name="module"/>.
     /// Every parameter must be present with the same shape; keys the module lacks are an error unless other prefixes.
-    /// Values are converted to the parameter's dtype and device.
+    /// Values are converted to the parameter's dtype and device, one at a time (each conversion freed at once). With
+    /// <paramref name="consume"/> each source tensor is disposed as soon as it is copied, so that loading a large model
+    /// does not hold the file's tensors and the module's weights in full at the same time.
     /// </summary>
     public static void Load(nn.Module module, IReadOnlyDictionary<string, Tensor> tensors, string source, string prefix = "",
-        Func<string, bool>? optional = null)
+        Func<string, bool>? optional = null, bool consume = false)
     {
         var own = module.state_dict();
         var given = tensors.Where(kv => kv.Key.StartsWith(prefix, StringComparison.Ordinal))
@@ -31,7 +33,11 @@ public static class StateDict
             throw new CheckpointException($"{source}: checkpoint of another architecture: it holds {prefix}{unexpected[0]} {Shape(given[unexpected[0]])}, which the model does not have ({unexpected.Count} such keys)");
         using var _ = no_grad();
         foreach (var (name, p) in own)
-            if (given.TryGetValue(name, out var value)) p.copy_(value.to(p.dtype, p.device));
+        {
+            if (!given.TryGetValue(name, out var value)) continue;
+            using (NewDisposeScope()) p.copy_(value.to(p.dtype, p.device));
+            if (consume) value.Dispose();
+        }
     }
 
     /// <summary>The module's state as a dictionary of detached tensors with an optional key prefix.</summary>

@@ -66,9 +66,12 @@ public static class ModelLoader
             var net = NetworkFactory.Create(config);
             var (weights, prefix) = SelectWeights(tensors, meta, useEma);
             foreach (var (key, w) in weights)
-                if (w.is_floating_point() && !w.isfinite().all().item<bool>())
-                    throw new CheckpointException($"{path}: tensor {key} holds NaN or infinite values: the weights are unusable (a diverged run?)");
-            StateDict.Load(net.Module, weights, path, prefix);
+            {
+                bool finite;
+                using (NewDisposeScope()) finite = !w.is_floating_point() || w.isfinite().all().item<bool>(); // the mask freed at once, not at the next GC
+                if (!finite) throw new CheckpointException($"{path}: tensor {key} holds NaN or infinite values: the weights are unusable (a diverged run?)");
+            }
+            StateDict.Load(net.Module, weights, path, prefix, consume: true); // each file tensor freed once copied
             if (device is not null) net.Module.to(device);
             net.Module.eval();
             return new Loaded(new BcmModel(net), config, path, step, options);
