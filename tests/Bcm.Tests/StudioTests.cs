@@ -210,6 +210,23 @@ public sealed class StudioTests(StudioFixture studio) : IClassFixture<StudioFixt
     }
 
     [Fact]
+    public async Task NoCollectionStartsWhileARequestRunsThoughOtherThreadsAllocate()
+    {
+        // Another thread allocates 128 MB: outside a request that starts collections (the test host's gen-0 budget is 64 MB),
+        // inside one it does not (the queue's no-GC region, here with a 256 MB budget).
+        static int CollectionsDuringNoise()
+        {
+            int before = GC.CollectionCount(0);
+            var noise = new Thread(() => { for (int i = 0; i < 128_000; i++) GC.KeepAlive(new byte[1000]); });
+            noise.Start();
+            noise.Join();
+            return GC.CollectionCount(0) - before;
+        }
+        Assert.True(CollectionsDuringNoise() > 0);
+        Assert.Equal(0, await new EvaluationQueue(256L << 20).Run("a", _ => CollectionsDuringNoise(), CancellationToken.None));
+    }
+
+    [Fact]
     public async Task TheQueueRunsOneRequestAtATimeAndDropsThoseWhoseClientLeft()
     {
         var queue = new EvaluationQueue();
