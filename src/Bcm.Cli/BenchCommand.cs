@@ -22,12 +22,12 @@ internal static class BenchCommand
         var batch = new Option<string>("--batch-size", "-b") { Description = "Batch size, or a comma-separated sweep (e.g. 16,32,64)", DefaultValueFactory = _ => "32" };
         var threads = new Option<string?>("--thread-counts") { Description = "A comma-separated sweep of CPU thread counts (default: --threads, or all cores)" };
         var repeats = new Option<int>("--repeats") { Description = "Timed repetitions after one warm-up", DefaultValueFactory = _ => 3 };
-        var separate = new Option<bool>("--separate-passes") { Description = "Time the BCT step with its A and E evaluations as two passes, as before they were fused into one pass of twice the batch" };
+        var fused = new Option<bool>("--fused-passes") { Description = "Time the BCT step with its A and E evaluations as one pass of twice the batch (an experiment: slower on this machine's CPU at batch 32; training uses two passes)" };
         var json = new Option<bool>("--json") { Description = "Write the results as JSON on stdout (one object with the matmul reference and a row per measurement), for scripts" };
         var cmd = new Command("bench", "Measure images/s, achieved GFLOP/s and peak resident memory of one BCT training step and of one-step sampling, " +
                                        "for presets or your own network (--config), over batch sizes and thread counts, next to the machine's float32 matmul GFLOP/s.")
         {
-            presets, config, batch, threads, repeats, separate, json, Common.Device, Common.Threads,
+            presets, config, batch, threads, repeats, fused, json, Common.Device, Common.Threads,
         };
         cmd.SetAction(parse => Common.Guard(() =>
         {
@@ -51,7 +51,7 @@ internal static class BenchCommand
                     foreach (int b in batches)
                     {
                         set_num_threads(n);
-                        var r = Throughput.Measure(name, network, b, reps, device, parse.GetValue(separate));
+                        var r = Throughput.Measure(name, network, b, reps, device, parse.GetValue(fused));
                         rows.Add(r);
                         if (!asJson)
                             Console.WriteLine($"| {r.Name} | {r.Parameters:N0} | {r.BatchSize} | {r.Threads} | {r.TrainImagesPerSecond:F1} | {r.TrainGflops:F1} | {Mb(r.TrainPeakMegabytes)} | " +

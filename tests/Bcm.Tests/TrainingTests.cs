@@ -16,7 +16,7 @@ public sealed class TrainingTests
         Presets.Get("tiny") with { Steps = steps, CheckpointEvery = checkpointEvery, SampleEvery = 0, Seed = 7 };
 
     // The BCT terms and the online network's gradient, with A and E fused into one pass or as two.
-    private static (float[] Ct, float[] Soft, float[] Grad) BctStep(Model.BcmModel online, Model.BcmModel target, bool separate, int classes)
+    private static (float[] Ct, float[] Soft, float[] Grad) BctStep(Model.BcmModel online, Model.BcmModel target, bool fuse, int classes)
     {
         using var scope = NewDisposeScope();
         manual_seed(3);
@@ -25,7 +25,7 @@ public sealed class TrainingTests
         var labels = classes > 0 ? tensor(new long[] { 0, 1, 2, 1 }) : null;
         var ts = Schedules.KarrasGrid.Ascending(21);
         online.Network.Module.zero_grad();
-        using var terms = BctLoss.Compute(online, target, x0, noise, ts, [0, 5, 12, 19], [3, 0, 20, 7], labels, BctLoss.HuberC(64), separatePasses: separate);
+        using var terms = BctLoss.Compute(online, target, x0, noise, ts, [0, 5, 12, 19], [3, 0, 20, 7], labels, BctLoss.HuberC(64), fuseAE: fuse);
         terms.Total.mean().backward();
         var grad = cat(online.Network.Module.parameters().Select(p => p.grad!.flatten()).ToArray());
         return (terms.Ct.data<float>().ToArray(), terms.Soft.data<float>().ToArray(), grad.data<float>().ToArray());
@@ -40,8 +40,8 @@ public sealed class TrainingTests
         using var target = TestModels.RandomTiny(1, classes: classes);
         online.Network.Module.train();
         foreach (var p in target.Network.Module.parameters()) p.requires_grad = false;
-        var fused = BctStep(online, target, separate: false, classes);
-        var separate = BctStep(online, target, separate: true, classes);
+        var fused = BctStep(online, target, fuse: true, classes);
+        var separate = BctStep(online, target, fuse: false, classes);
         Assert.Equal(separate.Ct.Length, fused.Ct.Length);
         for (int i = 0; i < fused.Ct.Length; i++)
         {

@@ -83,9 +83,9 @@ public static class Throughput
 
     /// <summary>
     /// Measures a freshly initialised network of <paramref name="config"/> (weights do not change the cost) at <paramref name="batchSize"/>;
-    /// <paramref name="separatePasses"/> times the BCT step with A and E as two passes instead of one of twice the batch (for before/after comparisons).
+    /// <paramref name="fuseAE"/> times the BCT step with A and E as one pass of twice the batch instead of two (an experiment; see BctLoss).
     /// </summary>
-    public static Row Measure(string name, NetworkConfig config, int batchSize, int repeats, Device device, bool separatePasses = false)
+    public static Row Measure(string name, NetworkConfig config, int batchSize, int repeats, Device device, bool fuseAE = false)
     {
         if (batchSize < 1) throw new ArgumentException($"batch size must be ≥ 1, got {batchSize}");
         var onlineNet = NetworkFactory.Create(config);
@@ -100,7 +100,7 @@ public static class Throughput
         using var x0 = rand([batchSize, .. config.SampleShape], device: device) * 2 - 1;
         using var labels = config.NumClasses > 0 ? randint(config.NumClasses, [batchSize], device: device) : null;
         double trainSeconds = 0, sampleSeconds = 0;
-        double? trainPeak = PeakResidentMegabytes(() => trainSeconds = Time(repeats, () => TrainingStep(model, targetModel, online, x0, labels, separatePasses)));
+        double? trainPeak = PeakResidentMegabytes(() => trainSeconds = Time(repeats, () => TrainingStep(model, targetModel, online, x0, labels, fuseAE)));
         online.eval();
         var onestep = PlanPresets.Resolve("onestep");
         double? samplePeak = PeakResidentMegabytes(() => sampleSeconds = Time(repeats, () =>
@@ -143,14 +143,14 @@ public static class Throughput
     private static readonly Random PairDraws = new(0);
 
     /// <summary>One BCT loss and backward pass at curriculum N = 161 with uniformly drawn pairs (the cost does not depend on which).</summary>
-    private static void TrainingStep(BcmModel model, BcmModel target, TorchSharp.torch.nn.Module online, Tensor x0, Tensor? labels, bool separatePasses)
+    private static void TrainingStep(BcmModel model, BcmModel target, TorchSharp.torch.nn.Module online, Tensor x0, Tensor? labels, bool fuseAE)
     {
         using var scope = NewDisposeScope();
         var ts = KarrasGrid.Ascending(161);
         int b = (int)x0.shape[0];
         var n = Enumerable.Range(0, b).Select(_ => PairDraws.Next(0, 158)).ToArray();
         var m = Enumerable.Range(0, b).Select(_ => PairDraws.Next(0, 159)).ToArray();
-        using var terms = BctLoss.Compute(model, target, x0, randn_like(x0), ts, n, m, labels, BctLoss.HuberC(x0[0].numel()), separatePasses: separatePasses);
+        using var terms = BctLoss.Compute(model, target, x0, randn_like(x0), ts, n, m, labels, BctLoss.HuberC(x0[0].numel()), fuseAE: fuseAE);
         terms.Total.mean().backward();
         online.zero_grad();
     }

@@ -40,15 +40,15 @@ internal static class BctLoss
     /// <paramref name="uIndices"/> holds m (u = ts[m]) for each sample; <paramref name="noise"/> is the one z shared by x_t and x_s.
     /// When <paramref name="dropoutSeed"/> is given, the global RNG is re-seeded with it before each of the four evaluations,
     /// so that all four see the same dropout mask, as the official code does.
-    /// A and E share their input x_t and level t and both need gradients: unless <paramref name="separatePasses"/> is set,
-    /// they are one pass over a batch of 2B (E's rows end at u instead of ε) whenever no dropout is active — every layer
-    /// treats samples independently, so the result is the same up to float rounding, in one pass instead of two. With
-    /// dropout active the official scheme needs one mask pattern of batch size B for all four evaluations, so A and E
-    /// stay separate passes.
+    /// A and E share their input x_t and level t and both need gradients: with <paramref name="fuseAE"/> they are one pass
+    /// over a batch of 2B (E's rows end at u instead of ε) when no dropout is active — every layer treats samples
+    /// independently, so the result is the same up to float rounding. It is off by default: on the CPU it was slower at
+    /// the presets' batch of 32 (README, Performance). With dropout active the official scheme needs one mask pattern of
+    /// batch size B for all four evaluations, so A and E always stay separate passes then.
     /// </summary>
     public static BctTerms Compute(BcmModel online, BcmModel target, Tensor x0, Tensor noise, IReadOnlyList<double> ts,
         IReadOnlyList<int> intervals, IReadOnlyList<int> uIndices, Tensor? labels, double huberC, bool ctOnly = false, long? dropoutSeed = null,
-        bool separatePasses = false)
+        bool fuseAE = false)
     {
         using var scope = NewDisposeScope();
         int batch = (int)x0.shape[0];
@@ -63,7 +63,7 @@ internal static class BctLoss
             if (dropoutSeed is long seed) manual_seed(seed);
         }
 
-        bool fused = !ctOnly && !separatePasses && !(online.Network.Config.HasDropout && online.Network.Module.training);
+        bool fused = fuseAE && !ctOnly && !(online.Network.Config.HasDropout && online.Network.Module.training);
         Tensor a, e = null!;
         var u = tensor(uIndices.Select(m => (float)ts[m]).ToArray(), device: x0.device);
         Seed();
