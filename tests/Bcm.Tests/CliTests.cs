@@ -11,13 +11,7 @@ public sealed class CliTests
 {
     private static (int Code, string Out, string Err) Bcm(params string[] args) => CliRunner.Bcm(args);
 
-    private static readonly Lazy<string> TinyRun = new(() =>
-    {
-        var dir = TestPaths.NewTempDir();
-        using var trainer = Trainer.OpenOrResume(Presets.Get("tiny") with { Steps = 2, CheckpointEvery = 2, SampleEvery = 0 }, dir);
-        trainer.Run();
-        return dir;
-    });
+    private static Lazy<string> TinyRun => TestModels.TinyRun;
 
     private static void AssertCleanError((int Code, string Out, string Err) r, string expected)
     {

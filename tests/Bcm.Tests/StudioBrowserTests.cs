@@ -1,6 +1,5 @@
 using System.Diagnostics;
 using Bcm.Imaging;
-using Bcm.Training;
 using OpenQA.Selenium;
 using OpenQA.Selenium.Chrome;
 using OpenQA.Selenium.Interactions;
@@ -35,7 +34,7 @@ public sealed class StudioBrowserTests
     public void EveryPanelWorksInChromiumAndInpaintingKeepsKnownPixels()
     {
         var (browserPath, driverPath) = Chromium();
-        string checkpoint = Environment.GetEnvironmentVariable("BCM_STUDIO_CHECKPOINT") ?? TinyRun();
+        string checkpoint = Environment.GetEnvironmentVariable("BCM_STUDIO_CHECKPOINT") ?? TestModels.TinyRun.Value;
         string shots = Environment.GetEnvironmentVariable("BCM_STUDIO_SCREENSHOTS") ?? TestPaths.NewTempDir();
         Directory.CreateDirectory(shots);
         using var server = StartStudio(checkpoint, out string url);
@@ -89,13 +88,6 @@ public sealed class StudioBrowserTests
         wait.Until(d => d.FindElement(By.Id("sample-plan-error")).Text.Contains("noise levels must lie in"));
         foreach (var panel in new[] { "sample", "invert", "interpolate", "inpaint", "restore", "edit" })
             Assert.True(new FileInfo(Path.Combine(shots, panel + ".png")).Length > 1000, panel);
-    }
-
-    private static string TinyRun()
-    {
-        var dir = TestPaths.NewTempDir();
-        using (var t = Trainer.OpenOrResume(Presets.Get("tiny") with { Steps = 2, CheckpointEvery = 2, SampleEvery = 0 }, dir)) t.Run();
-        return dir;
     }
 
     // bcm studio as a user starts it, on a free port; the URL is the one it prints.

@@ -17,7 +17,7 @@ namespace Bcm.Tests;
 /// <summary>A tiny trained run of the digits and the studio over it, in-process (ASP.NET Core's test server).</summary>
 public sealed class StudioFixture : IAsyncLifetime
 {
-    public string Run { get; } = TestPaths.NewTempDir();
+    public string Run => TestModels.TinyRun.Value;
     public ModelLoader.Loaded Model { get; private set; } = null!;
     public WebApplication App { get; private set; } = null!;
     public HttpClient Client { get; private set; } = null!;
@@ -27,7 +27,6 @@ public sealed class StudioFixture : IAsyncLifetime
 
     public async Task InitializeAsync()
     {
-        using (var t = Trainer.OpenOrResume(Presets.Get("tiny") with { Steps = 2, CheckpointEvery = 2, SampleEvery = 0 }, Run)) t.Run();
         Model = ModelLoader.Load(Run);
         App = StudioServer.Build(new StudioOptions { Model = Model, MaxRequestBytes = MaxRequestBytes, MaxImagePixels = 256 * 256, MaxNfe = 20 },
             b => b.WebHost.UseTestServer());

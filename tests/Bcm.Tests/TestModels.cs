@@ -43,6 +43,17 @@ internal static class TestModels
         return (Metrics.Classifier.Train(all.Take(1500), test, 8, epochs: 3, seed: 1), test);
     });
 
+    /// <summary>
+    /// A run folder of the tiny preset trained for 2 steps, shared by the tests that only read it (CLI commands, the studio):
+    /// a checkpoint with its options, not a useful model.
+    /// </summary>
+    public static readonly Lazy<string> TinyRun = new(() =>
+    {
+        var dir = TestPaths.NewTempDir();
+        using (var t = Training.Trainer.OpenOrResume(Training.Presets.Get("tiny") with { Steps = 2, CheckpointEvery = 2, SampleEvery = 0 }, dir)) t.Run();
+        return dir;
+    });
+
     /// <summary>A tiny BCM of the digits (200 steps), shared by the tests that need a trained model but not a good one.</summary>
     public static readonly Lazy<BcmModel> TrainedTiny = new(() =>
     {
