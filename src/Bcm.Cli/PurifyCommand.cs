@@ -81,8 +81,8 @@ internal static class PurifyCommand
         if (n < 1 || first < 0) throw new CliError("--count must be ≥ 1 and --offset ≥ 0");
         if (options.Queries is < 1 or > 100_000) throw new CliError("--queries must be in 1..100000");
         if (!(options.LinfEpsilon is > 0 and <= 1) || !(options.L2Budget is > 0 and <= 100)) throw new CliError("--linf must be in (0, 1] and --l2 in (0, 100]");
-        using var net = Common.LoadClassifier(classifierPath, spec, channels, size, device);
         string path = classifierPath ?? Classifier.DefaultPath(spec, size);
+        using var net = Common.LoadClassifier(path, spec, channels, size, device);
         var set = DataSources.Load(spec, channels, size);
         if (set.Labels is null) throw new CliError($"{set.Name} has no labels: an attack needs the true classes");
         if (first + n > set.Count) throw new CliError($"{set.Name} has {set.Count} images: --offset {first} --count {n} goes past the end");

@@ -82,8 +82,6 @@ internal sealed class Operations
         if (plan.IsInversion) throw new PlanException($"plan '{plan}' goes up in noise level: that is an inversion (use the Invert panel)");
         if (r.Count < 1 || r.Count > options.MaxSamples) throw new StudioError($"count: 1..{options.MaxSamples} images");
         CheckNfe(plan.Nfe);
-        if (r.Label is int c && (Classes == 0 || c < 0 || c >= Classes))
-            throw new StudioError(Classes == 0 ? "class given, but the model is unconditional" : $"class must be in 0..{Classes - 1}");
         using var made = PlanRunner.Generate(Model, plan, r.Count, r.Seed, label: r.Label, callback: (_, _) => cancel.ThrowIfCancellationRequested());
         return new StudioResult(plan.ToString(), plan.Nfe, new() { ["samples"] = Grid(made) }, Frames(made));
     }

@@ -84,10 +84,9 @@ public static class StudioServer
         {
             try
             {
-                var request = await Read<PlanRequest>(context, options.MaxRequestBytes);
-                return Answer(() => Results.Json(operations.CheckPlan(request), Json));
+                return Results.Json(operations.CheckPlan(await Read<PlanRequest>(context, options.MaxRequestBytes)), Json);
             }
-            catch (StudioError e)
+            catch (Exception e) when (IsBadInput(e))
             {
                 return BadRequest(e.Message);
             }
