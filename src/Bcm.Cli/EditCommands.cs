@@ -6,6 +6,8 @@ using Bcm.Editing;
 using Bcm.Imaging;
 using Bcm.Plans;
 using static TorchSharp.torch;
+using Bcm.Tensors;
+using static Bcm.Tensors.ScalarMath;
 
 namespace Bcm.Cli;
 
@@ -34,7 +36,7 @@ internal static class EditCommands
             if (parse.GetValue(mask) is string maskPath)
             {
                 if (parse.GetValue(box) is not null) throw new CliError("give --mask or --box, not both");
-                known = (ImageIO.ReadBatch([maskPath], 1, size) > 0).to(device);
+                known = ImageIO.ReadBatch([maskPath], 1, size).Above(0).to(device);
             }
             else if (parse.GetValue(box) is string b)
             {
@@ -48,7 +50,7 @@ internal static class EditCommands
             var result = Inpainting.Run(model, x, known, levels, parse.GetValue(Common.Seed), labels, (_, cur) => rounds.Add(cur.cpu().DetachFromDisposeScope()));
             string outDir = Common.OutDir(parse.GetValue(Common.Out), "inpainting");
             using (var r0 = result[0]) ImageIO.SavePng(r0, Path.Combine(outDir, "inpainted.png"));
-            using (var masked = where(known.expand_as(x), x, full_like(x, -1)))
+            using (var masked = where(known.expand_as(x), x, FullLike(x, -1)))
             using (var strip = cat([x.cpu(), masked.cpu(), .. rounds], 0))
                 ImageIO.SaveGrid(strip, Path.Combine(outDir, "rounds.png"), columns: (int)strip.shape[0]);
             Console.WriteLine($"inpainted with {levels.Length} rounds ({Rounds.Nfe(levels)} NFE) → {Path.GetFullPath(Path.Combine(outDir, "inpainted.png"))} (rounds.png: input, masked, each round)");

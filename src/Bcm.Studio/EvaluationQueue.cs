@@ -1,13 +1,12 @@
-using System.Runtime;
-
 namespace Bcm.Studio;
 
 /// <summary>
 /// One model evaluation at a time, in arrival order: a request waits for its turn (and leaves the queue when its client
 /// goes away); each waiting request has a ticket whose position the page can ask for while it waits.
 /// </summary>
-/// <param name="noCollectionBudget">Managed bytes a request may allocate (on any thread) before the runtime may collect again.</param>
-internal sealed class EvaluationQueue(long noCollectionBudget = 64L << 20)
+/// <remarks>The library is safe under collections that the server's other threads start while a request runs
+/// (<c>Bcm.Tensors.ScalarMath</c>), so requests run with the runtime's ordinary garbage collection.</remarks>
+internal sealed class EvaluationQueue
 {
     private readonly SemaphoreSlim gate = new(1, 1);
     private readonly LinkedList<string> tickets = new(); // arrival order; the first is running (or about to)
@@ -46,7 +45,7 @@ internal sealed class EvaluationQueue(long noCollectionBudget = 64L << 20)
             try
             {
                 cancel.ThrowIfCancellationRequested();
-                return await Task.Run(() => WithoutCollections(() => work(cancel)), CancellationToken.None);
+                return await Task.Run(() => work(cancel), CancellationToken.None);
             }
             finally
             {
@@ -56,30 +55,6 @@ internal sealed class EvaluationQueue(long noCollectionBudget = 64L << 20)
         finally
         {
             lock (sync) tickets.Remove(node);
-        }
-    }
-
-    // TorchSharp 0.107 hands libtorch the native handle of an implicit Scalar (`x * 0.5`) without keeping the Scalar
-    // alive, so a collection that another thread starts during the native call may finalize it while libtorch reads it
-    // (tools/scalar-race). The server's threads allocate while a request runs; so no collection may start during one.
-    private T WithoutCollections<T>(Func<T> work)
-    {
-        bool region;
-        try
-        {
-            region = GC.TryStartNoGCRegion(noCollectionBudget);
-        }
-        catch (Exception e) when (e is InvalidOperationException or ArgumentOutOfRangeException)
-        {
-            region = false; // a region already in progress, or a runtime that does not allow this budget
-        }
-        try
-        {
-            return work();
-        }
-        finally
-        {
-            if (region && GCSettings.LatencyMode == GCLatencyMode.NoGCRegion) GC.EndNoGCRegion();
         }
     }
 }

@@ -5,6 +5,8 @@ using Bcm.Metrics;
 using Bcm.Model;
 using Bcm.Plans;
 using static TorchSharp.torch;
+using Bcm.Tensors;
+using static Bcm.Tensors.ScalarMath;
 
 namespace Bcm.Studio;
 
@@ -98,7 +100,7 @@ internal sealed class Operations
         cancel.ThrowIfCancellationRequested();
         using var result = RoundTrip.Run(Model, x, invert, generate, r.Seed, labels);
         // The latent is shown as z = x_T / T, about standard normal: what the one-step generator starts from.
-        var latent = (result.Latents / invert.End).clamp(-1, 1);
+        var latent = result.Latents.Over(invert.End).Clamped(-1, 1);
         return new StudioResult($"{invert} ; {generate}", invert.Nfe + generate.Nfe,
             new() { ["input"] = Png(x[0]), ["latent"] = Png(latent[0]), ["reconstruction"] = Png(result.Reconstructions[0]) },
             Metrics: new() { ["mse"] = result.Mse[0], ["psnr"] = result.Psnr[0] });
@@ -127,7 +129,7 @@ internal sealed class Operations
         var levels = RoundLevels(r.Levels, Inpainting.DefaultLevels);
         using var scope = NewDisposeScope();
         var x = Image(r.Image, "image");
-        var known = Decode(r.Mask, "mask", 1, resize: false) > 0; // white (≥ 128) = known, as bcm inpaint --mask reads it
+        var known = Decode(r.Mask, "mask", 1, resize: false).Above(0); // white (≥ 128) = known, as bcm inpaint --mask reads it
         if (known.all().item<bool>()) throw new StudioError("mask: no pixel to fill (paint the region to fill: black in the mask)");
         var labels = Label(r.Label);
         var rounds = new List<Tensor>(); // copies of each round's image, owned here (the library's scope frees its own)
@@ -138,7 +140,7 @@ internal sealed class Operations
                 rounds.Add(current.cpu().clone().DetachFromDisposeScope());
                 cancel.ThrowIfCancellationRequested();
             });
-            var masked = where(known.expand_as(x), x, full_like(x, -1));
+            var masked = where(known.expand_as(x), x, FullLike(x, -1));
             return new StudioResult(RoundsText(levels), Rounds.Nfe(levels),
                 new() { ["input"] = Png(x[0]), ["masked"] = Png(masked[0]), ["result"] = Png(result[0]), ["rounds"] = Grid(cat([x.cpu(), masked.cpu(), .. rounds], 0), rounds.Count + 2) },
                 Frames(cat(rounds, 0)));

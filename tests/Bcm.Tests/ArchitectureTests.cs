@@ -12,6 +12,7 @@ public sealed partial class ArchitectureTests
     /// <summary>What each room may use directly; the rooms those may use are allowed too (the closure is taken below).</summary>
     public static readonly IReadOnlyDictionary<string, string[]> MayUse = new Dictionary<string, string[]>
     {
+        ["Tensors"] = [], // every room may use it (see Allowed)
         ["IO"] = [],
         ["Randomness"] = [],
         ["Distributed"] = [],
@@ -31,7 +32,7 @@ public sealed partial class ArchitectureTests
 
     private static HashSet<string> Allowed(string room)
     {
-        var seen = new HashSet<string>();
+        var seen = new HashSet<string> { "Tensors" }; // scalar-safe arithmetic: the foundation under every room
         var stack = new Stack<string>(MayUse[room]);
         while (stack.Count > 0)
             if (seen.Add(stack.Peek())) foreach (var next in MayUse[stack.Pop()]) stack.Push(next);

@@ -7,11 +7,12 @@ using Xunit.Sdk;
 namespace Bcm.Tests;
 
 /// <summary>
-/// Every test runs in a no-GC region (until it has allocated 256 MB): TorchSharp 0.107 hands libtorch the native handle
-/// of an implicit Scalar (<c>x * 0.5</c>) without keeping the Scalar alive, so a collection that another thread of the
-/// test host starts (the test platform reporting results) may finalize it while libtorch reads it — "Expected false to
-/// be true … toFloat", seen twice in this suite (tools/scalar-race reproduces it). A mitigation for the test host only:
-/// the bug is TorchSharp's (README, Reliability).
+/// Every test runs in a no-GC region (until it has allocated 256 MB). The library keeps TorchSharp's Scalars alive
+/// through each native call (<c>Bcm.Tensors.ScalarMath</c>), but the tests' own code uses TorchSharp's operators
+/// (<c>x * 0.5</c>) freely, and those hand libtorch a Scalar that a collection started by another thread of the test
+/// host (the test platform reporting results) may free mid-call — "Expected false to be true … toFloat", seen twice in
+/// this suite before the library was fixed (tools/scalar-race reproduces it). <c>TorchSharpScalarTests</c> ends the
+/// region to test the library under such collections.
 /// </summary>
 [AttributeUsage(AttributeTargets.Assembly | AttributeTargets.Class | AttributeTargets.Method)]
 public sealed class NoCollectionsDuringTests : BeforeAfterTestAttribute

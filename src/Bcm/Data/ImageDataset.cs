@@ -1,4 +1,5 @@
 using static TorchSharp.torch;
+using Bcm.Tensors;
 
 namespace Bcm.Data;
 
@@ -73,7 +74,7 @@ public sealed class ImageDataset : ITrainingData
             if (idx < 0 || idx >= Count) throw new ArgumentOutOfRangeException(nameof(indices), idx, $"{Name} has {Count} images");
             Array.Copy(Pixels, (long)idx * per, buffer, (long)i * per, per);
         }
-        var x = tensor(buffer, [indices.Count, Channels, Height, Width]).to(ScalarType.Float32) * (2.0 / MaxValue) - 1.0;
+        var x = tensor(buffer, [indices.Count, Channels, Height, Width]).to(ScalarType.Float32).Times(2.0 / MaxValue).Minus(1.0);
         x = Fit(x, size);
         if (flip is not null)
         {

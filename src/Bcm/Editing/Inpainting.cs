@@ -1,5 +1,6 @@
 using Bcm.Model;
 using static TorchSharp.torch;
+using Bcm.Tensors;
 
 namespace Bcm.Editing;
 
@@ -19,7 +20,7 @@ public static class Inpainting
         using var scope = NewDisposeScope();
         var mask = known.to(ScalarType.Bool).expand_as(image);
         using var g = Randomness.Seeds.Generator(seed, Randomness.Seeds.Sample, -1);
-        var noise = randn(image.shape, generator: g).to(image.device).clamp(-1, 1);
+        var noise = randn(image.shape, generator: g).to(image.device).Clamped(-1, 1);
         var start = where(mask, image, noise);
         return Rounds.Run(model, start, levels ?? DefaultLevels, seed, mask, image, labels, afterRound).MoveToOuterDisposeScope();
     }

@@ -1,6 +1,8 @@
 using Bcm.Model;
 using Bcm.Plans;
 using static TorchSharp.torch;
+using Bcm.Tensors;
+using static Bcm.Tensors.ScalarMath;
 
 namespace Bcm.Editing;
 
@@ -18,18 +20,18 @@ public static class Interpolation
         using var scope = NewDisposeScope();
         var fa = a.flatten(1);
         var fb = b.flatten(1);
-        var cos = ((fa * fb).sum(1) / (fa.norm(1) * fb.norm(1))).clamp(-1, 1);
+        var cos = ((fa * fb).sum(1) / (fa.norm(1) * fb.norm(1))).Clamped(-1, 1);
         var theta = cos.acos().unsqueeze(1);
         var sin = theta.sin();
         // Nearly parallel latents: fall back to the straight line.
-        var parallel = sin.abs() < 1e-6;
-        var wa = where(parallel, full_like(sin, 1 - alpha), ((1 - alpha) * theta).sin() / sin);
-        var wb = where(parallel, full_like(sin, alpha), (alpha * theta).sin() / sin);
-        return (wa * fa + wb * fb).reshape(a.shape).MoveToOuterDisposeScope();
+        var parallel = sin.abs().Below(1e-6);
+        var wa = where(parallel, FullLike(sin, 1 - alpha), theta.Times(1 - alpha).sin() / sin);
+        var wb = where(parallel, FullLike(sin, alpha), theta.Times(alpha).sin() / sin);
+        return (wa * fa).Plus(wb * fb).reshape(a.shape).MoveToOuterDisposeScope();
     }
 
     /// <summary>Linear interpolation (1 − α)·a + α·b (slerp keeps the norm of Gaussian latents; this does not).</summary>
-    public static Tensor Lerp(Tensor a, Tensor b, double alpha) => a * (1 - alpha) + b * alpha;
+    public static Tensor Lerp(Tensor a, Tensor b, double alpha) => a.Times(1 - alpha).Plus(b.Times(alpha));
 
     /// <summary>Mixes of two latents at the given α values, regenerated with <paramref name="generate"/> ([count, …]).</summary>
     public static Tensor Regenerate(BcmModel model, Tensor latentA, Tensor latentB, IReadOnlyList<double> alphas, Plan generate,
@@ -72,8 +74,8 @@ public static class Interpolation
         generate.CheckGenerates();
         using var scope = NewDisposeScope();
         var one = zeros([1, .. model.Network.SampleShape], device: model.Device);
-        var za = PlanRunner.Noise([seedA], one, 0) * generate.Start;
-        var zb = PlanRunner.Noise([seedB], one, 0) * generate.Start;
+        var za = PlanRunner.Noise([seedA], one, 0).Times(generate.Start);
+        var zb = PlanRunner.Noise([seedB], one, 0).Times(generate.Start);
         return Regenerate(model, za, zb, Alphas(count), generate, seed, slerp, labels).MoveToOuterDisposeScope();
     }
 

@@ -3,6 +3,7 @@ using Bcm.Imaging;
 using Bcm.Model;
 using Bcm.Plans;
 using static TorchSharp.torch;
+using Bcm.Tensors;
 
 namespace Bcm.Editing;
 
@@ -60,7 +61,7 @@ public static class Purification
     public static Tensor NoiseAndBlur(Tensor images, double sigma, IReadOnlyList<long> seeds)
     {
         using var scope = NewDisposeScope();
-        var noisy = images + PlanRunner.Noise(seeds, images, 0) * sigma;
-        return Filters.GaussianBlur(noisy, Math.Max(0.5, sigma)).clamp(-1, 1).MoveToOuterDisposeScope();
+        var noisy = images.Plus(PlanRunner.Noise(seeds, images, 0).Times(sigma));
+        return Filters.GaussianBlur(noisy, Math.Max(0.5, sigma)).Clamped(-1, 1).MoveToOuterDisposeScope();
     }
 }

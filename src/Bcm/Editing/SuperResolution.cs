@@ -1,5 +1,6 @@
 using Bcm.Model;
 using static TorchSharp.torch;
+using Bcm.Tensors;
 
 namespace Bcm.Editing;
 
@@ -33,7 +34,7 @@ public static class SuperResolution
                                         $"give a {shape[1] / factor}x{shape[2] / factor} image");
         using var scope = NewDisposeScope();
         var low = Upsample(lowRes, factor);
-        Tensor Project(Tensor x) => x - Upsample(Downsample(x, factor), factor) + low;
+        Tensor Project(Tensor x) => (x - Upsample(Downsample(x, factor), factor)).Plus(low);
         // Start from the blocky upsampled image itself: each round's jump up to t_r supplies the randomness.
         return Rounds.Run(model, low, levels ?? DefaultLevels, seed, Project, labels, afterRound).MoveToOuterDisposeScope();
     }

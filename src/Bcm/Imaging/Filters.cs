@@ -1,4 +1,6 @@
 using static TorchSharp.torch;
+using Bcm.Tensors;
+using static Bcm.Tensors.ScalarMath;
 
 namespace Bcm.Imaging;
 
@@ -9,7 +11,7 @@ public static class Filters
     public static Tensor GaussianWindow(int size, double sigma, long channels, ScalarType dtype)
     {
         using var scope = NewDisposeScope();
-        var g = exp(-(arange(size, dtype: dtype) - (size - 1) / 2.0).square() / (2 * sigma * sigma));
+        var g = exp((-Range(size, dtype: dtype).Minus((size - 1) / 2.0).Squared()).Over(2 * sigma * sigma));
         g = g / g.sum();
         return outer(g, g).expand(channels, 1, size, size).contiguous().MoveToOuterDisposeScope();
     }

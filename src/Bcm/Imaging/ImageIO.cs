@@ -1,5 +1,6 @@
 using SkiaSharp;
 using static TorchSharp.torch;
+using Bcm.Tensors;
 
 namespace Bcm.Imaging;
 
@@ -139,7 +140,7 @@ public static class ImageIO
     public static Tensor ToTensor(byte[] pixels, long[] shape)
     {
         using var bytes = tensor(pixels, shape);
-        return bytes.to(ScalarType.Float32) / 127.5 - 1.0;
+        return bytes.to(ScalarType.Float32).Over(127.5).Minus(1.0);
     }
 
     /// <summary>Reads images as a [B, C, size, size] tensor in [−1, 1]; each must be size x size already.</summary>
@@ -155,7 +156,7 @@ public static class ImageIO
     public static byte[] ToRgba(Tensor image)
     {
         using var scope = NewDisposeScope();
-        var x = ((image.detach().cpu().to(ScalarType.Float32).clamp(-1, 1) + 1) * 127.5).round().to(ScalarType.Byte);
+        var x = image.detach().cpu().to(ScalarType.Float32).Clamped(-1, 1).Plus(1).Times(127.5).round().to(ScalarType.Byte);
         long c = x.shape[0], h = x.shape[1], w = x.shape[2];
         var data = x.data<byte>().ToArray();
         var rgba = new byte[h * w * 4];

@@ -1,4 +1,6 @@
 using static TorchSharp.torch;
+using Bcm.Tensors;
+using static Bcm.Tensors.ScalarMath;
 
 namespace Bcm.Metrics;
 
@@ -46,8 +48,8 @@ public static class Attacks
         using var scope = NewDisposeScope();
         var x = ToUnit(images);
         long b = x.shape[0], c = x.shape[1], h = x.shape[2], w = x.shape[3];
-        var stripes = Signs(rng, [b, c, 1, w]) * epsilon;
-        var adv = (x + stripes).clamp(0, 1);
+        var stripes = Signs(rng, [b, c, 1, w]).Times(epsilon);
+        var adv = x.Plus(stripes).Clamped(0, 1);
         var used = new int[b];
         var margin = Margins(model, adv, labels, 0, used, Enumerable.Range(0, (int)b).ToArray());
         for (int q = 1; q < queries; q++)
@@ -63,7 +65,7 @@ public static class Attacks
                 for (int ch = 0; ch < c; ch++)
                     delta[i, ch, r0..(r0 + side), c0..(c0 + side)] = tensor(rng.Next(2) == 0 ? -epsilon : epsilon, delta.dtype);
             }
-            var proposed = (x + delta.to(x.device)).clamp(0, 1);
+            var proposed = x.Plus(delta.to(x.device)).Clamped(0, 1);
             using var index = tensor(active.Select(i => (long)i).ToArray(), device: x.device);
             var trial = Margins(model, proposed.index_select(0, index), labels.index_select(0, index), q, used, active);
             for (int k = 0; k < active.Length; k++)
@@ -119,7 +121,7 @@ public static class Attacks
                 using var index = tensor(untried.Select(i => (long)i).ToArray(), device: x.device);
                 var direction = zeros_like(adv[0]).flatten();
                 direction[pixel] = sign;
-                var trial = (adv.index_select(0, index) + direction.reshape(adv[0].shape)).clamp(0, 1);
+                var trial = adv.index_select(0, index).Plus(direction.reshape(adv[0].shape)).Clamped(0, 1);
                 var (p, correct) = TrueProbability(model, trial, labels.index_select(0, index), query++, used, untried);
                 var rejected = new List<int>();
                 for (int j = 0; j < untried.Length; j++)
@@ -171,7 +173,7 @@ public static class Attacks
         foreach (int i in which) used[i]++;
         var y = labels.cpu().to(ScalarType.Int64);
         var own = logits.gather(1, y.unsqueeze(1)).squeeze(1);
-        var others = logits.scatter(1, y.unsqueeze(1), full_like(own.unsqueeze(1), double.NegativeInfinity)).max(1).values;
+        var others = logits.scatter(1, y.unsqueeze(1), FullLike(own.unsqueeze(1), double.NegativeInfinity)).max(1).values;
         return (own - others).data<double>().ToArray();
     }
 
@@ -187,7 +189,7 @@ public static class Attacks
         return (p, correct);
     }
 
-    private static Tensor ToUnit(Tensor images) => ((images + 1) / 2).clamp(0, 1);
+    private static Tensor ToUnit(Tensor images) => images.Plus(1).Over(2).Clamped(0, 1);
 
-    private static Tensor FromUnit(Tensor unit) => unit * 2 - 1;
+    private static Tensor FromUnit(Tensor unit) => unit.Times(2).Minus(1);
 }

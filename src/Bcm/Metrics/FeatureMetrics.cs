@@ -1,4 +1,5 @@
 using static TorchSharp.torch;
+using Bcm.Tensors;
 
 namespace Bcm.Metrics;
 
@@ -39,10 +40,10 @@ public static class FeatureMetrics
         using var scope = NewDisposeScope();
         var root1 = SymmetricRoot(cov1);
         var inner = root1.matmul(cov2).matmul(root1);
-        inner = (inner + inner.T) / 2; // symmetric up to rounding
-        double traceRoot = linalg.eigvalsh(inner).clamp_min(0).sqrt().sum().item<double>();
-        double meanTerm = (mean1 - mean2).square().sum().item<double>();
-        double trace = (cov1.trace() + cov2.trace()).item<double>();
+        inner = inner.Plus(inner.T).Over(2); // symmetric up to rounding
+        double traceRoot = linalg.eigvalsh(inner).AtLeast(0).sqrt().sum().item<double>();
+        double meanTerm = (mean1 - mean2).Squared().sum().item<double>();
+        double trace = cov1.trace().Plus(cov2.trace()).item<double>();
         return Math.Max(0, meanTerm + trace - 2 * traceRoot);
     }
 
@@ -94,14 +95,14 @@ public static class FeatureMetrics
     }
 
     private static Tensor SquaredDistances(Tensor a, Tensor b) =>
-        (a.square().sum(1, keepdim: true) - 2 * a.matmul(b.T) + b.square().sum(1).unsqueeze(0)).clamp_min(0);
+        (a.Squared().sum(1, keepdim: true) - a.matmul(b.T).Times(2)).Plus(b.Squared().sum(1).unsqueeze(0)).AtLeast(0);
 
     // Unbiased MMD² with the cubic kernel: off-diagonal means within each set, the full mean across.
     private static double Mmd2(Tensor x, Tensor y, int dim)
     {
         using var scope = NewDisposeScope();
         long n = x.shape[0], m = y.shape[0];
-        Tensor K(Tensor a, Tensor b) => (a.matmul(b.T) / dim + 1).pow(3);
+        Tensor K(Tensor a, Tensor b) => a.matmul(b.T).Over(dim).Plus(1).Power(3);
         var kxx = K(x, x);
         var kyy = K(y, y);
         double xx = (kxx.sum() - kxx.trace()).item<double>() / (n * (n - 1.0));
@@ -121,14 +122,14 @@ public static class FeatureMetrics
         if (x.shape[0] < 2) throw new ArgumentException("need at least two feature vectors");
         var mean = x.mean([0]);
         var centred = x - mean;
-        return (mean, centred.T.matmul(centred) / (x.shape[0] - 1));
+        return (mean, centred.T.matmul(centred).Over(x.shape[0] - 1));
     }
 
     // S^½ = V √Λ Vᵀ of a symmetric positive semi-definite S (negative rounding noise in Λ clamped to zero).
     private static Tensor SymmetricRoot(Tensor s)
     {
-        var (values, vectors) = linalg.eigh((s + s.T) / 2);
-        return (vectors * values.clamp_min(0).sqrt().unsqueeze(0)).matmul(vectors.T);
+        var (values, vectors) = linalg.eigh(s.Plus(s.T).Over(2));
+        return (vectors * values.AtLeast(0).sqrt().unsqueeze(0)).matmul(vectors.T);
     }
 
     private static int[] Sample(Random rng, int n, int size)

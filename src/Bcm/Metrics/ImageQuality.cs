@@ -1,4 +1,5 @@
 using static TorchSharp.torch;
+using Bcm.Tensors;
 
 namespace Bcm.Metrics;
 
@@ -9,8 +10,8 @@ public static class ImageQuality
     public static double[] Mse(Tensor reference, Tensor images)
     {
         using var scope = NewDisposeScope();
-        var diff = ((images.clamp(-1, 1) - reference.clamp(-1, 1)) / 2).to(ScalarType.Float64);
-        return diff.square().flatten(1).mean([1]).cpu().data<double>().ToArray();
+        var diff = (images.Clamped(-1, 1) - reference.Clamped(-1, 1)).Over(2).to(ScalarType.Float64);
+        return diff.Squared().flatten(1).mean([1]).cpu().data<double>().ToArray();
     }
 
     /// <summary>PSNR per image in dB on [0, 1] (peak 1; 120 dB for identical images).</summary>
@@ -26,8 +27,8 @@ public static class ImageQuality
     public static double[] Ssim(Tensor reference, Tensor images)
     {
         using var scope = NewDisposeScope();
-        var x = ((reference + 1) / 2).to(ScalarType.Float64);
-        var y = ((images + 1) / 2).to(ScalarType.Float64);
+        var x = reference.Plus(1).Over(2).to(ScalarType.Float64);
+        var y = images.Plus(1).Over(2).to(ScalarType.Float64);
         long channels = x.shape[1];
         int size = (int)Math.Min(11, Math.Min(x.shape[2], x.shape[3]));
         if (size % 2 == 0) size--;
@@ -39,7 +40,7 @@ public static class ImageQuality
         var sxx = Filter(x * x) - mx * mx;
         var syy = Filter(y * y) - my * my;
         var sxy = Filter(x * y) - mx * my;
-        var map = (2 * mx * my + c1) * (2 * sxy + c2) / ((mx * mx + my * my + c1) * (sxx + syy + c2));
+        var map = (mx.Times(2) * my).Plus(c1) * sxy.Times(2).Plus(c2) / ((mx * mx).Plus(my * my).Plus(c1) * sxx.Plus(syy).Plus(c2));
         return map.flatten(1).mean([1]).cpu().data<double>().ToArray();
     }
 }

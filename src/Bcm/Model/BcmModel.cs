@@ -1,6 +1,8 @@
 using Bcm.Networks;
 using Bcm.Schedules;
 using static TorchSharp.torch;
+using Bcm.Tensors;
+using static Bcm.Tensors.ScalarMath;
 
 namespace Bcm.Model;
 
@@ -38,7 +40,7 @@ public sealed class BcmModel : IDisposable
     public Tensor Raw(Tensor x, Tensor t, Tensor? u = null, Tensor? y = null)
     {
         using var scope = NewDisposeScope();
-        u ??= full_like(t, SigmaMin);
+        u ??= FullLike(t, SigmaMin);
         var xIn = x * PerSample.Broadcast(Scalings.CIn(t, SigmaData), x);
         return Network.Forward(xIn, Scalings.CNoise(t), Scalings.CNoise(u), y).MoveToOuterDisposeScope();
     }
@@ -47,9 +49,9 @@ public sealed class BcmModel : IDisposable
     public Tensor Jump(Tensor x, Tensor t, Tensor? u = null, Tensor? y = null)
     {
         using var scope = NewDisposeScope();
-        u ??= full_like(t, SigmaMin);
+        u ??= FullLike(t, SigmaMin);
         var raw = Raw(x, t, u, y);
-        var result = PerSample.Broadcast(Scalings.CSkip(t, u, SigmaData), x) * x + PerSample.Broadcast(Scalings.COut(t, u, SigmaData), x) * raw;
+        var result = (PerSample.Broadcast(Scalings.CSkip(t, u, SigmaData), x) * x).Plus(PerSample.Broadcast(Scalings.COut(t, u, SigmaData), x) * raw);
         return result.MoveToOuterDisposeScope();
     }
 
@@ -57,8 +59,8 @@ public sealed class BcmModel : IDisposable
     public Tensor Jump(Tensor x, double t, double u, Tensor? y = null)
     {
         using var scope = NewDisposeScope();
-        var tt = full(x.shape[0], t, dtype: x.dtype, device: x.device);
-        var uu = full(x.shape[0], u, dtype: x.dtype, device: x.device);
+        var tt = Full([x.shape[0]], t, dtype: x.dtype, device: x.device);
+        var uu = Full([x.shape[0]], u, dtype: x.dtype, device: x.device);
         return Jump(x, tt, uu, y).MoveToOuterDisposeScope();
     }
 }

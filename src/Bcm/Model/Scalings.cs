@@ -1,4 +1,5 @@
 using static TorchSharp.torch;
+using Bcm.Tensors;
 
 namespace Bcm.Model;
 
@@ -21,16 +22,16 @@ public static class Scalings
 
     // Tensor forms, per sample (shape [B]); computed in the dtype of t.
     /// <summary>c_in per sample.</summary>
-    public static Tensor CIn(Tensor t, double sigmaData) => (t.square() + sigmaData * sigmaData).rsqrt();
+    public static Tensor CIn(Tensor t, double sigmaData) => t.Squared().Plus(sigmaData * sigmaData).rsqrt();
 
     /// <summary>c_skip per sample.</summary>
     public static Tensor CSkip(Tensor t, Tensor u, double sigmaData) =>
-        (t * u + sigmaData * sigmaData) / (t.square() + sigmaData * sigmaData);
+        (t * u).Plus(sigmaData * sigmaData) / t.Squared().Plus(sigmaData * sigmaData);
 
     /// <summary>c_out per sample.</summary>
     public static Tensor COut(Tensor t, Tensor u, double sigmaData) =>
-        sigmaData * (t - u) / (t.square() + sigmaData * sigmaData).sqrt();
+        (t - u).Times(sigmaData) / t.Squared().Plus(sigmaData * sigmaData).sqrt();
 
     /// <summary>c_noise per sample.</summary>
-    public static Tensor CNoise(Tensor s) => 250.0 * (s + 1e-44).log();
+    public static Tensor CNoise(Tensor s) => s.Plus(1e-44).log().Times(250.0);
 }

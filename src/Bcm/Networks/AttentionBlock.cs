@@ -2,6 +2,7 @@ using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
 using static TorchSharp.torch.nn;
+using Bcm.Tensors;
 
 namespace Bcm.Networks;
 
@@ -32,14 +33,14 @@ internal sealed class AttentionBlock : Module<Tensor, Tensor>
         long d = c / heads;
         var chunks = qkv.forward(norm.forward(x)).reshape(b, 3 * c, length).chunk(3, 1);
         double scale = 1 / Math.Sqrt(Math.Sqrt(d));
-        var q = Normalise(chunks[0].reshape(b * heads, d, length)) * scale;
-        var k = Normalise(chunks[1].reshape(b * heads, d, length)) * scale;
+        var q = Normalise(chunks[0].reshape(b * heads, d, length)).Times(scale);
+        var k = Normalise(chunks[1].reshape(b * heads, d, length)).Times(scale);
         var v = Normalise(chunks[2].reshape(b * heads, d, length));
         var weight = softmax(bmm(q.transpose(1, 2), k), -1);      // [bh, t, s]
         var a = bmm(v, weight.transpose(1, 2)).reshape(b, c, x.shape[2], x.shape[3]);
-        return (x + proj_out.forward(a)).MoveToOuterDisposeScope();
+        return x.Plus(proj_out.forward(a)).MoveToOuterDisposeScope();
     }
 
     // x / (1e-4 + rms(x)) over the channel (d) axis of each head.
-    private static Tensor Normalise(Tensor x) => x / (x.square().mean([1], keepdim: true).sqrt() + 1e-4);
+    private static Tensor Normalise(Tensor x) => x / x.Squared().mean([1], keepdim: true).sqrt().Plus(1e-4);
 }

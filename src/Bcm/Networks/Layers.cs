@@ -2,6 +2,8 @@ using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
 using static TorchSharp.torch.nn;
+using Bcm.Tensors;
+using static Bcm.Tensors.ScalarMath;
 
 namespace Bcm.Networks;
 
@@ -14,8 +16,8 @@ internal static class Layers
         var gn = GroupNorm(32, channels, eps: 1e-5);
         using (no_grad())
         {
-            gn.weight!.fill_(1);
-            gn.bias!.fill_(0);
+            gn.weight!.Fill(1);
+            gn.bias!.Fill(0);
         }
         return gn;
     }
@@ -40,7 +42,7 @@ internal static class Layers
     public static Tensor TimestepEmbedding(Tensor s, int dim, double maxPeriod = 10000)
     {
         int half = dim / 2;
-        var freqs = exp(-Math.Log(maxPeriod) * arange(half, dtype: ScalarType.Float32, device: s.device) / half);
+        var freqs = exp(Range(half, dtype: ScalarType.Float32, device: s.device).Times(-Math.Log(maxPeriod)).Over(half));
         var args = s.to(ScalarType.Float32).unsqueeze(1) * freqs.unsqueeze(0);
         var emb = cat([cos(args), sin(args)], 1);
         if (dim % 2 == 1) emb = cat([emb, zeros_like(emb[.., ..1])], 1);

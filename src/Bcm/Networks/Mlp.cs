@@ -2,6 +2,7 @@ using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
 using static TorchSharp.torch.nn;
+using Bcm.Tensors;
 
 namespace Bcm.Networks;
 
@@ -65,7 +66,7 @@ public sealed class Mlp : Module<Tensor, Tensor, Tensor, Tensor?, Tensor>, IBcmN
         var embT = time_embed.forward(Layers.TimestepEmbedding(cNoiseT, e));
         var embU = time_embed_end.forward(Layers.TimestepEmbedding(cNoiseU, e));
         var emb = time_embed_align.forward(cat([embT, embU], 1));
-        if (label_emb is not null) emb = emb + label_emb.forward(y!);
+        if (label_emb is not null) emb = emb.Plus(label_emb.forward(y!));
         var h = input.forward(x);
         foreach (var block in blocks) h = block.forward(h, emb);
         return @out.forward(h).MoveToOuterDisposeScope();
@@ -98,8 +99,8 @@ internal sealed class MlpBlock : Module<Tensor, Tensor, Tensor>
     public override Tensor forward(Tensor h, Tensor emb)
     {
         using var scope = NewDisposeScope();
-        var a = fc1.forward(functional.silu(norm.forward(h))) + emb_proj.forward(functional.silu(emb));
+        var a = fc1.forward(functional.silu(norm.forward(h))).Plus(emb_proj.forward(functional.silu(emb)));
         a = fc2.forward(dropout.forward(functional.silu(a)));
-        return (h + a).MoveToOuterDisposeScope();
+        return h.Plus(a).MoveToOuterDisposeScope();
     }
 }

@@ -3,6 +3,7 @@ using TorchSharp.Modules;
 using static TorchSharp.torch;
 using static TorchSharp.torch.nn;
 using F = TorchSharp.torch.nn.functional;
+using Bcm.Tensors;
 
 namespace Bcm.Networks;
 
@@ -58,10 +59,10 @@ internal sealed class ResBlock : Module<Tensor, Tensor, Tensor>
             h = in_layers.forward(x);
         }
         var embOut = emb_layers.forward(emb);
-        h = h + embOut.unsqueeze(-1).unsqueeze(-1);
+        h = h.Plus(embOut.unsqueeze(-1).unsqueeze(-1));
         h = out_layers.forward(h);
         var skip = skip_connection is null ? x : skip_connection.forward(x);
-        return (skip + h).MoveToOuterDisposeScope();
+        return skip.Plus(h).MoveToOuterDisposeScope();
     }
 
     private Tensor Resample(Tensor x) => down

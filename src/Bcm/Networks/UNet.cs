@@ -2,6 +2,7 @@ using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
 using static TorchSharp.torch.nn;
+using Bcm.Tensors;
 
 namespace Bcm.Networks;
 
@@ -165,7 +166,7 @@ public sealed class UNet : Module<Tensor, Tensor, Tensor, Tensor?, Tensor>, IBcm
         var embT = time_embed.forward(Layers.TimestepEmbedding(cNoiseT, mc));
         var embU = time_embed_end.forward(Layers.TimestepEmbedding(cNoiseU, mc));
         var emb = time_embed_align.forward(cat([embT, embU], 1));
-        if (label_emb is not null) emb = emb + label_emb.forward(y!);
+        if (label_emb is not null) emb = emb.Plus(label_emb.forward(y!));
 
         var skips = new Stack<Tensor>();
         var h = x;

@@ -1,6 +1,7 @@
 using Bcm.Model;
 using Bcm.Randomness;
 using static TorchSharp.torch;
+using Bcm.Tensors;
 
 namespace Bcm.Plans;
 
@@ -23,7 +24,7 @@ public static class PlanRunner
         if (sampleSeeds.Count != @base.shape[0]) throw new ArgumentException($"{sampleSeeds.Count} seeds for a batch of {@base.shape[0]}");
         using var _ = no_grad();
         using var outer = NewDisposeScope();
-        var x = addStartNoise ? @base + Noise(sampleSeeds, @base, 0) * plan.Start : @base.clone();
+        var x = addStartNoise ? @base.Plus(Noise(sampleSeeds, @base, 0).Times(plan.Start)) : @base.clone();
         for (int i = 0; i < plan.Steps.Count; i++)
         {
             Tensor next;
@@ -33,7 +34,7 @@ public static class PlanRunner
                 {
                     Jump j => model.Jump(x, j.From, j.To, labels),
                     OdeStep o => SolveStep(model, x, o, labels),
-                    Noise n => x + Noise(sampleSeeds, x, i + 1) * (n.ReachSigma ? Math.Sqrt(Math.Max(0, n.Sigma * n.Sigma - model.SigmaMin * model.SigmaMin)) : n.Sigma),
+                    Noise n => x.Plus(Noise(sampleSeeds, x, i + 1).Times(n.ReachSigma ? Math.Sqrt(Math.Max(0, n.Sigma * n.Sigma - model.SigmaMin * model.SigmaMin)) : n.Sigma)),
                     _ => throw new NotSupportedException(plan.Steps[i].GetType().Name),
                 }).MoveToOuterDisposeScope();
             }
@@ -52,15 +53,15 @@ public static class PlanRunner
     private static Tensor SolveStep(BcmModel denoiser, Tensor x, OdeStep step, Tensor? labels)
     {
         double h = step.To - step.From;
-        if (OdeStep.AtBoundary(step.From, denoiser.SigmaMin)) return x + h * Slope(denoiser, x, step.To, labels);
+        if (OdeStep.AtBoundary(step.From, denoiser.SigmaMin)) return x.Plus(Slope(denoiser, x, step.To, labels).Times(h));
         var d = Slope(denoiser, x, step.From, labels);
-        var euler = x + h * d;
+        var euler = x.Plus(d.Times(h));
         if (step.Method == OdeMethod.Euler || OdeStep.AtBoundary(step.To, denoiser.SigmaMin)) return euler;
-        return x + h * 0.5 * (d + Slope(denoiser, euler, step.To, labels));
+        return x.Plus(d.Plus(Slope(denoiser, euler, step.To, labels)).Times(h * 0.5));
     }
 
     private static Tensor Slope(BcmModel denoiser, Tensor x, double sigma, Tensor? labels) =>
-        (x - denoiser.Jump(x, sigma, denoiser.SigmaMin, labels)) / sigma;
+        (x - denoiser.Jump(x, sigma, denoiser.SigmaMin, labels)).Over(sigma);
 
     /// <summary>Standard normal noise for each sample from (seed, step): independent of batch size and position.</summary>
     public static Tensor Noise(IReadOnlyList<long> sampleSeeds, Tensor like, int stepIndex)

@@ -8,6 +8,7 @@ using Bcm.Metrics;
 using Bcm.Model;
 using Bcm.Plans;
 using static TorchSharp.torch;
+using Bcm.Tensors;
 
 namespace Bcm.Reports;
 
@@ -108,7 +109,7 @@ public static class ImageReport
             using var images = PlanRunner.Generate(model, plan, share, options.Seed, options.BatchSize, first: first);
             double seconds = watch.Elapsed.TotalSeconds;
             if (lead) ImageIO.SaveGrid(images[..Math.Min(64, share)], Path.Combine(outDir, grid));
-            var (features, predictions) = classifier.Embed(images.clamp(-1, 1));
+            var (features, predictions) = classifier.Embed(images.Clamped(-1, 1));
             var all = GatherEmbedding(comm, features, predictions, seconds);
             return all is var (f, p, slowest) ? Quality(method, family, plan.Nfe, f, p, refFeatures, classifier.Classes, n / slowest) with { SampleGrid = grid } : null;
         }
@@ -185,7 +186,7 @@ public static class ImageReport
             var mse = ImageQuality.Mse(cpuImages, cpuRecon);
             using var l = latents.to(float64);
             var columns = Sharded.GatherColumns(comm, n, mse, ImageQuality.Psnr(mse), ImageQuality.Ssim(cpuImages, cpuRecon));
-            var moments = comm.Gather([l.sum().item<double>(), l.square().sum().item<double>(), l.numel(), seconds]);
+            var moments = comm.Gather([l.sum().item<double>(), l.Squared().sum().item<double>(), l.numel(), seconds]);
             if (columns is not [var mseAll, var psnrAll, var ssimAll]) return; // not rank 0
             // The latents' standard deviation from the gathered moments.
             double sum = 0, squares = 0, count = 0, slowest = 0;

@@ -7,6 +7,7 @@ using Bcm.Model;
 using Bcm.Oracle;
 using Bcm.Plans;
 using static TorchSharp.torch;
+using Bcm.Tensors;
 
 namespace Bcm.Reports;
 
@@ -171,7 +172,7 @@ public static class MixtureReport
             var plan = PlanPresets.Resolve(name);
             using var scope = NewDisposeScope();
             // The start point x₀ + t₀·z is made here so the exact ODE starts from the same point.
-            var start = cleanT + PlanRunner.Noise(seeds, cleanT, 0) * plan.Start;
+            var start = cleanT.Plus(PlanRunner.Noise(seeds, cleanT, 0).Times(plan.Start));
             var latents = PlanRunner.Run(bcm, start, plan, seeds, addStartNoise: false);
             var recon = PlanRunner.Run(bcm, latents, generate, seeds, addStartNoise: false);
             list.Add(eval.Inversion($"BCM {name} + onestep", MethodFamily.Bcm, plan.Nfe, clean, MixtureEvaluation.ToDoubles(start), plan.Start,

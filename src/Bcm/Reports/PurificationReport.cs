@@ -8,6 +8,7 @@ using Bcm.Metrics;
 using Bcm.Model;
 using Bcm.Randomness;
 using static TorchSharp.torch;
+using Bcm.Tensors;
 
 namespace Bcm.Reports;
 
@@ -91,7 +92,7 @@ public static class PurificationReport
             using var _ = no_grad();
             var seeds = Enumerable.Range(0, (int)x.shape[0]).Select(i => (long)Seeds.Mix(options.Seed, Seeds.Sample, stream, i)).ToArray();
             var purified = method == "none" ? x : Purification.Run(model, x.to(model.Device), method, sigma, seeds);
-            return classifier.forward(purified.to(images.device).clamp(-1, 1)).MoveToOuterDisposeScope();
+            return classifier.forward(purified.to(images.device).Clamped(-1, 1)).MoveToOuterDisposeScope();
         }
         double Accuracy(Tensor x, long stream)
         {

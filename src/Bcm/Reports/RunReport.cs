@@ -5,6 +5,8 @@ using Bcm.Model;
 using Bcm.Metrics;
 using Bcm.Plans;
 using static TorchSharp.torch;
+using Bcm.Tensors;
+using static Bcm.Tensors.ScalarMath;
 
 namespace Bcm.Reports;
 
@@ -43,7 +45,7 @@ public static class RunReport
         var device = model.Device;
         int size = (int)model.Network.SampleShape[^1];
         var shape = new long[] { count }.Concat(model.Network.SampleShape).ToArray();
-        var labels = model.Network.NumClasses > 0 ? arange(count, device: device) % model.Network.NumClasses : null;
+        var labels = model.Network.NumClasses > 0 ? Range(count, device: device).Mod(model.Network.NumClasses) : null;
         var nfe = new Dictionary<string, int>();
         Tensor? firstSamples = null;
         foreach (var name in new[] { "onestep", "ancestral2", "zigzag3", "mixed4" })

@@ -6,6 +6,7 @@ using Bcm.Plans;
 using Bcm.Schedules;
 using Bcm.Training;
 using static TorchSharp.torch;
+using Bcm.Tensors;
 
 namespace Bcm.Reports;
 
@@ -97,7 +98,7 @@ public static class Throughput
         foreach (var p in target.parameters()) p.requires_grad = false;
         var model = new BcmModel(onlineNet);
         var targetModel = new BcmModel(targetNet);
-        using var x0 = rand([batchSize, .. config.SampleShape], device: device) * 2 - 1;
+        using var x0 = rand([batchSize, .. config.SampleShape], device: device).Times(2).Minus(1);
         using var labels = config.NumClasses > 0 ? randint(config.NumClasses, [batchSize], device: device) : null;
         double trainSeconds = 0, sampleSeconds = 0;
         double? trainPeak = PeakResidentMegabytes(() => trainSeconds = Time(repeats, () => TrainingStep(model, targetModel, online, x0, labels, fuseAE)));

@@ -1,5 +1,7 @@
 using Bcm.Model;
 using static TorchSharp.torch;
+using Bcm.Tensors;
+using static Bcm.Tensors.ScalarMath;
 
 namespace Bcm.Training;
 
@@ -7,7 +9,7 @@ namespace Bcm.Training;
 internal sealed record BctTerms(Tensor Ct, Tensor Soft) : IDisposable
 {
     /// <summary>Per-sample total ct + soft.</summary>
-    public Tensor Total => Ct + Soft;
+    public Tensor Total => Ct.Plus(Soft);
 
     /// <summary>Frees the per-sample terms.</summary>
     public void Dispose()
@@ -32,7 +34,7 @@ internal static class BctLoss
     {
         var dims = Enumerable.Range(1, (int)a.dim() - 1).Select(i => (long)i).ToArray();
         long d = a.shape.Skip(1).Aggregate(1L, (x, y) => x * y);
-        return (((a - b).square().sum(dims) + c * c).sqrt() - c) / Math.Sqrt(d);
+        return (a - b).Squared().sum(dims).Plus(c * c).sqrt().Minus(c).Over(Math.Sqrt(d));
     }
 
     /// <summary>
@@ -54,9 +56,9 @@ internal static class BctLoss
         int batch = (int)x0.shape[0];
         var t = tensor(intervals.Select(n => (float)ts[n + 1]).ToArray(), device: x0.device);
         var s = tensor(intervals.Select(n => (float)ts[n]).ToArray(), device: x0.device);
-        var eps = full(batch, (float)online.SigmaMin, device: x0.device);
-        var xt = x0 + PerSample.Broadcast(t, x0) * noise;
-        var xs = x0 + PerSample.Broadcast(s, x0) * noise;
+        var eps = Full([batch], (float)online.SigmaMin, device: x0.device);
+        var xt = x0.Plus(PerSample.Broadcast(t, x0) * noise);
+        var xs = x0.Plus(PerSample.Broadcast(s, x0) * noise);
 
         void Seed()
         {

@@ -1,6 +1,7 @@
 using Bcm.Distributed;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
+using Bcm.Tensors;
 
 namespace Bcm.Training;
 
@@ -75,7 +76,7 @@ internal sealed class DataParallel(ICommunicator comm, IReadOnlyList<Parameter> 
             {
                 using var d = w.detach().to(float64);
                 sum += d.sum().item<double>();
-                squares += d.square().sum().item<double>();
+                squares += d.Squared().sum().item<double>();
             }
         var all = comm.Gather([sum, squares]);
         if (comm.Rank != 0) return;

@@ -1,5 +1,6 @@
 using Bcm.Model;
 using static TorchSharp.torch;
+using Bcm.Tensors;
 
 namespace Bcm.Training;
 
@@ -18,12 +19,12 @@ internal static class EdmLoss
     public static Tensor Compute(BcmModel model, Tensor x0, Tensor noise, Tensor sigma, Tensor? labels)
     {
         using var scope = NewDisposeScope();
-        var x = x0 + PerSample.Broadcast(sigma, x0) * noise;
+        var x = x0.Plus(PerSample.Broadcast(sigma, x0) * noise);
         var denoised = model.Jump(x, sigma, null, labels);
         double sd2 = model.SigmaData * model.SigmaData;
-        var weight = (sigma.square() + sd2) / (sigma.square() * sd2);
+        var weight = sigma.Squared().Plus(sd2) / sigma.Squared().Times(sd2);
         var dims = Enumerable.Range(1, (int)x0.dim() - 1).Select(i => (long)i).ToArray();
-        return (weight * (denoised - x0).square().mean(dims)).MoveToOuterDisposeScope();
+        return (weight * (denoised - x0).Squared().mean(dims)).MoveToOuterDisposeScope();
     }
 
     /// <summary>Noise levels for one batch: ln σ ~ N(<paramref name="pMean"/>, <paramref name="pStd"/>²), clamped to [ε, T].</summary>

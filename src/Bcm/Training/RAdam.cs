@@ -1,4 +1,5 @@
 using static TorchSharp.torch;
+using Bcm.Tensors;
 
 namespace Bcm.Training;
 
@@ -53,17 +54,17 @@ internal sealed class RAdam : IDisposable
             var m = expAvg[name];
             var v = expAvgSq[name];
             m.lerp_(grad, 1 - Beta1);
-            v.mul_(Beta2).addcmul_(grad, grad, 1 - Beta2);
-            var mHat = m / bc1;
+            v.TimesInPlace(Beta2).AddProductInPlace(grad, grad, 1 - Beta2);
+            var mHat = m.Over(bc1);
             if (rhoT > 5)
             {
                 double rect = Math.Sqrt((rhoT - 4) * (rhoT - 2) * rhoInf / ((rhoInf - 4) * (rhoInf - 2) * rhoT));
-                var adaptive = Math.Sqrt(bc2) / (v.sqrt() + Eps);
-                p.sub_(mHat * adaptive * (LearningRate * rect));
+                var adaptive = v.sqrt().Plus(Eps).Into(Math.Sqrt(bc2));
+                p.sub_((mHat * adaptive).Times(LearningRate * rect));
             }
             else
             {
-                p.sub_(mHat * LearningRate);
+                p.sub_(mHat.Times(LearningRate));
             }
         }
     }

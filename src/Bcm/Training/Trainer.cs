@@ -10,6 +10,7 @@ using Bcm.Randomness;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
+using Bcm.Tensors;
 
 namespace Bcm.Training;
 
@@ -309,7 +310,7 @@ public sealed class Trainer : IDisposable
         GradientHook?.Invoke(onlineParams);
         double gradNorm = Options.GradClip > 0
             ? nn.utils.clip_grad_norm_(onlineParams, Options.GradClip)
-            : Math.Sqrt(onlineParams.Where(q => q.grad is not null).Sum(q => q.grad!.square().sum().item<float>()));
+            : Math.Sqrt(onlineParams.Where(q => q.grad is not null).Sum(q => q.grad!.Squared().sum().item<float>()));
         if (!double.IsFinite(gradNorm))
             throw new TrainingDivergedException($"the gradient became non-finite at step {Step}; the weights were not updated and the last good checkpoint is kept. Lower the learning rate (now {Options.LearningRate}) or check the data.");
         optimiser.Step();
@@ -392,7 +393,7 @@ public sealed class Trainer : IDisposable
         foreach (var (name, p) in online.Module.named_parameters().Concat(ema.Module.named_parameters()))
             if (!p.isfinite().all().item<bool>()) return $"the weights hold NaN or infinite values ({name})";
         using var g = Seeds.Generator(Options.Seed, Seeds.Sample, Step); // its own generator: training's random streams are untouched
-        var x = randn([2, .. Options.Network.SampleShape], generator: g).to(device) * Ema.SigmaMax;
+        var x = randn([2, .. Options.Network.SampleShape], generator: g).to(device).Times(Ema.SigmaMax);
         var labels = Options.Network.NumClasses > 0 ? zeros([2], ScalarType.Int64, device: device) : null;
         if (!Ema.Jump(x, Ema.SigmaMax, Ema.SigmaMin, labels).isfinite().all().item<bool>())
             return "the EMA model's one-step samples are NaN or infinite";
