@@ -1,3 +1,4 @@
+using System.Runtime.InteropServices;
 using Bcm.Training;
 using Bcm.IO;
 using System.IO.Compression;
@@ -197,7 +198,8 @@ public sealed class CheckpointTests
     }
 
     // A torch.save archive holding {"w": _rebuild_tensor_v2(storage 0, offset, size, stride)} over a float storage of the given bytes.
-    private static string TorchArchive(string dir, int[] size, int[] stride, byte[] storage, CompressionLevel level = CompressionLevel.NoCompression)
+    private static string TorchArchive(string dir, int[] size, int[] stride, byte[] storage, CompressionLevel level = CompressionLevel.NoCompression,
+        string storageType = "FloatStorage", int width = 4)
     {
         var p = new List<byte> { 0x80, 0x02, (byte)'}' };
         void Text(string t) { p.Add((byte)'X'); p.AddRange(BitConverter.GetBytes(t.Length)); p.AddRange(Encoding.ASCII.GetBytes(t)); }
@@ -208,10 +210,10 @@ public sealed class CheckpointTests
         p.Add((byte)'(');
         p.Add((byte)'(');
         Text("storage");
-        p.AddRange(Encoding.ASCII.GetBytes("ctorch\nFloatStorage\n"));
+        p.AddRange(Encoding.ASCII.GetBytes($"ctorch\n{storageType}\n"));
         Text("0");
         Text("cpu");
-        Int(storage.Length / 4);
+        Int(storage.Length / width);
         p.AddRange([(byte)'t', (byte)'Q']);
         Int(0);
         Tuple(size);
@@ -222,6 +224,25 @@ public sealed class CheckpointTests
         using (var s = zip.CreateEntry("model/data.pkl").Open()) s.Write(p.ToArray());
         using (var s = zip.CreateEntry("model/data/0", level).Open()) s.Write(storage);
         return path;
+    }
+
+    [Fact]
+    public void TorchStoragesKeepTheirDtypeAndTensorsAreViewsOfThem()
+    {
+        // 600,000 halves (1.2 MB: more than one read chunk), stored column-major: tensor [i, j] is storage[i + 1000 j].
+        var halves = Enumerable.Range(0, 600_000).Select(i => (Half)(i % 2048 - 1024)).ToArray();
+        string pt = TorchArchive(TestPaths.NewTempDir(), [1000, 600], [1, 1000], MemoryMarshal.AsBytes(halves.AsSpan()).ToArray(),
+            storageType: "HalfStorage", width: 2);
+        var loaded = TorchPickleReader.Load(pt);
+        using var w = loaded["w"];
+        Assert.Equal(ScalarType.Float16, w.dtype); // half stays half: loading holds the file's bytes once
+        Assert.Equal(new long[] { 1000, 600 }, w.shape);
+        using var expected = tensor(halves.Select(h => (float)h).ToArray(), [600, 1000]).T;
+        Assert.True(w.to(ScalarType.Float32).equal(expected).all().item<bool>());
+        // Loaded into a float32 parameter, the values arrive exactly.
+        using var module = nn.Linear(600, 1000, hasBias: false);
+        StateDict.Load(module, new Dictionary<string, Tensor> { ["weight"] = w }, pt);
+        Assert.True(module.weight!.equal(expected).all().item<bool>());
     }
 
     [Fact]

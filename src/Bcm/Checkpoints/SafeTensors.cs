@@ -173,6 +173,15 @@ public static class SafeTensors
     }
 
     /// <summary>Makes a CPU tensor from little-endian bytes; half precision becomes float32.</summary>
+    /// <summary>The libtorch element type of a safetensors dtype name.</summary>
+    internal static ScalarType TorchType(string dtype) => dtype switch
+    {
+        "F32" => ScalarType.Float32, "F64" => ScalarType.Float64, "F16" => ScalarType.Float16, "BF16" => ScalarType.BFloat16,
+        "I64" => ScalarType.Int64, "I32" => ScalarType.Int32, "I16" => ScalarType.Int16, "I8" => ScalarType.Int8,
+        "U8" => ScalarType.Byte, "BOOL" => ScalarType.Bool,
+        _ => throw new CheckpointException($"unsupported dtype {dtype}"),
+    };
+
     internal static Tensor FromBytes(byte[] bytes, string dtype, long[] shape)
     {
         switch (dtype)

@@ -9,7 +9,8 @@ namespace Bcm.Checkpoints;
 /// Reads a <c>torch.save</c>d state_dict (the PyTorch zip format: <c>archive/data.pkl</c> plus one file per storage)
 /// without running any code: a restricted unpickler that knows dicts, lists, tuples, numbers, strings and tensor
 /// storages, and refuses a pickle that asks for any other Python object (a pickle can otherwise run arbitrary code).
-/// Half and bfloat16 storages become float32.
+/// Tensors keep the file's dtype (half stays half), and each storage is read straight from the archive into its
+/// tensor's memory: loading holds the file's bytes once, with no managed copy and no second copy per tensor.
 /// </summary>
 public static class TorchPickleReader
 {
@@ -103,19 +104,46 @@ public static class TorchPickleReader
         if (entry.Length > Math.Max(16 * archive, 1 << 20))
             throw new CheckpointException($"{path}: storage {r.Key} declares {entry.Length:N0} bytes in an archive of {archive:N0}: refusing to inflate it");
         if (entry.Length % width != 0) throw new CheckpointException($"{path}: storage {r.Key} has {entry.Length} bytes, not a multiple of {width}");
-        var bytes = new byte[entry.Length];
+        Tensor t;
         try
         {
             using var s = entry.Open();
-            s.ReadExactly(bytes);
+            t = dtype == "BOOL" ? ReadBool(s, entry.Length) : ReadInto(empty(entry.Length / width, SafeTensors.TorchType(dtype)), s, width);
         }
         catch (Exception e) when (e is InvalidDataException or EndOfStreamException)
         {
             throw new CheckpointException($"{path}: storage {r.Key} cannot be read: {e.Message}", e);
         }
-        var t = SafeTensors.FromBytes(bytes, dtype, [bytes.Length / width]);
         cache[r.Key] = t;
         return t;
+    }
+
+    // Fills a new 1-D CPU tensor from the stream, a megabyte at a time (a span cannot cover more than 2 GB).
+    private static Tensor ReadInto(Tensor t, Stream s, int width)
+    {
+        try
+        {
+            long chunk = (1 << 20) / width;
+            for (long start = 0; start < t.shape[0]; start += chunk)
+            {
+                using var part = t.narrow(0, start, Math.Min(chunk, t.shape[0] - start));
+                s.ReadExactly(part.bytes);
+            }
+            return t;
+        }
+        catch
+        {
+            t.Dispose();
+            throw;
+        }
+    }
+
+    // Booleans go through bytes so that any non-zero byte becomes true (libtorch expects exactly 0 or 1).
+    private static Tensor ReadBool(Stream s, long length)
+    {
+        var bytes = new byte[length];
+        s.ReadExactly(bytes);
+        return SafeTensors.FromBytes(bytes, "BOOL", [length]);
     }
 
     private static string Describe(object? o) => o switch
@@ -245,8 +273,8 @@ public static class TorchPickleReader
                         last += (size[i] - 1) * stride[i];
                     }
                     if (elements > 0 && last >= available) throw Fail($"a tensor needs element {last} of a storage that has {available}");
-                    using var view = storageTensor.as_strided(size, stride, offset); // freed here, not by a finalizer on another thread
-                    return view.clone();
+                    // A view, not a copy: it shares the storage's memory, which lives until the last tensor over it is disposed.
+                    return storageTensor.as_strided(size, stride, offset);
                 }
                 case "torch._utils _rebuild_parameter":
                     return a.Length > 0 && a[0] is Tensor p ? p : throw Fail("malformed _rebuild_parameter arguments");
