@@ -17,11 +17,15 @@ public sealed class PlotTests
         Assert.True(r.Code == 0, r.Err);
         Assert.Contains("5 steps", r.Out);
         ImageIO.ReadRgba(Path.Combine(run, "report", "curves.png"), out int w, out int h);
-        Assert.Equal((1120, 680), (w, h));
+        Assert.Equal((1120, 1020), (w, h)); // five panels: loss, gradient norm, N(k), throughput, memory
         var rows = File.ReadAllLines(Path.Combine(run, "report", "stats.csv"));
         Assert.StartsWith("step,total_steps,scales,loss,ct,soft,grad_norm", rows[0]);
         Assert.Equal(6, rows.Length);
         Assert.Equal("5", rows[^1].Split(',')[0]);
+        // Resident memory after every step, for spotting growth over a long run.
+        int memory = Array.IndexOf(rows[0].Split(','), "resident_mb");
+        Assert.True(memory > 0, rows[0]);
+        Assert.All(rows.Skip(1), row => Assert.InRange(double.Parse(row.Split(',')[memory], System.Globalization.CultureInfo.InvariantCulture), 50, 100_000));
 
         var empty = TestPaths.NewTempDir();
         r = CliRunner.Bcm("plot", empty);

@@ -7,7 +7,7 @@ namespace Bcm.Reports;
 
 /// <summary>
 /// Training curves of a run folder from its stats.jsonl: <c>curves.png</c> (loss with its two terms, gradient norm,
-/// the curriculum's N(k) and throughput against step) and <c>stats.csv</c> (one row per step, for any other tool).
+/// the curriculum's N(k), throughput and resident memory against step) and <c>stats.csv</c> (one row per step, for any other tool).
 /// </summary>
 public static class TrainingCurves
 {
@@ -29,9 +29,9 @@ public static class TrainingCurves
         outDir ??= Path.Combine(runDir, "report");
         Directory.CreateDirectory(outDir);
         string csv = Path.Combine(outDir, "stats.csv"), png = Path.Combine(outDir, "curves.png");
-        var table = new CsvTable(["step", "total_steps", "scales", "loss", "ct", "soft", "grad_norm", "images_per_second", "elapsed_seconds", "all_reduce_seconds", "event"], "G7");
+        var table = new CsvTable(["step", "total_steps", "scales", "loss", "ct", "soft", "grad_norm", "images_per_second", "elapsed_seconds", "all_reduce_seconds", "resident_mb", "event"], "G7");
         foreach (var s in steps)
-            table.Row(s.Step, s.TotalSteps, s.Scales, s.Loss, s.Ct, s.Soft, s.GradNorm, s.ImagesPerSecond, s.ElapsedSeconds, s.AllReduceSeconds, s.Event ?? "");
+            table.Row(s.Step, s.TotalSteps, s.Scales, s.Loss, s.Ct, s.Soft, s.GradNorm, s.ImagesPerSecond, s.ElapsedSeconds, s.AllReduceSeconds, s.ResidentMegabytes, s.Event ?? "");
         table.Write(csv);
         Plot.SavePanels(Panels(steps), png);
         return new Result(png, csv, steps.Count);
@@ -71,7 +71,11 @@ public static class TrainingCurves
             .Add(new Series("", x, steps.Select(s => (double)s.Scales).ToArray(), Markers: false));
         var speed = new Plot { Title = "throughput (mean since the run started or resumed)", XLabel = "step", YLabel = "images/s" }
             .Add(new Series("", x, steps.Select(s => s.ImagesPerSecond).ToArray(), Markers: false));
-        return [loss, grad, scales, speed];
+        var withMemory = steps.Where(s => s.ResidentMegabytes is not null).ToList();
+        if (withMemory.Count == 0) return [loss, grad, scales, speed];
+        var memory = new Plot { Title = "resident memory of the process after each step", XLabel = "step", YLabel = "MB" }
+            .Add(new Series("", withMemory.Select(s => (double)s.Step).ToArray(), withMemory.Select(s => s.ResidentMegabytes!.Value).ToArray(), Markers: false));
+        return [loss, grad, scales, speed, memory];
     }
 
     private static double[] MovingAverage(double[] values, int window)

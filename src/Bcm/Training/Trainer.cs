@@ -357,7 +357,8 @@ public sealed class Trainer : IDisposable
                 evt = evt is null ? "checkpoint" : evt + "; checkpoint";
             }
             if (writer && Options.SampleEvery > 0 && Step % Options.SampleEvery == 0) SamplesDue?.Invoke(this);
-            var report = new TrainProgress(Step, Options.Steps, scales, loss, ct, soft, gradNorm, ips, elapsed, eta, evt, parallel.LastAllReduceSeconds);
+            var report = new TrainProgress(Step, Options.Steps, scales, loss, ct, soft, gradNorm, ips, elapsed, eta, evt, parallel.LastAllReduceSeconds,
+                Environment.WorkingSet / 1048576.0);
             stats?.WriteLine(JsonSerializer.Serialize(report, JsonFormat.Lines));
             if (writer) progress?.Report(report);
         }
