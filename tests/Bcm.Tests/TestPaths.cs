@@ -18,12 +18,34 @@ internal static class TestPaths
 
     public static string Data(string relative) => Path.Combine(Shared, "data", relative);
 
+    /// <summary>A new empty folder under this test process's temporary folder.</summary>
     public static string NewTempDir()
     {
-        var dir = Path.Combine(Path.GetTempPath(), "bcm-tests", Guid.NewGuid().ToString("N"));
+        var dir = Path.Combine(ProcessTemp.Value, Guid.NewGuid().ToString("N"));
         Directory.CreateDirectory(dir);
         return dir;
     }
+
+    // One folder per test process, removed when the process exits (the suite writes about 2 GB of runs and checkpoints);
+    // BCM_KEEP_TEST_FILES=1 keeps it for inspection.
+    private static readonly Lazy<string> ProcessTemp = new(() =>
+    {
+        var dir = Path.Combine(Path.GetTempPath(), "bcm-tests", $"{Environment.ProcessId}-{Guid.NewGuid():N}");
+        Directory.CreateDirectory(dir);
+        if (Environment.GetEnvironmentVariable("BCM_KEEP_TEST_FILES") != "1")
+            AppDomain.CurrentDomain.ProcessExit += (_, _) =>
+            {
+                try
+                {
+                    Directory.Delete(dir, recursive: true);
+                }
+                catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+                {
+                    // a file still open elsewhere: the OS's temp cleaning will take it
+                }
+            };
+        return dir;
+    });
 
     private static string FindRoot()
     {
