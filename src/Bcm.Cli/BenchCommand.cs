@@ -23,11 +23,16 @@ internal static class BenchCommand
         var threads = new Option<string?>("--thread-counts") { Description = "A comma-separated sweep of CPU thread counts (default: --threads, or all cores)" };
         var repeats = new Option<int>("--repeats") { Description = "Timed repetitions after one warm-up", DefaultValueFactory = _ => 3 };
         var fused = new Option<bool>("--fused-passes") { Description = "Time the BCT step with its A and E evaluations as one pass of twice the batch (an experiment: slower on this machine's CPU at batch 32; training uses two passes)" };
+        var profile = new Option<bool>("--profile")
+        {
+            Description = "Instead of throughput, profile one-step sampling layer by layer: time share and GFLOP/s of each kind of layer " +
+                          "(convolutions by kernel size, normalisations, linear layers, activations) and of what runs between them",
+        };
         var json = new Option<bool>("--json") { Description = "Write the results as JSON on stdout (one object with the matmul reference and a row per measurement), for scripts" };
         var cmd = new Command("bench", "Measure images/s, achieved GFLOP/s and peak resident memory of one BCT training step and of one-step sampling, " +
                                        "for presets or your own network (--config), over batch sizes and thread counts, next to the machine's float32 matmul GFLOP/s.")
         {
-            presets, config, batch, threads, repeats, fused, json, Common.Device, Common.Threads,
+            presets, config, batch, threads, repeats, fused, profile, json, Common.Device, Common.Threads,
         };
         cmd.SetAction(parse => Common.Guard(() =>
         {
@@ -44,6 +49,7 @@ internal static class BenchCommand
                     .Select(n => (Name: n, Config: Presets.Get(n).Network)).ToList(); // unknown names fail before any timing
             bool asJson = parse.GetValue(json);
             double matmul = Throughput.MatmulGflops(device);
+            if (parse.GetValue(profile)) return Profile(networks, threadCounts, batches, reps, device, matmul, asJson);
             if (!asJson) Header(device, matmul, batches);
             var rows = new List<Throughput.Row>();
             foreach (var (name, network) in networks)
@@ -67,6 +73,36 @@ internal static class BenchCommand
             return 0;
         }));
         return cmd;
+    }
+
+    private static int Profile(List<(string Name, NetworkConfig Config)> networks, int[] threadCounts, int[] batches, int repeats, Device device,
+        double matmul, bool asJson)
+    {
+        var results = new List<LayerProfile.Result>();
+        if (!asJson) Console.WriteLine($"matmul 1024x1024 float32: {matmul:F1} GFLOP/s; one-step sampling, layer by layer (forward hooks on every leaf module)");
+        foreach (var (name, network) in networks)
+            foreach (int n in threadCounts)
+                foreach (int b in batches)
+                {
+                    set_num_threads(n);
+                    var r = LayerProfile.Measure(name, network, b, repeats, device);
+                    results.Add(r);
+                    if (asJson) continue;
+                    Console.WriteLine();
+                    Console.WriteLine($"{r.Name}, batch {r.BatchSize}, {r.Threads} thread(s): {r.PlainSeconds * 1000:F1} ms per run ({r.ProfiledSeconds * 1000:F1} ms with the hooks)");
+                    Console.WriteLine("| layer | calls | ms | share | GFLOP/s | of matmul |");
+                    Console.WriteLine("|---|---|---|---|---|---|");
+                    foreach (var row in r.Rows)
+                        Console.WriteLine($"| {row.Kind} | {(row.Calls > 0 ? row.Calls.ToString(CultureInfo.InvariantCulture) : "—")} | {row.Seconds * 1000:F2} | {row.Share:P1} | " +
+                                          $"{(row.Gflops is double g ? g.ToString("F1", CultureInfo.InvariantCulture) : "—")} | {(row.Gflops is double h ? (h / matmul).ToString("P0", CultureInfo.InvariantCulture) : "—")} |");
+                }
+        if (asJson)
+            Console.WriteLine(JsonSerializer.Serialize(new
+            {
+                Machine = new { LogicalCores = Environment.ProcessorCount, Device = device.ToString(), MatmulGflops = matmul },
+                Profiles = results,
+            }, Bcm.IO.JsonFormat.Options));
+        return 0;
     }
 
     private static void Header(Device device, double matmul, int[] batches)

@@ -69,6 +69,31 @@ public sealed class CliTests
         Assert.Equal(2, Bcm("bench", "--presets", "tiny", "--batch-size", "0").Code);
     }
 
+    /// <summary>bcm bench --profile times every kind of layer of one-step sampling (shares and rates not asserted beyond their sense: speed is for benchmarks).</summary>
+    [Fact]
+    public void BenchProfilesSamplingLayerByLayer()
+    {
+        var r = Bcm("bench", "--presets", "tiny", "--batch-size", "4", "--repeats", "2", "--threads", "1", "--profile", "--json");
+        Assert.True(r.Code == 0, r.Err);
+        using var doc = System.Text.Json.JsonDocument.Parse(r.Out);
+        var profile = doc.RootElement.GetProperty("profiles").EnumerateArray().Single();
+        Assert.Equal(4, profile.GetProperty("batch_size").GetInt32());
+        var rows = profile.GetProperty("rows").EnumerateArray().ToDictionary(x => x.GetProperty("kind").GetString()!);
+        // One NFE calls every layer of the network once: the hooks see each of them.
+        using var net = Networks.NetworkFactory.Create(Presets.Get("tiny").Network).Module;
+        var modules = net.modules().ToList();
+        Assert.Equal(modules.Count(m => m is TorchSharp.Modules.GroupNorm), rows["GroupNorm"].GetProperty("calls").GetInt64());
+        Assert.Equal(modules.Count(m => m.named_parameters(recurse: false).Any(p => p.name == "weight" && p.parameter.dim() == 4 && p.parameter.shape[2] == 3)),
+            rows["conv 3x3"].GetProperty("calls").GetInt64()); // Conv2d and the output convolution (OutputConv)
+        Assert.Equal(modules.Count(m => m is TorchSharp.Modules.Linear), rows["Linear"].GetProperty("calls").GetInt64());
+        Assert.True(rows["conv 3x3"].GetProperty("gflops").GetDouble() > 0);
+        Assert.False(rows["GroupNorm"].TryGetProperty("gflops", out var none) && none.ValueKind != System.Text.Json.JsonValueKind.Null, "a normalisation has no FLOP count");
+        Assert.Contains("between layers", rows.Keys);
+        double shares = rows.Values.Sum(x => x.GetProperty("share").GetDouble());
+        Assert.InRange(shares, 0.999, 1.001);
+        Assert.True(profile.GetProperty("plain_seconds").GetDouble() > 0);
+    }
+
     /// <summary>bcm cost measures every run's plans and training step side by side (numbers not asserted: speed is for benchmarks).</summary>
     [Fact]
     public void CostMeasuresEachRunsPlansAndTrainingStep()

@@ -26,8 +26,8 @@ internal sealed class EmbedSequential : Module<Tensor, Tensor, Tensor>
         {
             var next = layer switch
             {
-                Module<Tensor, Tensor, Tensor> withEmb => withEmb.forward(h, emb),
-                Module<Tensor, Tensor> plain => plain.forward(h),
+                Module<Tensor, Tensor, Tensor> withEmb => withEmb.call(h, emb),
+                Module<Tensor, Tensor> plain => plain.call(h),
                 _ => throw new InvalidOperationException($"unsupported layer {layer.GetType().Name}"),
             };
             if (!ReferenceEquals(h, x)) h.Dispose();

@@ -63,13 +63,13 @@ public sealed class Mlp : Module<Tensor, Tensor, Tensor, Tensor?, Tensor>, IBcmN
         if ((label_emb is null) != (y is null))
             throw new ArgumentException(label_emb is null ? "this model is unconditional: it takes no class labels" : "this model is class-conditional: class labels are required");
         int e = config.EmbedChannels;
-        var embT = time_embed.forward(Layers.TimestepEmbedding(cNoiseT, e));
-        var embU = time_embed_end.forward(Layers.TimestepEmbedding(cNoiseU, e));
-        var emb = time_embed_align.forward(cat([embT, embU], 1));
-        if (label_emb is not null) emb = emb.Plus(label_emb.forward(y!));
-        var h = input.forward(x);
-        foreach (var block in blocks) h = block.forward(h, emb);
-        return @out.forward(h).MoveToOuterDisposeScope();
+        var embT = time_embed.call(Layers.TimestepEmbedding(cNoiseT, e));
+        var embU = time_embed_end.call(Layers.TimestepEmbedding(cNoiseU, e));
+        var emb = time_embed_align.call(cat([embT, embU], 1));
+        if (label_emb is not null) emb = emb.Plus(label_emb.call(y!));
+        var h = input.call(x);
+        foreach (var block in blocks) h = block.call(h, emb);
+        return @out.call(h).MoveToOuterDisposeScope();
     }
 
     /// <inheritdoc/>
@@ -99,8 +99,8 @@ internal sealed class MlpBlock : Module<Tensor, Tensor, Tensor>
     public override Tensor forward(Tensor h, Tensor emb)
     {
         using var scope = NewDisposeScope();
-        var a = fc1.forward(functional.silu(norm.forward(h))).Plus(emb_proj.forward(functional.silu(emb)));
-        a = fc2.forward(dropout.forward(functional.silu(a)));
+        var a = fc1.call(functional.silu(norm.call(h))).Plus(emb_proj.call(functional.silu(emb)));
+        a = fc2.call(dropout.call(functional.silu(a)));
         return h.Plus(a).MoveToOuterDisposeScope();
     }
 }

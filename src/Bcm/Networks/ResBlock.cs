@@ -29,8 +29,8 @@ internal sealed class ResBlock : Module<Tensor, Tensor, Tensor>
         this.down = down;
         var norm = Layers.Norm(channels);
         var conv = Layers.Conv3x3(channels, outChannels);
-        inNorm = norm.forward;
-        inConv = conv.forward;
+        inNorm = norm.call;
+        inConv = conv.call;
         in_layers = Sequential(("0", norm), ("1", SiLU()), ("2", conv));
         emb_layers = Sequential(("0", SiLU()), ("1", Linear(embChannels, outChannels)));
         out_layers = Sequential(
@@ -56,12 +56,12 @@ internal sealed class ResBlock : Module<Tensor, Tensor, Tensor>
         }
         else
         {
-            h = in_layers.forward(x);
+            h = in_layers.call(x);
         }
-        var embOut = emb_layers.forward(emb);
+        var embOut = emb_layers.call(emb);
         h = h.Plus(embOut.unsqueeze(-1).unsqueeze(-1));
-        h = out_layers.forward(h);
-        var skip = skip_connection is null ? x : skip_connection.forward(x);
+        h = out_layers.call(h);
+        var skip = skip_connection is null ? x : skip_connection.call(x);
         return skip.Plus(h).MoveToOuterDisposeScope();
     }
 

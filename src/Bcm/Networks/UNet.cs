@@ -163,25 +163,25 @@ public sealed class UNet : Module<Tensor, Tensor, Tensor, Tensor?, Tensor>, IBcm
         if (label_emb is null && y is not null)
             throw new ArgumentException("this model is unconditional: it takes no class labels");
         int mc = config.ModelChannels;
-        var embT = time_embed.forward(Layers.TimestepEmbedding(cNoiseT, mc));
-        var embU = time_embed_end.forward(Layers.TimestepEmbedding(cNoiseU, mc));
-        var emb = time_embed_align.forward(cat([embT, embU], 1));
-        if (label_emb is not null) emb = emb.Plus(label_emb.forward(y!));
+        var embT = time_embed.call(Layers.TimestepEmbedding(cNoiseT, mc));
+        var embU = time_embed_end.call(Layers.TimestepEmbedding(cNoiseU, mc));
+        var emb = time_embed_align.call(cat([embT, embU], 1));
+        if (label_emb is not null) emb = emb.Plus(label_emb.call(y!));
 
         var skips = new Stack<Tensor>();
         var h = x;
         foreach (var block in input_blocks)
         {
-            h = block.forward(h, emb);
+            h = block.call(h, emb);
             skips.Push(h);
         }
-        h = middle_block.forward(h, emb);
+        h = middle_block.call(h, emb);
         foreach (var block in output_blocks)
         {
             using var cat = torch.cat([h, skips.Pop()], 1);
-            h = block.forward(cat, emb);
+            h = block.call(cat, emb);
         }
-        return @out.forward(h).MoveToOuterDisposeScope();
+        return @out.call(h).MoveToOuterDisposeScope();
     }
 
     /// <summary>
