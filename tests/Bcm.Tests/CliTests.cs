@@ -66,6 +66,9 @@ public sealed class CliTests
         if (OperatingSystem.IsLinux()) Assert.All(rows, x => Assert.True(x.GetProperty("sample_peak_megabytes").GetDouble() > 10));
         File.WriteAllText(net, "{\"kind\": \"mlp\", \"dim\": -4}");
         AssertCleanError(Bcm("bench", "--config", net, "--repeats", "1"), "not a network configuration");
+        // A field the configuration does not have (here camelCase for hidden) is an error, not a silent default.
+        File.WriteAllText(net, "{\"kind\": \"mlp\", \"dim\": 4, \"embedChannels\": 16}");
+        AssertCleanError(Bcm("bench", "--config", net, "--repeats", "1"), "embedChannels");
         Assert.Equal(2, Bcm("bench", "--presets", "tiny", "--batch-size", "0").Code);
     }
 

@@ -16,6 +16,11 @@ public static class JsonFormat
         Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping, // plans such as 80>0.002 stay readable
     };
 
+    /// <summary>As <see cref="Options"/>, and a field the type does not have is an error: for files people write by hand
+    /// (a network configuration for <c>bcm bench --config</c>), where a misspelt or camelCase name would otherwise be
+    /// ignored and its default used in silence.</summary>
+    public static readonly JsonSerializerOptions Strict = new(Options) { UnmappedMemberHandling = JsonUnmappedMemberHandling.Disallow };
+
     /// <summary>One object per line (stats.jsonl).</summary>
     public static readonly JsonSerializerOptions Lines = new(Options) { WriteIndented = false };
 

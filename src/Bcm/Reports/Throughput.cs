@@ -130,7 +130,7 @@ public static class Throughput
         if (!File.Exists(path)) throw new FileNotFoundException($"{path}: no such network configuration");
         try
         {
-            var config = System.Text.Json.JsonSerializer.Deserialize<NetworkConfig>(File.ReadAllText(path), IO.JsonFormat.Options)
+            var config = System.Text.Json.JsonSerializer.Deserialize<NetworkConfig>(File.ReadAllText(path), IO.JsonFormat.Strict)
                          ?? throw new InvalidDataException($"{path}: empty network configuration");
             config.Validate();
             return config;
