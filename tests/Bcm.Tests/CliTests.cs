@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Globalization;
 using Bcm.Checkpoints;
 using Bcm.Data;
 using Bcm.Training;
@@ -97,7 +98,10 @@ public sealed class CliTests
         Assert.True(profile.GetProperty("plain_seconds").GetDouble() > 0);
     }
 
-    /// <summary>bcm cost measures every run's plans and training step side by side (numbers not asserted: speed is for benchmarks).</summary>
+    /// <summary>
+    /// bcm cost measures every run's plans and training step side by side (numbers not asserted: speed is for
+    /// benchmarks), and with eval's quality tables finds each run's fastest plan that reaches each target.
+    /// </summary>
     [Fact]
     public void CostMeasuresEachRunsPlansAndTrainingStep()
     {
@@ -108,14 +112,39 @@ public sealed class CliTests
             t.Run();
             return dir;
         }).ToArray();
+        // Quality as bcm eval writes it (made up: the floor at 10, so the default targets are 20, 15, 12.5 and 11).
+        string quality = Path.Combine(TestPaths.NewTempDir(), "generation.csv");
+        var table = new IO.CsvTable(["method", "family", "nfe", "fid", "kid"]).Row("real vs real (floor)", "Reference", 0, 10.0, 0.0);
+        foreach (var (plan, nfe, fid) in new[] { ("onestep", 1, 30.0), ("ancestral2", 2, 18.0), ("zigzag3", 3, 14.0), ("mixed4", 4, 40.0) }) table.Row("BCM " + plan, "Bcm", nfe, fid, 0.0);
+        foreach (var (nfe, fid) in new[] { (3, 100.0), (9, 19.0), (19, 12.0), (39, 11.5), (79, 10.5) }) table.Row("EDM Heun", "EdmBaseline", nfe, fid, 0.0);
+        table.Write(quality);
         var outDir = TestPaths.NewTempDir();
-        var c = Bcm(["cost", .. runs, "-b", "4", "--repeats", "1", "--threads", "1", "--out", outDir]);
+        var c = Bcm(["cost", .. runs, "-b", "4", "--repeats", "1", "--threads", "1", "--quality", $"bcm={quality}", "--quality", $"edm={quality}", "--out", outDir]);
         Assert.True(c.Code == 0, c.Err);
-        var rows = File.ReadAllLines(Path.Combine(outDir, "cost.csv")).Skip(1).Select(l => l.Split(',')).ToArray();
-        Assert.Equal(15, rows.Length); // 4 plans and a training step per run
-        Assert.Equal(["1", "2", "3", "4", "9", "9", "19", "39", "79", "3", "1", "2", "3", "4", "9"], rows.Select(r => r[3]));
-        Assert.Contains(rows, r => r[2] == "\"heun:40\"");
-        Assert.Contains(rows, r => r[2] == "\"ct only (iCT)\"");
+        var rows = IO.CsvTable.Read(Path.Combine(outDir, "cost.csv"));
+        Assert.Equal(16, rows.Count); // 4 plans and a training step for each consistency run, 5 Heun budgets and a step for the baseline
+        Assert.Equal(["1", "2", "3", "4", "9", "3", "9", "19", "39", "79", "3", "1", "2", "3", "4", "9"], rows.Select(r => r["nfe"]));
+        Assert.Contains(rows, r => r["what"] == "heun:40");
+        Assert.Contains(rows, r => r["what"] == "ct only (iCT)");
+
+        var reached = IO.CsvTable.Read(Path.Combine(outDir, "time-to-quality.csv"));
+        Assert.Equal(["20", "20", "15", "15", "12.5", "12.5", "11", "11"], reached.Select(r => r["target"]));
+        string Plan(string model, string target) => reached.Single(r => r["model"] == model && r["target"] == target)["plan"];
+        Assert.Contains(Plan("bcm", "20"), new[] { "ancestral2", "zigzag3" }); // the faster of the two that reach it
+        Assert.Equal("zigzag3", Plan("bcm", "15"));
+        Assert.Equal("", Plan("bcm", "12.5")); // no plan reaches it
+        Assert.Contains(Plan("edm", "12.5"), new[] { "heun:10", "heun:20", "heun:40" });
+        Assert.Equal("heun:40", Plan("edm", "11"));
+        foreach (var r in reached.Where(r => r["plan"] != ""))
+        {
+            double imagesPerSecond = double.Parse(rows.Single(c => c["model"] == r["model"] && c["what"] == r["plan"])["images_per_second"], CultureInfo.InvariantCulture);
+            Assert.Equal(1000 / imagesPerSecond, double.Parse(r["seconds_per_1000"], CultureInfo.InvariantCulture), 1e-3 * 1000 / imagesPerSecond);
+        }
+        Assert.Contains("## Time to quality", File.ReadAllText(Path.Combine(outDir, "cost.md")));
+
+        var bad = Bcm(["cost", runs[0], "--quality", "nosuchrun=" + quality, "--out", TestPaths.NewTempDir()]);
+        Assert.Equal(2, bad.Code);
+        Assert.Contains("nosuchrun", bad.Err);
     }
 
     /// <summary>One vocabulary: -n/--count for how many, --levels for noise levels, --jumps for a plan's jumps; each default shown once.</summary>

@@ -101,6 +101,23 @@ public sealed class FuzzTests(ITestOutputHelper output)
         foreach (var t in tensors.Values) t.Dispose();
     }
 
+    /// <summary>The tables `bcm cost --quality` reads back: a valid one round-trips; mutations load or raise InvalidDataException.</summary>
+    [Fact]
+    public void CsvTables()
+    {
+        string path = Path.Combine(TestPaths.NewTempDir(), "t.csv");
+        new IO.CsvTable(["method", "family", "nfe", "fid"]).Row("BCM \"onestep\", 1", "Bcm", 1, 19.1).Row("EDM Heun", "EdmBaseline", 79, null).Write(path);
+        var rows = IO.CsvTable.Read(path);
+        Assert.Equal(2, rows.Count);
+        Assert.Equal("BCM \"onestep\", 1", rows[0]["method"]);
+        Assert.Equal("19.1", rows[0]["fid"]);
+        Assert.Equal("", rows[1]["fid"]);
+        foreach (var bad in new[] { "a,b\n1", "a,b\n\"1,2", "a,b\n\"1\"x,2", "a,b\n1\"2,3", "a,a\n1,2", "" })
+            Assert.Throws<InvalidDataException>(() => IO.CsvTable.Read(Write(path, System.Text.Encoding.UTF8.GetBytes(bad))));
+        Run(".csv", File.ReadAllBytes(Path.Combine(TestPaths.Root, "docs", "results", "mnist-scratch", "generation.csv")),
+            p => IO.CsvTable.Read(p), e => e is InvalidDataException);
+    }
+
     [Fact]
     public void SafeTensors()
     {

@@ -36,4 +36,66 @@ public sealed class CsvTable(IReadOnlyList<string> header, string numberFormat =
 
     /// <summary>Writes the table to <paramref name="path"/>, atomically.</summary>
     public void Write(string path) => AtomicFile.WriteAllText(path, text.ToString());
+
+    /// <summary>The largest CSV file <see cref="Read"/> accepts (the tables bcm writes are a few kilobytes).</summary>
+    public const long MaxReadBytes = 16 << 20;
+
+    /// <summary>
+    /// Reads a CSV file as bcm writes it (a header line, then rows of as many cells; cells optionally quoted, quotes
+    /// doubled inside; no line breaks inside cells): one dictionary per row from column name to cell text. Throws
+    /// <see cref="InvalidDataException"/> naming the file and line for anything else.
+    /// </summary>
+    public static List<Dictionary<string, string>> Read(string path)
+    {
+        var info = new FileInfo(path);
+        if (!info.Exists) throw new FileNotFoundException($"{path}: no such file");
+        if (info.Length > MaxReadBytes) throw new InvalidDataException($"{path}: {info.Length:N0} bytes is too large for a table (at most {MaxReadBytes:N0})");
+        var lines = File.ReadAllLines(path);
+        if (lines.Length == 0) throw new InvalidDataException($"{path}: empty, expected a header line");
+        var header = Split(lines[0], path, 1);
+        if (header.Distinct(StringComparer.Ordinal).Count() != header.Count) throw new InvalidDataException($"{path}: a column name appears twice in the header");
+        var rows = new List<Dictionary<string, string>>();
+        for (int i = 1; i < lines.Length; i++)
+        {
+            if (lines[i].Length == 0) continue;
+            var cells = Split(lines[i], path, i + 1);
+            if (cells.Count != header.Count) throw new InvalidDataException($"{path}, line {i + 1}: {cells.Count} cells under a header of {header.Count}");
+            rows.Add(header.Zip(cells).ToDictionary(p => p.First, p => p.Second, StringComparer.Ordinal));
+        }
+        return rows;
+    }
+
+    private static List<string> Split(string line, string path, int lineNumber)
+    {
+        var cells = new List<string>();
+        var cell = new StringBuilder();
+        int i = 0;
+        while (true)
+        {
+            cell.Clear();
+            if (i < line.Length && line[i] == '"')
+            {
+                for (i++; ; i++)
+                {
+                    if (i >= line.Length) throw new InvalidDataException($"{path}, line {lineNumber}: a quoted cell is not closed");
+                    if (line[i] != '"') cell.Append(line[i]);
+                    else if (i + 1 < line.Length && line[i + 1] == '"') cell.Append(line[++i]);
+                    else { i++; break; }
+                }
+                if (i < line.Length && line[i] != ',') throw new InvalidDataException($"{path}, line {lineNumber}: text after a quoted cell");
+            }
+            else
+            {
+                int end = line.IndexOf(',', i);
+                if (end < 0) end = line.Length;
+                string raw = line[i..end];
+                if (raw.Contains('"')) throw new InvalidDataException($"{path}, line {lineNumber}: a quote inside an unquoted cell");
+                cell.Append(raw);
+                i = end;
+            }
+            cells.Add(cell.ToString());
+            if (i >= line.Length) return cells;
+            i++; // the comma
+        }
+    }
 }

@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Text;
 using Bcm.IO;
 using Bcm.Plans;
@@ -9,8 +10,9 @@ namespace Bcm.Reports;
 /// <summary>
 /// What each method costs on the same network and machine (issue 14, part 6): images/s and peak resident memory of
 /// sampling with each plan — BCM at 1-4 NFE, the EDM baseline's Heun sampler at 9-79 NFE, iCT at 1-4 NFE — and of one
-/// training step of each run's own objective, with the training time each run took (from its stats.jsonl). Writes
-/// cost.md and cost.csv.
+/// training step of each run's own objective, with the training time each run took (from its stats.jsonl); given the
+/// quality `bcm eval` measured for each plan, the sampling time each run needs to reach a quality. Writes cost.md,
+/// cost.csv and, with quality, time-to-quality.csv.
 /// </summary>
 public static class CostReport
 {
@@ -21,7 +23,7 @@ public static class CostReport
     public static readonly string[] ConsistencyPlans = ["onestep", "cm-multistep", "cm:3", "cm:4"];
 
     /// <summary>The NFE budgets of the baseline's Heun sampler.</summary>
-    public static readonly int[] HeunNfe = [9, 19, 39, 79];
+    public static readonly int[] HeunNfe = [3, 9, 19, 39, 79];
 
     /// <summary>One measurement.</summary>
     /// <param name="Model">The run measured.</param>
@@ -33,13 +35,32 @@ public static class CostReport
     /// <param name="TrainingSeconds">The run's own training time, summed over its stats.jsonl (null without one).</param>
     public sealed record Row(string Model, string Kind, string What, int Nfe, double ImagesPerSecond, double? PeakMegabytes, double? TrainingSeconds);
 
+    /// <summary>The quality `bcm eval` measured for one run's plans: the run's name and its generation.csv.</summary>
+    public sealed record Quality(string Model, string GenerationCsv);
+
+    /// <summary>
+    /// Time to quality: the run's cheapest sampling plan whose measured <paramref name="Metric"/> is at most
+    /// <paramref name="Target"/> (lower is better), and its seconds per 1,000 samples at the measured images/s; plan,
+    /// value and seconds are null when no measured plan reaches the target.
+    /// </summary>
+    public sealed record QualityRow(string Metric, double Target, string Model, string? What, int? Nfe, double? Value, double? SecondsPerThousand);
+
+    /// <summary>The default targets: multiples of the FID floor (real against real), or absolute MMD² values.</summary>
+    public static readonly double[] FloorMultiples = [2, 1.5, 1.25, 1.1];
+
+    /// <summary>The default MMD² targets (mixtures, whose floor is about zero).</summary>
+    public static readonly double[] MmdTargets = [0.03, 0.01, 0.003, 0.001];
+
     /// <summary>
     /// Measures <paramref name="runs"/> (name and run folder, each a BCM, an EDM baseline or an iCT run: the plans follow
     /// its objective) at batch <paramref name="batchSize"/> and writes the report into <paramref name="outDir"/>.
     /// </summary>
-    public static List<Row> Write(IReadOnlyList<(string Name, string Run)> runs, int batchSize, int repeats, string outDir, IProgress<Row>? progress = null)
+    public static List<Row> Write(IReadOnlyList<(string Name, string Run)> runs, int batchSize, int repeats, string outDir, IProgress<Row>? progress = null,
+                                  IReadOnlyList<Quality>? quality = null, IReadOnlyList<double>? targets = null)
     {
         if (batchSize < 1 || repeats < 1) throw new ArgumentException("batch size and repeats must be ≥ 1");
+        foreach (var q in quality ?? [])
+            if (!runs.Any(r => r.Name == q.Model)) throw new ArgumentException($"quality given for '{q.Model}', which is not one of the runs measured ({string.Join(", ", runs.Select(r => r.Name))})");
         var rows = new List<Row>();
         foreach (var (name, run) in runs)
         {
@@ -61,7 +82,8 @@ public static class CostReport
             }
             Add(Step(name, run, options with { BatchSize = batchSize }, repeats, trained));
         }
-        WriteFiles(rows, batchSize, outDir);
+        var reached = quality is { Count: > 0 } ? TimeToQuality(rows, quality, targets) : null;
+        WriteFiles(rows, reached, batchSize, outDir);
         return rows;
 
         void Add(Row row)
@@ -104,7 +126,62 @@ public static class CostReport
         return total + last;
     }
 
-    private static void WriteFiles(List<Row> rows, int batchSize, string outDir)
+    /// <summary>
+    /// For each target and each run with quality, the cheapest measured sampling plan reaching it. The quality of a plan
+    /// is the row of the run's generation.csv with its NFE and family: `BCM {plan}` for a BCM or iCT run, `EDM Heun` for
+    /// the baseline's `heun:K`. The metric is FID where the tables have it, MMD² otherwise (mixtures); the default
+    /// targets are <see cref="FloorMultiples"/> of the FID floor row, or <see cref="MmdTargets"/>.
+    /// </summary>
+    public static List<QualityRow> TimeToQuality(IReadOnlyList<Row> rows, IReadOnlyList<Quality> quality, IReadOnlyList<double>? targets = null)
+    {
+        var tables = quality.Select(q => (q.Model, q.GenerationCsv, Rows: CsvTable.Read(q.GenerationCsv))).ToList();
+        string metric = tables.All(t => t.Rows.Count > 0 && t.Rows[0].ContainsKey("fid")) ? "fid"
+            : tables.All(t => t.Rows.Count > 0 && t.Rows[0].ContainsKey("mmd2")) ? "mmd2"
+            : throw new InvalidDataException("quality tables must all be generation.csv files of `bcm eval` with an fid column (images) or all with an mmd2 column (mixtures)");
+        if (targets is null or { Count: 0 })
+        {
+            if (metric == "mmd2") targets = MmdTargets;
+            else
+            {
+                var floor = tables.SelectMany(t => t.Rows).FirstOrDefault(r => r["family"] == "Reference")
+                    ?? throw new InvalidDataException("no floor row (family Reference) in the quality tables: give the targets explicitly");
+                double f = Number(floor[metric], "the floor's " + metric);
+                targets = FloorMultiples.Select(m => m * f).ToArray();
+            }
+        }
+        var result = new List<QualityRow>();
+        foreach (double target in targets)
+            foreach (var (model, csv, table) in tables)
+            {
+                var best = rows.Where(r => r.Model == model && r.Kind == "sampling")
+                    .Select(r => (Row: r, Value: PlanQuality(table, r, metric, csv)))
+                    .Where(x => x.Value is double v && v <= target)
+                    .OrderByDescending(x => x.Row.ImagesPerSecond).Select(x => ((Row, double)?)(x.Row, x.Value!.Value)).FirstOrDefault();
+                result.Add(best is var (row, value)
+                    ? new QualityRow(metric, target, model, row.What, row.Nfe, value, 1000 / row.ImagesPerSecond)
+                    : new QualityRow(metric, target, model, null, null, null, null));
+            }
+        return result;
+    }
+
+    private static double? PlanQuality(List<Dictionary<string, string>> table, Row row, string metric, string csv)
+    {
+        bool heun = row.What.StartsWith("heun:", StringComparison.Ordinal);
+        var match = table.Where(r => heun ? r["family"] == "EdmBaseline" && r["nfe"] == row.Nfe.ToString(CultureInfo.InvariantCulture)
+                                          : r["family"] == "Bcm" && r["method"] == "BCM " + row.What).ToList();
+        return match.Count switch
+        {
+            0 => null,
+            1 => Number(match[0][metric], $"{csv}: {row.What}'s {metric}"),
+            _ => throw new InvalidDataException($"{csv}: {match.Count} rows for {row.What} at {row.Nfe} NFE"),
+        };
+    }
+
+    private static double Number(string cell, string what) =>
+        double.TryParse(cell, NumberStyles.Float, CultureInfo.InvariantCulture, out double v) && double.IsFinite(v) ? v
+            : throw new InvalidDataException($"{what} is '{cell}', not a finite number");
+
+    private static void WriteFiles(List<Row> rows, List<QualityRow>? reached, int batchSize, string outDir)
     {
         Directory.CreateDirectory(outDir);
         var csv = new CsvTable(["model", "kind", "what", "nfe", "images_per_second", "peak_megabytes", "training_seconds"], "G5");
@@ -114,6 +191,19 @@ public static class CostReport
         md.AppendLine("| model | kind | plan or objective | NFE | images/s | peak MB | the run's training time (s) |\n|---|---|---|---|---|---|---|");
         foreach (var r in rows)
             md.AppendLine($"| {r.Model} | {r.Kind} | `{r.What}` | {r.Nfe} | {r.ImagesPerSecond:F1} | {(r.PeakMegabytes is double p ? p.ToString("F0") : "—")} | {(r.TrainingSeconds is double t ? t.ToString("F0") : "—")} |");
+        if (reached is not null)
+        {
+            var q = new CsvTable(["metric", "target", "model", "plan", "nfe", "value", "seconds_per_1000"], "G5");
+            foreach (var r in reached) q.Row(r.Metric, r.Target, r.Model, r.What, r.Nfe, r.Value, r.SecondsPerThousand);
+            q.Write(Path.Combine(outDir, "time-to-quality.csv"));
+            string name = reached[0].Metric == "fid" ? "FID" : "MMD²";
+            md.AppendLine($"\n## Time to quality\n\nThe fastest measured plan of each run whose {name} (from `bcm eval`) is at most the target, and the sampling " +
+                          $"time of 1,000 samples at the images/s above; — where no plan measured reaches it.\n");
+            var models = reached.Select(r => r.Model).Distinct().ToList();
+            md.AppendLine($"| {name} ≤ | {string.Join(" | ", models)} |\n|---|{string.Concat(models.Select(_ => "---|"))}");
+            foreach (var g in reached.GroupBy(r => r.Target))
+                md.AppendLine($"| {g.Key:G3} | {string.Join(" | ", models.Select(m => g.First(r => r.Model == m) is { What: string w } r ? $"`{w}` ({r.Nfe} NFE, {r.Value:G3}): {r.SecondsPerThousand:F1} s" : "—"))} |");
+        }
         AtomicFile.WriteAllText(Path.Combine(outDir, "cost.md"), md.ToString());
     }
 }
