@@ -37,13 +37,16 @@ public static class Throughput
 
     /// <summary>
     /// Runs <paramref name="action"/> and returns the process's peak resident memory during it, in MB: on Linux the
-    /// high-water mark is reset first (/proc/self/clear_refs) and read after (VmHWM); elsewhere null.
+    /// allocator first returns the memory earlier work freed (glibc's malloc_trim: otherwise a measurement after a
+    /// larger one starts from the larger one's peak), the high-water mark is reset (/proc/self/clear_refs) and read
+    /// after (VmHWM); elsewhere null.
     /// </summary>
     public static double? PeakResidentMegabytes(Action action)
     {
         bool linux = OperatingSystem.IsLinux() && File.Exists("/proc/self/clear_refs");
         if (linux)
         {
+            ReturnFreedMemory();
             try
             {
                 File.WriteAllText("/proc/self/clear_refs", "5"); // resets the peak to the current resident size
@@ -62,6 +65,26 @@ public static class Throughput
         var line = File.ReadLines("/proc/self/status").FirstOrDefault(l => l.StartsWith("VmHWM:", StringComparison.Ordinal));
         return line is not null && long.TryParse(line["VmHWM:".Length..].Trim().Split(' ')[0], out long kb) ? kb / 1024.0 : null;
     }
+
+    /// <summary>
+    /// Hands the memory the process has freed (disposed tensors included) back to the system where the C library can
+    /// (glibc's malloc_trim; a no-op elsewhere).
+    /// </summary>
+    public static void ReturnFreedMemory()
+    {
+        if (!OperatingSystem.IsLinux()) return;
+        try
+        {
+            MallocTrim(0);
+        }
+        catch (Exception e) when (e is EntryPointNotFoundException or DllNotFoundException)
+        {
+            // Not glibc (musl, for one): nothing to trim with.
+        }
+    }
+
+    [System.Runtime.InteropServices.DllImport("libc", EntryPoint = "malloc_trim")]
+    private static extern int MallocTrim(nuint pad);
 
     /// <summary>Mean seconds of <paramref name="action"/> over <paramref name="repeats"/> runs after one warm-up run.</summary>
     public static double Time(int repeats, Action action)
