@@ -102,7 +102,9 @@ public static class CostReport
             using var trainer = new Trainer(options with { InitFrom = null }, Trainer.LoadData(options), scratch);
             double seconds = 0;
             double? peak = Throughput.PeakResidentMegabytes(() => seconds = Throughput.Time(repeats, () => trainer.TrainStep()));
-            int passes = trainer.Objective.TrainsU ? Throughput.PassesPerTrainingStep : 3; // EDM: one forward and its backward
+            // Forward passes' worth per step: BCT 9 (A and E forward and backward, B forward, C forward and input gradient);
+            // iCT 4 (A forward and backward, B forward); EDM 3 (one forward and its backward).
+            int passes = !trainer.Objective.TrainsU ? 3 : options.CtOnly ? 4 : Throughput.PassesPerTrainingStep;
             return new Row(name, "training step", options.CtOnly ? "ct only (iCT)" : options.Objective, passes, options.BatchSize / seconds, peak, trained);
         }
         finally
