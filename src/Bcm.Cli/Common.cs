@@ -174,10 +174,11 @@ internal static class Common
                 : throw new CliError($"{option} '{v}': expected integers in {min}..{max}, separated by commas"))
             .ToArray();
 
-    public static double[] Numbers(string text, string option, double min, double max) =>
-        text.Split(',', StringSplitOptions.TrimEntries)
+    /// <summary>Finite numbers separated by commas (empty entries skipped), each in [min, max] when a bound is given.</summary>
+    public static double[] Numbers(string text, string option, double min = double.MinValue, double max = double.MaxValue) =>
+        text.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
             .Select(v => double.TryParse(v, NumberStyles.Float, CultureInfo.InvariantCulture, out double d) && d >= min && d <= max ? d
-                : throw new CliError($"{option} '{v}': expected numbers in {min}..{max}, separated by commas"))
+                : throw new CliError($"{option} '{v}': expected numbers{(min > double.MinValue || max < double.MaxValue ? $" in {min}..{max}" : "")}, separated by commas"))
             .ToArray();
 
     public static string F(double v, string format = "g4") => v.ToString(format, CultureInfo.InvariantCulture);

@@ -1,5 +1,4 @@
 using System.CommandLine;
-using System.Globalization;
 using Bcm.Data;
 using Bcm.Editing;
 using Bcm.Imaging;
@@ -63,7 +62,7 @@ internal static class PurifyCommand
             if (paths.Length > 0) throw new CliError("give images or --data, not both");
             return Measure(parse, loaded.Model, spec, parse.GetValue(classifier), channels, size, parse.GetValue(count), parse.GetValue(offset), new PurificationReport.Options
             {
-                Sigmas = Numbers(parse.GetValue(sigmas)!, "--levels"),
+                Sigmas = Common.Numbers(parse.GetValue(sigmas)!, "--levels"),
                 Methods = parse.GetValue(methods)!.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries),
                 Queries = parse.GetValue(queries),
                 LinfEpsilon = parse.GetValue(linf),
@@ -96,9 +95,4 @@ internal static class PurifyCommand
         Console.WriteLine($"→ {Path.GetFullPath(Path.Combine(outDir, "report.md"))}");
         return 0;
     }
-
-    private static double[] Numbers(string text, string option) =>
-        text.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
-            .Select(v => double.TryParse(v, NumberStyles.Float, CultureInfo.InvariantCulture, out double d) && double.IsFinite(d) ? d
-                : throw new CliError($"{option} '{v}': expected numbers separated by commas")).ToArray();
 }

@@ -61,8 +61,7 @@ public sealed class CliTests
             Console.WriteLine("skipped: needs Linux's /proc/self/clear_refs");
             return;
         }
-        static double ResidentMegabytes() =>
-            long.Parse(File.ReadLines("/proc/self/status").First(l => l.StartsWith("VmRSS:", StringComparison.Ordinal))["VmRSS:".Length..].Trim().Split(' ')[0]) / 1024.0;
+        static double ResidentMegabytes() => Environment.WorkingSet / 1048576.0; // as training's stats.jsonl records it
         double retained = 0, trimmed = 0;
         var thread = new Thread(() =>
         {
@@ -180,6 +179,12 @@ public sealed class CliTests
         var bad = Bcm(["cost", runs[0], "--quality", "nosuchrun=" + quality, "--out", TestPaths.NewTempDir()]);
         Assert.Equal(2, bad.Code);
         Assert.Contains("nosuchrun", bad.Err);
+        string noMetric = Path.Combine(TestPaths.NewTempDir(), "generation.csv");
+        new IO.CsvTable(["method", "family", "nfe"]).Row("BCM onestep", "Bcm", 1).Write(noMetric);
+        var refused = Bcm(["cost", runs[0], "--quality", "bcm=" + noMetric, "--out", outDir = TestPaths.NewTempDir()]);
+        Assert.Equal(2, refused.Code);
+        Assert.Contains("fid column", refused.Err);
+        Assert.False(File.Exists(Path.Combine(outDir, "cost.csv")), "a bad quality table is refused before anything is measured");
     }
 
     /// <summary>One vocabulary: -n/--count for how many, --levels for noise levels, --jumps for a plan's jumps; each default shown once.</summary>

@@ -61,6 +61,7 @@ public static class CostReport
         if (batchSize < 1 || repeats < 1) throw new ArgumentException("batch size and repeats must be ≥ 1");
         foreach (var q in quality ?? [])
             if (!runs.Any(r => r.Name == q.Model)) throw new ArgumentException($"quality given for '{q.Model}', which is not one of the runs measured ({string.Join(", ", runs.Select(r => r.Name))})");
+        var goals = quality is { Count: > 0 } ? Goals.Load(quality, targets) : null; // bad tables are refused before minutes of measuring
         var rows = new List<Row>();
         foreach (var (name, run) in runs)
         {
@@ -82,8 +83,7 @@ public static class CostReport
             }
             Add(Step(name, run, options with { BatchSize = batchSize }, repeats, trained));
         }
-        var reached = quality is { Count: > 0 } ? TimeToQuality(rows, quality, targets) : null;
-        WriteFiles(rows, reached, batchSize, outDir);
+        WriteFiles(rows, goals?.Reach(rows), batchSize, outDir);
         return rows;
 
         void Add(Row row)
@@ -128,42 +128,49 @@ public static class CostReport
         return total + last;
     }
 
-    /// <summary>
-    /// For each target and each run with quality, the cheapest measured sampling plan reaching it. The quality of a plan
-    /// is the row of the run's generation.csv with its NFE and family: `BCM {plan}` for a BCM or iCT run, `EDM Heun` for
-    /// the baseline's `heun:K`. The metric is FID where the tables have it, MMD² otherwise (mixtures); the default
-    /// targets are <see cref="FloorMultiples"/> of the FID floor row, or <see cref="MmdTargets"/>.
-    /// </summary>
-    public static List<QualityRow> TimeToQuality(IReadOnlyList<Row> rows, IReadOnlyList<Quality> quality, IReadOnlyList<double>? targets = null)
+    // Time to quality: for each target and each run with quality, the cheapest measured sampling plan reaching it. The
+    // quality of a plan is the row of the run's generation.csv with its NFE and family: `BCM {plan}` for a BCM or iCT
+    // run, `EDM Heun` for the baseline's `heun:K`. The metric is FID where the tables have it, MMD² otherwise (mixtures);
+    // the default targets are FloorMultiples of the FID floor row, or MmdTargets. The tables are read and checked
+    // before measuring (Load) and reached after (Reach).
+    private sealed record Goals(List<(string Model, string Csv, List<Dictionary<string, string>> Rows)> Tables, string Metric, IReadOnlyList<double> Targets)
     {
-        var tables = quality.Select(q => (q.Model, q.GenerationCsv, Rows: CsvTable.Read(q.GenerationCsv))).ToList();
-        string metric = tables.All(t => t.Rows.Count > 0 && t.Rows[0].ContainsKey("fid")) ? "fid"
-            : tables.All(t => t.Rows.Count > 0 && t.Rows[0].ContainsKey("mmd2")) ? "mmd2"
-            : throw new InvalidDataException("quality tables must all be generation.csv files of `bcm eval` with an fid column (images) or all with an mmd2 column (mixtures)");
-        if (targets is null or { Count: 0 })
+        public static Goals Load(IReadOnlyList<Quality> quality, IReadOnlyList<double>? targets)
         {
-            if (metric == "mmd2") targets = MmdTargets;
-            else
+            var tables = quality.Select(q => (q.Model, q.GenerationCsv, Rows: CsvTable.Read(q.GenerationCsv))).ToList();
+            string metric = tables.All(t => t.Rows.Count > 0 && t.Rows[0].ContainsKey("fid")) ? "fid"
+                : tables.All(t => t.Rows.Count > 0 && t.Rows[0].ContainsKey("mmd2")) ? "mmd2"
+                : throw new InvalidDataException("quality tables must all be generation.csv files of `bcm eval` with an fid column (images) or all with an mmd2 column (mixtures)");
+            if (targets is null or { Count: 0 })
             {
-                var floor = tables.SelectMany(t => t.Rows).FirstOrDefault(r => r["family"] == "Reference")
-                    ?? throw new InvalidDataException("no floor row (family Reference) in the quality tables: give the targets explicitly");
-                double f = Number(floor[metric], "the floor's " + metric);
-                targets = FloorMultiples.Select(m => m * f).ToArray();
+                if (metric == "mmd2") targets = MmdTargets;
+                else
+                {
+                    var floor = tables.SelectMany(t => t.Rows).FirstOrDefault(r => r["family"] == "Reference")
+                        ?? throw new InvalidDataException("no floor row (family Reference) in the quality tables: give the targets explicitly");
+                    double f = Number(floor[metric], "the floor's " + metric);
+                    targets = FloorMultiples.Select(m => m * f).ToArray();
+                }
             }
+            return new Goals(tables, metric, targets);
         }
-        var result = new List<QualityRow>();
-        foreach (double target in targets)
-            foreach (var (model, csv, table) in tables)
-            {
-                var best = rows.Where(r => r.Model == model && r.Kind == "sampling")
-                    .Select(r => (Row: r, Value: PlanQuality(table, r, metric, csv)))
-                    .Where(x => x.Value is double v && v <= target)
-                    .OrderByDescending(x => x.Row.ImagesPerSecond).Select(x => ((Row, double)?)(x.Row, x.Value!.Value)).FirstOrDefault();
-                result.Add(best is var (row, value)
-                    ? new QualityRow(metric, target, model, row.What, row.Nfe, value, 1000 / row.ImagesPerSecond)
-                    : new QualityRow(metric, target, model, null, null, null, null));
-            }
-        return result;
+
+        public List<QualityRow> Reach(IReadOnlyList<Row> rows)
+        {
+            var result = new List<QualityRow>();
+            foreach (double target in Targets)
+                foreach (var (model, csv, table) in Tables)
+                {
+                    var best = rows.Where(r => r.Model == model && r.Kind == "sampling")
+                        .Select(r => (Row: r, Value: PlanQuality(table, r, Metric, csv)))
+                        .Where(x => x.Value is double v && v <= target)
+                        .OrderByDescending(x => x.Row.ImagesPerSecond).Select(x => ((Row, double)?)(x.Row, x.Value!.Value)).FirstOrDefault();
+                    result.Add(best is var (row, value)
+                        ? new QualityRow(Metric, target, model, row.What, row.Nfe, value, 1000 / row.ImagesPerSecond)
+                        : new QualityRow(Metric, target, model, null, null, null, null));
+                }
+            return result;
+        }
     }
 
     private static double? PlanQuality(List<Dictionary<string, string>> table, Row row, string metric, string csv)
