@@ -14,9 +14,16 @@ date
 presets before 1; presets after 1
 for r in 1 2; do for v in before after fused; do issue13 $v $r; done; done
 presets after 2; presets before 2                      # the reverse order of round 1
-dotnet $(cli after)/Bcm.Cli.dll bench --config $out/issue13-net.json -b 64,256 --repeats 2 --profile > $out/profile-issue13.md
-dotnet $(cli after)/Bcm.Cli.dll bench --presets mnist cifar10 -b 16 --repeats 1 --profile > $out/profile-presets-b16.md
 date
 # Four more rounds of issue 13's network (the two above disagreed by up to 2x between runs of one build):
 for r in 3 4 5 6; do for v in before after fused; do issue13 $v $r; done; done
 date
+# Profiles and memory, with a build of "after" plus the corrected memory measurement (commit 4e5ae19: the allocator's
+# freed memory returned before each phase; no change to what is timed), in /tmp/cli-trim. A first pair of profiles
+# made here with "after" fell into the machine's half-speed mode and was discarded. The two memory files were made while
+# single-thread training jobs shared the machine (only their peak memory is read); the profiles at the end, idle.
+trim=/tmp/cli-trim
+dotnet $trim/Bcm.Cli.dll bench --presets tiny digits mnist cifar10 -b 16 --repeats 1 --threads 2 --json > $out/memory-presets-b16.json
+dotnet $trim/Bcm.Cli.dll bench --config $out/issue13-net.json -b 64 --repeats 1 --threads 2 --json > $out/memory-issue13-b64.json
+dotnet $trim/Bcm.Cli.dll bench --config $out/issue13-net.json -b 64,256 --repeats 2 --profile > $out/profile-issue13.md
+dotnet $trim/Bcm.Cli.dll bench --presets mnist cifar10 -b 16 --repeats 1 --profile > $out/profile-presets-b16.md
