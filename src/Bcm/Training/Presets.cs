@@ -60,6 +60,16 @@ public static class Presets
                     NumResBlocks = 4, AttentionResolutions = [2], NumHeadChannels = 64, Dropout = 0.3, DropoutHighRes = 0.3,
                 },
             }),
+            ["cifar10-cpu"] = ("32x32 CIFAR-10, C=32, mult (1,2,2), 1 res block, attention at 8x8: CPU-sized (hours on 2 cores; far from the paper's network)", () => new TrainOptions
+            {
+                Preset = "cifar10-cpu", Data = "cifar10", BatchSize = 32, Steps = 3_000, EmaHalfLifeImages = 20_000, RandomFlip = true,
+                LearningRate = 3e-4, ScalesStart = 10, ScalesEnd = 320, CheckpointEvery = 100, SampleEvery = 250,
+                Network = new UNetConfig
+                {
+                    ImageSize = 32, InChannels = 3, OutChannels = 3, ModelChannels = 32, ChannelMult = [1, 2, 2],
+                    NumResBlocks = 1, AttentionResolutions = [4], NumHeadChannels = 32, Dropout = 0.1,
+                },
+            }),
             ["imagenet64"] = ("the official ImageNet-64 BCM: C=192, mult (1,2,3,4), 3 res blocks, attention at 16 and 8 px, 1000 classes (280 M parameters)", () => new TrainOptions
             {
                 Preset = "imagenet64", Data = "folder:imagenet64", BatchSize = 1024, Steps = 800_000, RandomFlip = true,
