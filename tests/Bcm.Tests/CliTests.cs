@@ -366,6 +366,20 @@ public sealed class CliTests
         AssertCleanError(Bcm("restore", "--data", "digits", "-q", "0", "--checkpoint", TinyRun.Value), "--jpeg-quality '0'");
         AssertCleanError(Bcm("restore", "--data", "digits", "--offset", "1790", "-n", "100", "--checkpoint", TinyRun.Value), "goes past the end");
         AssertCleanError(Bcm("restore", "--checkpoint", TinyRun.Value), "give the image to restore");
+
+        // Inpainting measured on a data set: BCM, consistency-model rounds and harmonic filling, scored with the digits classifier.
+        var inpaint = Bcm("inpaint", "--data", "digits", "--offset", "20", "-n", "6", "--levels", "20,5", "--checkpoint", TinyRun.Value, "--out", dir);
+        Assert.True(inpaint.Code == 0, inpaint.Err);
+        Assert.Matches(@"bcm\s+NFE\s+4\s+hole RMSE \d\.\d{4}\s+PSNR\s+\d+\.\d+ dB\s+FID", inpaint.Out);
+        var rows = File.ReadAllLines(Path.Combine(dir, "inpainting.csv"));
+        Assert.Equal("method,nfe,hole_rmse,psnr,fid,kid,prediction_kept", rows[0]);
+        Assert.Equal(["bcm", "cm-rounds", "harmonic"], rows.Skip(1).Select(r => r.Split(',')[0]));
+        Assert.Equal(["4", "2", "0"], rows.Skip(1).Select(r => r.Split(',')[1]));
+        Assert.True(File.Exists(Path.Combine(dir, "inpainting.png")));
+        AssertCleanError(Bcm("inpaint", png, "--data", "digits", "--checkpoint", TinyRun.Value), "not both");
+        AssertCleanError(Bcm("inpaint", "--data", "digits", "--offset", "1790", "-n", "100", "--checkpoint", TinyRun.Value), "goes past the end");
+        AssertCleanError(Bcm("inpaint", "--data", "digits", "--box", "6,0,4,2", "--checkpoint", TinyRun.Value), "does not fit");
+        AssertCleanError(Bcm("inpaint", "--checkpoint", TinyRun.Value), "give the image to inpaint");
     }
 
     [Fact]

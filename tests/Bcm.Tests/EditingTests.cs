@@ -23,6 +23,42 @@ public sealed class EditingTests
     }
 
     [Fact]
+    public void ConsistencyRoundsInpaintingKeepsKnownPixelsAndCostsOneEvaluationARound()
+    {
+        var model = TestModels.RandomTiny(24);
+        int evaluations = 0;
+        var counted = new Model.BcmModel(new CountingNetwork(model.Network, () => evaluations++));
+        using var image = rand(2, 1, 8, 8) * 2 - 1;
+        using var known = Inpainting.BoxMask(8, 8, 1, 2, 5, 4);
+        using var result = Inpainting.ConsistencyRounds(counted, image, known, [20, 5, 1.2], seed: 4);
+        Assert.Equal(3, evaluations); // one jump per round, no inversion
+        using var k = known.expand_as(image);
+        Assert.True((result.masked_select(k) == image.masked_select(k)).all().item<bool>(), "known pixels must be unchanged");
+        using var bcm = Inpainting.Run(model, image, known, [20, 5, 1.2], seed: 4);
+        Assert.True((result - bcm).abs().max().item<float>() > 1e-3, "without inversion the fill differs from BCM's");
+    }
+
+    [Fact]
+    public void HarmonicFillSolvesLaplaceInsideTheHole()
+    {
+        // A plane a·x + b·y + c is harmonic: with the plane's values around the hole, the fill must be the plane.
+        using var ys = arange(8, dtype: ScalarType.Float32).view(1, 1, 8, 1);
+        using var xs = arange(8, dtype: ScalarType.Float32).view(1, 1, 1, 8);
+        using var plane = (xs * 0.1f + ys * -0.05f + 0.2f).expand(2, 3, 8, 8).contiguous();
+        using var known = Inpainting.BoxMask(8, 8, 2, 1, 4, 5);
+        using var filled = Inpainting.Harmonic(plane, known);
+        Assert.True((filled - plane).abs().max().item<float>() < 1e-4, "the harmonic fill of a plane is the plane");
+        using var k = known.expand_as(plane);
+        Assert.True((filled.masked_select(k) == plane.masked_select(k)).all().item<bool>(), "known pixels must be unchanged");
+        // Not a plane: a bump is flattened (the fill is the mean-value interpolation of the border, not the bump).
+        using var bump = plane.clone();
+        bump[.., .., 3, 4] = tensor(5f);
+        using var bumpFilled = Inpainting.Harmonic(bump, known);
+        Assert.True((bumpFilled - plane).abs().max().item<float>() < 1e-4, "the hole's content does not leak into the fill");
+        Assert.Contains("at least one", Assert.Throws<ArgumentException>(() => Inpainting.Harmonic(plane, known, 0)).Message);
+    }
+
+    [Fact]
     public void SuperResolutionDownsamplesExactlyToItsInputAndAddsDetail()
     {
         var model = TestModels.RandomTiny(23);

@@ -25,6 +25,45 @@ public static class Inpainting
         return Rounds.Run(model, start, levels ?? DefaultLevels, seed, mask, image, labels, afterRound).MoveToOuterDisposeScope();
     }
 
+    /// <summary>
+    /// The consistency models' own inpainting (Song et al., 2023, "iterative replacement"), the baseline without
+    /// inversion: the same start, then per level fresh noise to t_r and one jump to ε, known pixels pasted back after
+    /// every round (1 NFE a round).
+    /// </summary>
+    public static Tensor ConsistencyRounds(BcmModel model, Tensor image, Tensor known, IReadOnlyList<double>? levels = null, long seed = 0)
+    {
+        using var scope = NewDisposeScope();
+        var mask = known.to(ScalarType.Bool).expand_as(image);
+        using var g = Randomness.Seeds.Generator(seed, Randomness.Seeds.Sample, -1);
+        var noise = randn(image.shape, generator: g).to(image.device).Clamped(-1, 1);
+        return Rounds.ConsistencyRounds(model, where(mask, image, noise), levels ?? DefaultLevels, seed, x => where(mask, image, x)).MoveToOuterDisposeScope();
+    }
+
+    /// <summary>
+    /// The classical baseline without a model: harmonic (Laplace) inpainting. The unknown pixels solve the discrete
+    /// Laplace equation with the known pixels as boundary values, by Jacobi iterations of the 4-neighbour mean
+    /// (replicate padding at the image border) started from the mean of the known pixels of each image and channel.
+    /// </summary>
+    public static Tensor Harmonic(Tensor image, Tensor known, int iterations = 2_000)
+    {
+        if (iterations < 1) throw new ArgumentException("give at least one iteration");
+        using var scope = NewDisposeScope();
+        var mask = known.to(ScalarType.Bool).expand_as(image);
+        var weight = mask.to(image.dtype);
+        var knownMean = (image * weight).sum([2, 3], keepdim: true) / weight.sum([2, 3], keepdim: true).AtLeast(1);
+        var current = where(mask, image, knownMean.expand_as(image));
+        long c = image.shape[1];
+        var kernel = zeros(new long[] { c, 1, 3, 3 }, dtype: image.dtype, device: image.device);
+        foreach (var (dy, dx) in new[] { (0, 1), (1, 0), (1, 2), (2, 1) }) kernel[.., .., dy, dx] = tensor(0.25f, dtype: image.dtype);
+        for (int i = 0; i < iterations; i++)
+        {
+            using var step = NewDisposeScope();
+            var padded = nn.functional.pad(current, [1, 1, 1, 1], TorchSharp.PaddingModes.Replicate);
+            current = where(mask, image, nn.functional.conv2d(padded, kernel, groups: c)).MoveToOuterDisposeScope();
+        }
+        return current.MoveToOuterDisposeScope();
+    }
+
     /// <summary>A mask [1,1,H,W] that is false (unknown) inside the box and true elsewhere.</summary>
     public static Tensor BoxMask(int height, int width, int x, int y, int w, int h)
     {

@@ -50,6 +50,28 @@ public static class Rounds
         return current.MoveToOuterDisposeScope();
     }
 
+    /// <summary>
+    /// Consistency-model-style rounds on images at ε (the multistep/"iterative replacement" of Song et al., 2023): per
+    /// level t_r, fresh noise that takes the image to t_r (sqrt(t_r² − ε²)·z) and one jump back to ε — 1 NFE a round, no
+    /// inversion. With <paramref name="project"/>, the constraint is applied to the start and after every round.
+    /// </summary>
+    public static Tensor ConsistencyRounds(BcmModel model, Tensor x, IReadOnlyList<double> levels, long seed, Func<Tensor, Tensor>? project = null)
+    {
+        if (levels.Count == 0) throw new ArgumentException("give at least one round");
+        if (project is null)
+        {
+            var steps = levels.SelectMany(l => new PlanStep[] { new Noise(l, ReachSigma: true), new Jump(l, model.SigmaMin) }).ToList();
+            var plan = new Plan(model.SigmaMin, steps);
+            plan.Validate(model.SigmaMin, model.SigmaMax);
+            return PlanRunner.Run(model, x, plan, PlanRunner.SeedRange(seed, (int)x.shape[0]), addStartNoise: false);
+        }
+        using var scope = NewDisposeScope();
+        var current = project(x);
+        for (int r = 0; r < levels.Count; r++)
+            current = project(ConsistencyRounds(model, current, [levels[r]], seed + 1_000_003L * (r + 1)));
+        return current.MoveToOuterDisposeScope();
+    }
+
     /// <summary>Network evaluations of a list of rounds (two per round).</summary>
     public static int Nfe(IReadOnlyList<double> levels) => 2 * levels.Count;
 

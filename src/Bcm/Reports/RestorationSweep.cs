@@ -40,18 +40,6 @@ public static class RestorationSweep
         Enumerable.Range(0, rounds).Select(r => Math.Max(LowestLevel, first * Math.Pow(0.5, r))).ToArray();
 
     /// <summary>
-    /// Consistency-model-style rounds on images at ε: per level t_r, noise that takes the image to t_r
-    /// (sqrt(t_r² − ε²)·z, fresh each round) and one jump back to ε — 1 NFE a round, no inversion.
-    /// </summary>
-    public static Tensor CmRounds(BcmModel model, Tensor x, IReadOnlyList<double> levels, long seed)
-    {
-        var steps = levels.SelectMany(l => new PlanStep[] { new Noise(l, ReachSigma: true), new Jump(l, model.SigmaMin) }).ToList();
-        var plan = new Plan(model.SigmaMin, steps);
-        plan.Validate(model.SigmaMin, model.SigmaMax);
-        return PlanRunner.Run(model, x, plan, PlanRunner.SeedRange(seed, (int)x.shape[0]), addStartNoise: false);
-    }
-
-    /// <summary>
     /// Runs the sweep: for each JPEG quality, each method's choice is made on <paramref name="choose"/> and measured on
     /// <paramref name="report"/> (clean images in [−1, 1]); writes restoration-nfe.csv and restoration-nfe.md into
     /// <paramref name="outDir"/>.
@@ -84,8 +72,8 @@ public static class RestorationSweep
                     using var restored = Restoration.Run(model, reportJpeg, levels, seed);
                     Add(Score(q, "bcm-zigzag", nfe, Text(levels), restored, report, reportRef, classifier));
                 }
-                var cmLevels = Choose(first => CmRounds(model, chooseJpeg, Levels(first, nfe), seed), chooseRef, classifier, nfe);
-                using var cm = CmRounds(model, reportJpeg, cmLevels, seed);
+                var cmLevels = Choose(first => Rounds.ConsistencyRounds(model, chooseJpeg, Levels(first, nfe), seed), chooseRef, classifier, nfe);
+                using var cm = Rounds.ConsistencyRounds(model, reportJpeg, cmLevels, seed);
                 Add(Score(q, "cm-rounds", nfe, Text(cmLevels), cm, report, reportRef, classifier));
             }
         }
