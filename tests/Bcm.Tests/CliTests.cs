@@ -174,7 +174,11 @@ public sealed class CliTests
             double imagesPerSecond = double.Parse(rows.Single(c => c["model"] == r["model"] && c["what"] == r["plan"])["images_per_second"], CultureInfo.InvariantCulture);
             Assert.Equal(1000 / imagesPerSecond, double.Parse(r["seconds_per_1000"], CultureInfo.InvariantCulture), 1e-3 * 1000 / imagesPerSecond);
         }
-        Assert.Contains("## Time to quality", File.ReadAllText(Path.Combine(outDir, "cost.md")));
+        string md = File.ReadAllText(Path.Combine(outDir, "cost.md"));
+        Assert.Contains("## Time to quality", md);
+        Assert.Matches(@"\| edm \| edm \| \d+\.\d{3} \| 0\.333 \|", md); // each step's cost in BCT steps, measured and by FLOPs
+        Assert.Matches(@"\| ict \| ct only \(iCT\) \| \d+\.\d{3} \| 0\.444 \|", md);
+        Assert.Contains("| bcm | bct | 1.000 | 1.000 |", md);
 
         var bad = Bcm(["cost", runs[0], "--quality", "nosuchrun=" + quality, "--out", TestPaths.NewTempDir()]);
         Assert.Equal(2, bad.Code);
@@ -368,13 +372,15 @@ public sealed class CliTests
         AssertCleanError(Bcm("restore", "--checkpoint", TinyRun.Value), "give the image to restore");
 
         // Inpainting measured on a data set: BCM, consistency-model rounds and harmonic filling, scored with the digits classifier.
-        var inpaint = Bcm("inpaint", "--data", "digits", "--offset", "20", "-n", "6", "--levels", "20,5", "--checkpoint", TinyRun.Value, "--out", dir);
-        Assert.True(inpaint.Code == 0, inpaint.Err);
-        Assert.Matches(@"bcm\s+NFE\s+4\s+hole RMSE \d\.\d{4}\s+PSNR\s+\d+\.\d+ dB\s+FID", inpaint.Out);
-        var rows = File.ReadAllLines(Path.Combine(dir, "inpainting.csv"));
-        Assert.Equal("method,nfe,hole_rmse,psnr,fid,kid,prediction_kept", rows[0]);
-        Assert.Equal(["bcm", "cm-rounds", "harmonic"], rows.Skip(1).Select(r => r.Split(',')[0]));
-        Assert.Equal(["4", "2", "0"], rows.Skip(1).Select(r => r.Split(',')[1]));
+        var inpaintMeasure = Bcm("inpaint", "--data", "digits", "--offset", "20", "-n", "6", "--levels", "20,5", "--checkpoint", TinyRun.Value,
+            "--classifier", Path.Combine(TestPaths.Root, "classifiers", "digits-8.safetensors"), "--out", dir);
+        Assert.True(inpaintMeasure.Code == 0, inpaintMeasure.Err);
+        Assert.Matches(@"bcm\s+NFE\s+4\s+hole RMSE \d\.\d{4}\s+PSNR\s+\d+\.\d+ dB\s+FID", inpaintMeasure.Out);
+        Assert.Equal("method,nfe,hole_rmse,psnr,fid,kid,prediction_kept", File.ReadLines(Path.Combine(dir, "inpainting.csv")).First());
+        var rows = IO.CsvTable.Read(Path.Combine(dir, "inpainting.csv"));
+        Assert.Equal(["bcm", "cm-rounds", "harmonic"], rows.Select(r => r["method"]));
+        Assert.Equal(["4", "2", "0"], rows.Select(r => r["nfe"]));
+        Assert.All(rows, r => Assert.InRange(double.Parse(r["prediction_kept"], CultureInfo.InvariantCulture), 0, 1));
         Assert.True(File.Exists(Path.Combine(dir, "inpainting.png")));
         AssertCleanError(Bcm("inpaint", png, "--data", "digits", "--checkpoint", TinyRun.Value), "not both");
         AssertCleanError(Bcm("inpaint", "--data", "digits", "--offset", "1790", "-n", "100", "--checkpoint", TinyRun.Value), "goes past the end");

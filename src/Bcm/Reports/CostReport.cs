@@ -200,6 +200,18 @@ public static class CostReport
         md.AppendLine("| model | kind | plan or objective | NFE | images/s | peak MB | the run's training time (s) |\n|---|---|---|---|---|---|---|");
         foreach (var r in rows)
             md.AppendLine($"| {r.Model} | {r.Kind} | `{r.What}` | {r.Nfe} | {r.ImagesPerSecond:F1} | {(r.PeakMegabytes is double p ? p.ToString("F0") : "—")} | {(r.TrainingSeconds is double t ? t.ToString("F0") : "—")} |");
+        var steps = rows.Where(r => r.Kind == "training step").ToList();
+        if (steps.FirstOrDefault(r => r.Nfe == Throughput.PassesPerTrainingStep) is { } bct && steps.Count > 1)
+        {
+            // Equal CPU time: a run whose step costs c BCT steps, trained for S steps, leaves a fine-tuning started
+            // from it K − c·S BCT steps of a K-step BCT run's budget.
+            md.AppendLine($"\n## Training budgets\n\nOne training step of each run in BCT steps of `{bct.Model}` (measured here, at batch {batchSize}), " +
+                          "beside the count of forward passes' worth of FLOPs (BCT 9, iCT 4, EDM 3). For equal CPU time, a run of S steps at cost c " +
+                          "leaves a fine-tuning from it K − c·S steps of a K-step BCT run.\n");
+            md.AppendLine("| model | objective | step cost, measured | by FLOPs |\n|---|---|---|---|");
+            foreach (var r in steps)
+                md.AppendLine($"| {r.Model} | {r.What} | {bct.ImagesPerSecond / r.ImagesPerSecond:F3} | {r.Nfe / (double)Throughput.PassesPerTrainingStep:F3} |");
+        }
         if (reached is not null)
         {
             var q = new CsvTable(["metric", "target", "model", "plan", "nfe", "value", "seconds_per_1000"], "G5");
