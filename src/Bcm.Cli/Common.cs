@@ -167,6 +167,11 @@ internal static class Common
         throw new CliError($"{path} classifies {net.Channels}x{net.Size}² images; the model makes {channels}x{size}²");
     }
 
+    /// <summary>The indices of images first..first + n − 1 of <paramref name="set"/> (--offset and -n), refused when they go past its end.</summary>
+    public static int[] Slice(Bcm.Data.ImageDataset set, int first, int n) =>
+        first + n <= set.Count ? Enumerable.Range(first, n).ToArray()
+            : throw new CliError($"{set.Name} has {set.Count} images: --offset {first} -n {n} goes past the end");
+
     /// <summary>A comma-separated list of integers in <paramref name="min"/>..<paramref name="max"/> (an empty entry is an error).</summary>
     public static int[] Integers(string text, string option, int min, int max) =>
         text.Split(',', StringSplitOptions.TrimEntries)

@@ -79,8 +79,7 @@ internal static class EditCommands
         string defaultClassifier = Bcm.Metrics.Classifier.DefaultPath(spec, size);
         using var net = classifierPath is not null || File.Exists(defaultClassifier) ? Common.LoadClassifier(classifierPath, spec, channels, size, device) : null;
         var set = Bcm.Data.DataSources.Load(spec, channels, size);
-        if (first + n > set.Count) throw new CliError($"{set.Name} has {set.Count} images: --offset {first} -n {n} goes past the end");
-        using var clean = set.Batch(Enumerable.Range(first, n).ToArray(), size, device: device);
+        using var clean = set.Batch(Common.Slice(set, first, n), size, device: device);
         string outDir = Common.OutDir(parse.GetValue(Common.Out), "inpainting");
         Console.WriteLine($"{set.Name} images {first}..{first + n - 1}, rounds {string.Join(",", levels)}" +
                           (net is null ? $" (no classifier at {defaultClassifier}: no FID/KID; train one with bcm classifier --data {spec} --size {size})" : ""));
@@ -184,8 +183,7 @@ internal static class EditCommands
             var levels = Levels(parse, Restoration.DefaultLevels);
             var job = World.Current; // under mpirun each rank restores its share of the images
             var set = Common.RankZeroFirst(job, () => Bcm.Data.DataSources.Load(parse.GetValue(data)!, channels, size));
-            if (first + n > set.Count) throw new CliError($"{set.Name} has {set.Count} images: --offset {first} -n {n} goes past the end");
-            var idx = Enumerable.Range(first, n).ToArray();
+            var idx = Common.Slice(set, first, n);
             using var clean = set.Batch(idx, size, device: device);
             using var batchLabels = labels is null ? null : labels.expand(n);
             bool lead = job.Rank == 0;

@@ -84,8 +84,7 @@ internal static class PurifyCommand
         using var net = Common.LoadClassifier(path, spec, channels, size, device);
         var set = DataSources.Load(spec, channels, size);
         if (set.Labels is null) throw new CliError($"{set.Name} has no labels: an attack needs the true classes");
-        if (first + n > set.Count) throw new CliError($"{set.Name} has {set.Count} images: --offset {first} --count {n} goes past the end");
-        var idx = Enumerable.Range(first, n).ToArray();
+        var idx = Common.Slice(set, first, n);
         using var images = set.Batch(idx, size, device: device);
         using var labels = set.LabelBatch(idx, device)!;
         string outDir = Common.OutDir(parse.GetValue(Common.Out), "purification");

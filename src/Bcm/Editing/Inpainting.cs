@@ -18,10 +18,7 @@ public static class Inpainting
         Action<int, Tensor>? afterRound = null)
     {
         using var scope = NewDisposeScope();
-        var mask = known.to(ScalarType.Bool).expand_as(image);
-        using var g = Randomness.Seeds.Generator(seed, Randomness.Seeds.Sample, -1);
-        var noise = randn(image.shape, generator: g).to(image.device).Clamped(-1, 1);
-        var start = where(mask, image, noise);
+        var (mask, start) = Start(image, known, seed);
         return Rounds.Run(model, start, levels ?? DefaultLevels, seed, mask, image, labels, afterRound).MoveToOuterDisposeScope();
     }
 
@@ -33,10 +30,18 @@ public static class Inpainting
     public static Tensor ConsistencyRounds(BcmModel model, Tensor image, Tensor known, IReadOnlyList<double>? levels = null, long seed = 0)
     {
         using var scope = NewDisposeScope();
+        var (mask, start) = Start(image, known, seed);
+        return Rounds.ConsistencyRounds(model, start, levels ?? DefaultLevels, seed, x => where(mask, image, x)).MoveToOuterDisposeScope();
+    }
+
+    // The known-pixel mask at the image's shape, and the start of the rounds: the known pixels, Gaussian noise clamped to
+    // [−1, 1] elsewhere (tensors go to the caller's dispose scope).
+    private static (Tensor Mask, Tensor Start) Start(Tensor image, Tensor known, long seed)
+    {
         var mask = known.to(ScalarType.Bool).expand_as(image);
         using var g = Randomness.Seeds.Generator(seed, Randomness.Seeds.Sample, -1);
         var noise = randn(image.shape, generator: g).to(image.device).Clamped(-1, 1);
-        return Rounds.ConsistencyRounds(model, where(mask, image, noise), levels ?? DefaultLevels, seed, x => where(mask, image, x)).MoveToOuterDisposeScope();
+        return (mask, where(mask, image, noise));
     }
 
     /// <summary>

@@ -32,7 +32,13 @@ public static class Rounds
     /// the consistency models' "iterative replacement").
     /// </summary>
     public static Tensor Run(BcmModel model, Tensor x, IReadOnlyList<double> levels, long seed, Func<Tensor, Tensor>? project,
-        Tensor? labels = null, Action<int, Tensor>? afterRound = null)
+        Tensor? labels = null, Action<int, Tensor>? afterRound = null) =>
+        Run(model, x, levels, seed, project, level => Checked(Round(level)), addStartNoise: true, labels, afterRound);
+
+    // The loop of every kind of round: per level the round's (validated) plan, from per-sample seeds offset by the round
+    // index (fresh noise each round), then the projection.
+    private static Tensor Run(BcmModel model, Tensor x, IReadOnlyList<double> levels, long seed, Func<Tensor, Tensor>? project,
+        Func<double, Plan> round, bool addStartNoise, Tensor? labels = null, Action<int, Tensor>? afterRound = null)
     {
         if (levels.Count == 0) throw new ArgumentException("give at least one round");
         using var scope = NewDisposeScope();
@@ -40,10 +46,7 @@ public static class Rounds
         var current = project is null ? x.clone() : project(x);
         for (int r = 0; r < levels.Count; r++)
         {
-            var plan = Round(levels[r]);
-            plan.Validate();
-            // Fresh noise per round: offset the per-sample seeds by the round index.
-            var next = PlanRunner.Run(model, current, plan, seeds.Select(s => s + 1_000_003L * (r + 1)).ToArray(), labels);
+            var next = PlanRunner.Run(model, current, round(levels[r]), seeds.Select(s => s + 1_000_003L * (r + 1)).ToArray(), labels, addStartNoise: addStartNoise);
             current = project is null ? next : project(next);
             afterRound?.Invoke(r, current);
         }
@@ -57,20 +60,24 @@ public static class Rounds
     /// </summary>
     public static Tensor ConsistencyRounds(BcmModel model, Tensor x, IReadOnlyList<double> levels, long seed, Func<Tensor, Tensor>? project = null)
     {
+        if (project is not null)
+            return Run(model, x, levels, seed, project, level => Checked(ConsistencyRound(model, level), model.SigmaMin, model.SigmaMax), addStartNoise: false);
         if (levels.Count == 0) throw new ArgumentException("give at least one round");
-        if (project is null)
-        {
-            var steps = levels.SelectMany(l => new PlanStep[] { new Noise(l, ReachSigma: true), new Jump(l, model.SigmaMin) }).ToList();
-            var plan = new Plan(model.SigmaMin, steps);
-            plan.Validate(model.SigmaMin, model.SigmaMax);
-            return PlanRunner.Run(model, x, plan, PlanRunner.SeedRange(seed, (int)x.shape[0]), addStartNoise: false);
-        }
-        using var scope = NewDisposeScope();
-        var current = project(x);
-        for (int r = 0; r < levels.Count; r++)
-            current = project(ConsistencyRounds(model, current, [levels[r]], seed + 1_000_003L * (r + 1)));
-        return current.MoveToOuterDisposeScope();
+        // Without a projection the rounds are one plan: each sample draws the noise of every round from its own seed.
+        var plan = new Plan(model.SigmaMin, levels.SelectMany(l => ConsistencyRound(model, l).Steps).ToList());
+        plan.Validate(model.SigmaMin, model.SigmaMax);
+        return PlanRunner.Run(model, x, plan, PlanRunner.SeedRange(seed, (int)x.shape[0]), addStartNoise: false);
     }
+
+    private static Plan Checked(Plan plan, double sigmaMin = Schedules.Sigmas.Min, double sigmaMax = Schedules.Sigmas.Max)
+    {
+        plan.Validate(sigmaMin, sigmaMax);
+        return plan;
+    }
+
+    // One consistency-model round: noise that takes an image at ε to t_r, one jump back to ε.
+    private static Plan ConsistencyRound(BcmModel model, double level) =>
+        new(model.SigmaMin, [new Noise(level, ReachSigma: true), new Jump(level, model.SigmaMin)]);
 
     /// <summary>Network evaluations of a list of rounds (two per round).</summary>
     public static int Nfe(IReadOnlyList<double> levels) => 2 * levels.Count;
