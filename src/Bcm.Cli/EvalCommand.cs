@@ -16,6 +16,8 @@ internal static class EvalCommand
     private static readonly Option<string?> ClassifierPath = new("--classifier") { Description = "Classifier for image metrics (bcm classifier); default classifiers/DATA-SIZE.safetensors" };
     private static readonly Option<int?> Inversions = new("--inversion-images") { Description = "Real images for the inversion round trips (default 256)" };
     private static readonly Option<string?> Plans = new("--plans") { Description = "Generation plans to measure, comma-separated names (default onestep,ancestral2,zigzag3,mixed4; e.g. onestep,cm-multistep for an iCT model)" };
+    private static readonly Option<string?> BaselineNfe = new("--baseline-nfe") { Description = "With --baseline, for images: NFE budgets of its Heun sampler, comma-separated (default 2,4,10,20,40,80: 1, 3, 9, 19, 39 and 79 NFE)" };
+    private static readonly Option<string?> InversionNfe = new("--inversion-nfe") { Description = "With --baseline, for images: NFE budgets of each direction of its ODE round trips (default 2,4,10,20,50,100)" };
     private static readonly Option<string?> Mixture = new("--mixture") { Description = "Mixture to evaluate against (default: the one the model was trained on): " + GaussianMixture.Help };
 
     public static Command Create()
@@ -26,7 +28,7 @@ internal static class EvalCommand
                                       "coverage on a classifier's features (with the real-versus-real floor), reconstruction MSE/PSNR/SSIM of inversion " +
                                       "round trips, throughput. With --baseline, the EDM baseline's Heun sampler and ODE inversion over NFE beside the BCM.")
         {
-            Common.Checkpoint, Common.Weights, Baseline, Samples, Plans, ClassifierPath, Inversions, Common.Data, Mixture, Common.Out, Common.Seed, Common.Device, Common.Threads,
+            Common.Checkpoint, Common.Weights, Baseline, Samples, Plans, ClassifierPath, Inversions, BaselineNfe, InversionNfe, Common.Data, Mixture, Common.Out, Common.Seed, Common.Device, Common.Threads,
         };
         cmd.SetAction(parse => Common.Guard(() =>
         {
@@ -38,6 +40,8 @@ internal static class EvalCommand
                 throw new CliError($"--baseline {baseline.Source}: not an EDM baseline run (train one with: bcm train --objective edm)");
             if (baseline is not null && !baseline.Config.SampleShape.SequenceEqual(loaded.Config.SampleShape))
                 throw new CliError("the baseline's samples have another shape than the model's");
+            if (baseline is null && (parse.GetValue(BaselineNfe) ?? parse.GetValue(InversionNfe)) is not null)
+                throw new CliError("--baseline-nfe and --inversion-nfe measure the baseline: give --baseline RUN too");
             string[]? planNames = GenerationPlans(parse.GetValue(Plans));
             return loaded.Config.SampleShape.Length == 1
                 ? Mixtures(parse, loaded, baseline, planNames)
@@ -93,6 +97,8 @@ internal static class EvalCommand
         });
         var options = new ImageReport.Options { Samples = parse.GetValue(Samples) ?? 1000, InversionImages = parse.GetValue(Inversions) ?? 256, Seed = parse.GetValue(Common.Seed) };
         if (planNames is not null) options = options with { BcmPlans = planNames };
+        if (parse.GetValue(BaselineNfe) is string heun) options = options with { BaselineNfe = Common.Integers(heun, "--baseline-nfe", 1, 1000) };
+        if (parse.GetValue(InversionNfe) is string ode) options = options with { InversionNfe = Common.Integers(ode, "--inversion-nfe", 1, 1000) };
         var r = ImageReport.Write(loaded.Model, loaded.Source, baseline?.Model, baseline?.Source, net, classifierPath, test, train, outDir, options, printer, job);
         if (r is null) return 0; // not rank 0
         Console.WriteLine($"report: {Path.GetFullPath(Path.Combine(outDir, "report.md"))}");

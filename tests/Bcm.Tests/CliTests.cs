@@ -449,6 +449,20 @@ public sealed class CliTests
         foreach (var f in new[] { "report.md", "results.json", "generation.csv", "reconstruction.csv", "nfe-fid.png", "samples-bcm-onestep.png", "roundtrip-bcm-invert1.png" })
             Assert.True(File.Exists(Path.Combine(outDir, f)), f);
         Assert.Contains("sha256", File.ReadAllText(Path.Combine(outDir, "results.json")));
+
+        // Beside an EDM baseline, its Heun budgets and ODE round trips are the ones asked for (NFE within each budget).
+        string edm = Path.Combine(dir, "edm");
+        using (var t = Trainer.OpenOrResume(Presets.Get("tiny") with { Steps = 2, CheckpointEvery = 2, SampleEvery = 0, Objective = "edm" }, edm)) t.Run();
+        string baselineDir = Path.Combine(dir, "eval-baseline");
+        var b = Bcm("eval", "--checkpoint", TinyRun.Value, "--baseline", edm, "--classifier", classifier, "-n", "16", "--inversion-images", "8",
+                    "--plans", "onestep", "--baseline-nfe", "4,10", "--inversion-nfe", "2", "--out", baselineDir);
+        Assert.True(b.Code == 0, b.Err);
+        var heun = File.ReadAllLines(Path.Combine(baselineDir, "generation.csv")).Where(l => l.StartsWith("\"EDM Heun\"", StringComparison.Ordinal)).ToArray();
+        Assert.Equal(["3", "9"], heun.Select(l => l.Split(',')[2]));
+        var ode = File.ReadAllLines(Path.Combine(baselineDir, "reconstruction.csv")).Where(l => l.Contains("EDM ODE", StringComparison.Ordinal)).ToArray();
+        Assert.Equal(["1,1"], ode.Select(l => string.Join(',', l.Split(',')[2..4])));
+        AssertCleanError(Bcm("eval", "--checkpoint", TinyRun.Value, "--baseline-nfe", "4"), "give --baseline RUN too");
+        AssertCleanError(Bcm("eval", "--checkpoint", TinyRun.Value, "--baseline", edm, "--classifier", classifier, "--inversion-nfe", "2,x"), "--inversion-nfe 'x'");
     }
 
     [Fact]
