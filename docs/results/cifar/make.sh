@@ -2,8 +2,8 @@
 # Issue 14, part 9: the pipeline once on colour natural images (CIFAR-10 at 32x32, the lossless subset of
 # ../shared/data: 4,000 training and 1,000 test images), on 2 CPU cores. From the repository root:
 #   bash docs/results/cifar/make.sh            (or BCM=path/to/Bcm.Cli bash docs/results/cifar/make.sh)
-# Training resumes where it stopped, so the script can be run again after an interruption. About 5.5 hours at one
-# thread per job (training 3.5 h for BCT and 1.7 h for EDM; the measurements about 50 min).
+# Training resumes where it stopped, so the script can be run again after an interruption. About 6 hours at one
+# thread per job (training 3.7 h for BCT and 1.7 h for EDM; the measurements about 50 min).
 set -euo pipefail
 BCM=${BCM:-./bcm}
 D=cifar10-subset:../shared/data/cifar10-subset
