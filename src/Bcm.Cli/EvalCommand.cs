@@ -16,8 +16,8 @@ internal static class EvalCommand
     private static readonly Option<string?> ClassifierPath = new("--classifier") { Description = "Classifier for image metrics (bcm classifier); default classifiers/DATA-SIZE.safetensors" };
     private static readonly Option<int?> Inversions = new("--inversion-images") { Description = "Real images for the inversion round trips (default 256)" };
     private static readonly Option<string?> Plans = new("--plans") { Description = "Generation plans to measure, comma-separated names (default onestep,ancestral2,zigzag3,mixed4; e.g. onestep,cm-multistep for an iCT model)" };
-    private static readonly Option<string?> BaselineNfe = new("--baseline-nfe") { Description = "With --baseline, for images: NFE budgets of its Heun sampler, comma-separated (default 2,4,10,20,40,80: 1, 3, 9, 19, 39 and 79 NFE)" };
-    private static readonly Option<string?> InversionNfe = new("--inversion-nfe") { Description = "With --baseline, for images: NFE budgets of each direction of its ODE round trips (default 2,4,10,20,50,100)" };
+    private static readonly Option<string?> BaselineNfe = new("--baseline-nfe") { Description = "With --baseline: NFE budgets of its Heun sampler, comma-separated (default 2,4,10,20,40,80 for images: 1, 3, 9, 19, 39 and 79 NFE; 2,4,6,10,20,40,80 for mixtures)" };
+    private static readonly Option<string?> InversionNfe = new("--inversion-nfe") { Description = "With --baseline: NFE budgets of each direction of its ODE round trips (default 2,4,10,20,50,100)" };
     private static readonly Option<string?> Mixture = new("--mixture") { Description = "Mixture to evaluate against (default: the one the model was trained on): " + GaussianMixture.Help };
 
     public static Command Create()
@@ -33,6 +33,7 @@ internal static class EvalCommand
         cmd.SetAction(parse => Common.Guard(() =>
         {
             Common.ApplyThreads(parse);
+            var budgets = BaselineBudgets(parse);
             string device = parse.GetValue(Common.Device)!;
             var loaded = Common.LoadModel(parse.GetValue(Common.Checkpoint), null, device, parse.GetValue(Common.Weights) != "online");
             var baseline = parse.GetValue(Baseline) is string b ? Common.LoadModel(b, null, device) : null;
@@ -40,12 +41,10 @@ internal static class EvalCommand
                 throw new CliError($"--baseline {baseline.Source}: not an EDM baseline run (train one with: bcm train --objective edm)");
             if (baseline is not null && !baseline.Config.SampleShape.SequenceEqual(loaded.Config.SampleShape))
                 throw new CliError("the baseline's samples have another shape than the model's");
-            if (baseline is null && (parse.GetValue(BaselineNfe) ?? parse.GetValue(InversionNfe)) is not null)
-                throw new CliError("--baseline-nfe and --inversion-nfe measure the baseline: give --baseline RUN too");
             string[]? planNames = GenerationPlans(parse.GetValue(Plans));
             return loaded.Config.SampleShape.Length == 1
-                ? Mixtures(parse, loaded, baseline, planNames)
-                : Images(parse, loaded, baseline, planNames, device);
+                ? Mixtures(parse, loaded, baseline, planNames, budgets)
+                : Images(parse, loaded, baseline, planNames, budgets, device);
         }));
         return cmd;
     }
@@ -60,7 +59,16 @@ internal static class EvalCommand
         return names;
     }
 
-    private static int Mixtures(ParseResult parse, ModelLoader.Loaded loaded, ModelLoader.Loaded? baseline, string[]? planNames)
+    /// <summary>The baseline's Heun and ODE round-trip budgets of --baseline-nfe and --inversion-nfe (null: the report's default), checked before any work.</summary>
+    private static (int[]? Heun, int[]? Ode) BaselineBudgets(ParseResult parse)
+    {
+        string? heun = parse.GetValue(BaselineNfe), ode = parse.GetValue(InversionNfe);
+        if ((heun ?? ode) is not null && parse.GetValue(Baseline) is null)
+            throw new CliError("--baseline-nfe and --inversion-nfe measure the baseline: give --baseline RUN too");
+        return (heun is null ? null : Common.Integers(heun, "--baseline-nfe", 1, 1000), ode is null ? null : Common.Integers(ode, "--inversion-nfe", 1, 1000));
+    }
+
+    private static int Mixtures(ParseResult parse, ModelLoader.Loaded loaded, ModelLoader.Loaded? baseline, string[]? planNames, (int[]? Heun, int[]? Ode) budgets)
     {
         if (World.LaunchedSize > 1) throw new CliError("the mixture report runs as one process (it takes a minute or two): run bcm eval without mpirun");
         string? data = loaded.Options?.Data;
@@ -70,6 +78,7 @@ internal static class EvalCommand
         string outDir = Common.OutDir(parse.GetValue(Common.Out), "eval");
         var options = new MixtureReport.Options { Samples = parse.GetValue(Samples) ?? 2000, Seed = parse.GetValue(Common.Seed) };
         if (planNames is not null) options = options with { BcmPlans = planNames };
+        options = options with { BaselineNfe = budgets.Heun ?? options.BaselineNfe, InversionNfe = budgets.Ode ?? options.InversionNfe };
         var r = MixtureReport.Write(loaded.Model, loaded.Source, baseline?.Model, baseline?.Source, gm, outDir, options, new ProgressPrinter());
         Console.WriteLine($"report: {Path.GetFullPath(Path.Combine(outDir, "report.md"))}");
         foreach (var g in r.Generation.Prepend(r.Floor))
@@ -77,7 +86,7 @@ internal static class EvalCommand
         return 0;
     }
 
-    private static int Images(ParseResult parse, ModelLoader.Loaded loaded, ModelLoader.Loaded? baseline, string[]? planNames, string device)
+    private static int Images(ParseResult parse, ModelLoader.Loaded loaded, ModelLoader.Loaded? baseline, string[]? planNames, (int[]? Heun, int[]? Ode) budgets, string device)
     {
         var shape = loaded.Config.SampleShape;
         int channels = (int)shape[0], size = (int)shape[^1];
@@ -97,8 +106,7 @@ internal static class EvalCommand
         });
         var options = new ImageReport.Options { Samples = parse.GetValue(Samples) ?? 1000, InversionImages = parse.GetValue(Inversions) ?? 256, Seed = parse.GetValue(Common.Seed) };
         if (planNames is not null) options = options with { BcmPlans = planNames };
-        if (parse.GetValue(BaselineNfe) is string heun) options = options with { BaselineNfe = Common.Integers(heun, "--baseline-nfe", 1, 1000) };
-        if (parse.GetValue(InversionNfe) is string ode) options = options with { InversionNfe = Common.Integers(ode, "--inversion-nfe", 1, 1000) };
+        options = options with { BaselineNfe = budgets.Heun ?? options.BaselineNfe, InversionNfe = budgets.Ode ?? options.InversionNfe };
         var r = ImageReport.Write(loaded.Model, loaded.Source, baseline?.Model, baseline?.Source, net, classifierPath, test, train, outDir, options, printer, job);
         if (r is null) return 0; // not rank 0
         Console.WriteLine($"report: {Path.GetFullPath(Path.Combine(outDir, "report.md"))}");

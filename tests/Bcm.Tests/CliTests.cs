@@ -426,6 +426,12 @@ public sealed class CliTests
         Assert.Contains(rows, l => l.StartsWith("\"BCM cm:2\",Bcm,2,", StringComparison.Ordinal));
         Assert.DoesNotContain(rows, l => l.Contains("mixed4"));
         AssertCleanError(Bcm("eval", "--checkpoint", bcm, "--plans", "invert1"), "is an inversion plan");
+        // The baseline's budgets can be chosen for a mixture model too.
+        string budgetDir = Path.Combine(dir, "eval-budgets");
+        var budgets = Bcm("eval", "--checkpoint", bcm, "--baseline", edm, "--plans", "onestep", "-n", "100", "--baseline-nfe", "4", "--inversion-nfe", "2", "--out", budgetDir);
+        Assert.True(budgets.Code == 0, budgets.Err);
+        Assert.Equal(["3"], File.ReadAllLines(Path.Combine(budgetDir, "generation.csv")).Where(l => l.StartsWith("\"EDM Heun\"", StringComparison.Ordinal)).Select(l => l.Split(',')[2]));
+        Assert.Equal(["1"], File.ReadAllLines(Path.Combine(budgetDir, "inversion.csv")).Where(l => l.StartsWith("\"EDM Heun ODE", StringComparison.Ordinal)).Select(l => l.Split(',')[2]));
         // A BCM run is not a baseline, and an image model needs its classifier.
         AssertCleanError(Bcm("eval", "--checkpoint", bcm, "--baseline", bcm), "not an EDM baseline run");
         AssertCleanError(Bcm("eval", "--checkpoint", TinyRun.Value, "--classifier", Path.Combine(dir, "none.safetensors")), "bcm classifier");
