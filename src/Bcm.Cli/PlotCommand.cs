@@ -17,6 +17,7 @@ internal static class PlotCommand
         cmd.SetAction(parse => Common.Guard(() =>
         {
             var r = TrainingCurves.Write(parse.GetValue(run)!, parse.GetValue(Common.Out));
+            if (r.Skipped > 0) Console.Error.WriteLine($"bcm: warning: {r.Skipped} lines of stats.jsonl skipped (torn by a kill, or without a step and a finite loss)");
             Console.WriteLine($"{r.Steps} steps → {Path.GetFullPath(r.Png)}, {Path.GetFullPath(r.Csv)}");
             return 0;
         }));

@@ -83,6 +83,7 @@ internal static class TrainCommand
         if (job.Size > 1) job.Barrier();
         using var trainer = Trainer.OpenOrResume(options, runDir, lead ? printer : null, job, overrides);
         trainer.SamplesDue = TrainingPreview.Save;
+        trainer.ForeignFileLeft = path => Console.Error.WriteLine($"bcm: warning: {path} is not one of this run's checkpoints; left in place, not pruned");
         int parameters = (int)trainer.Online.Network.Module.parameters().Sum(p => p.numel());
         var o = trainer.Options;
         if (lead)

@@ -24,7 +24,7 @@ public static class SafeTensors
     public static (Dictionary<string, Tensor> Tensors, Dictionary<string, string> Metadata) Load(string path)
     {
         if (!File.Exists(path)) throw new CheckpointException($"{path}: no such file");
-        using var stream = File.OpenRead(path);
+        using var stream = InputFile.OpenRead(path, "checkpoint");
         var (entries, metadata, dataStart) = ReadHeader(stream, path);
         var tensors = new Dictionary<string, Tensor>();
         try
@@ -49,7 +49,7 @@ public static class SafeTensors
     public static (Dictionary<string, (string DType, long[] Shape)> Entries, Dictionary<string, string> Metadata) Inspect(string path)
     {
         if (!File.Exists(path)) throw new CheckpointException($"{path}: no such file");
-        using var stream = File.OpenRead(path);
+        using var stream = InputFile.OpenRead(path, "checkpoint");
         var (entries, metadata, _) = ReadHeader(stream, path);
         return (entries.ToDictionary(kv => kv.Key, kv => (kv.Value.DType, kv.Value.Shape)), metadata);
     }

@@ -26,15 +26,22 @@ public static class TorchPickleReader
     public static Dictionary<string, Tensor> Load(string path)
     {
         if (!File.Exists(path)) throw new CheckpointException($"{path}: no such file");
+        IO.InputFile.RequireRegular(path, "checkpoint");
         try
         {
             return LoadArchive(path);
         }
-        catch (InvalidDataException e) // the zip reader finds damage lazily, e.g. while listing entries
+        catch (InvalidDataException e) when (!IO.InputFile.IsOverCap(e)) // the zip reader finds damage lazily, e.g. while listing entries
         {
             throw new CheckpointException($"{path}: damaged archive: {e.Message}", e);
         }
     }
+
+    /// <summary>
+    /// The largest data.pkl read (64 MiB): a state_dict's pickle holds only names, shapes and storage keys, about 200 bytes
+    /// a tensor, so this is room for some 300,000 tensors (the largest official UNets have about 700).
+    /// </summary>
+    public const long MaxPickleBytes = 64L << 20;
 
     private static Dictionary<string, Tensor> LoadArchive(string path)
     {
@@ -55,12 +62,11 @@ public static class TorchPickleReader
             byte[] pickle;
             try
             {
-                using var s = pkl.Open();
-                using var ms = new MemoryStream();
-                s.CopyTo(ms);
-                pickle = ms.ToArray();
+                // The pickle of a state_dict holds names and shapes, a few hundred bytes a tensor: counted as it inflates, so
+                // a small entry that inflates to gigabytes is refused at the cap, not after it has been allocated.
+                pickle = IO.InputFile.ReadAll(pkl.Open(), MaxPickleBytes, $"{path} (data.pkl)", "state_dict pickle");
             }
-            catch (InvalidDataException e)
+            catch (InvalidDataException e) when (!IO.InputFile.IsOverCap(e))
             {
                 throw new CheckpointException($"{path}: damaged archive: {e.Message}", e);
             }

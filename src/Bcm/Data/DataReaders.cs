@@ -25,7 +25,19 @@ public static partial class DataReaders
 
     private static ImageDataset DigitsCsv(Stream raw, string name)
     {
-        using var reader = new StreamReader(MaybeGunzip(raw));
+        try
+        {
+            return DigitsCsvLines(IO.InputFile.Bounded(MaybeGunzip(raw), MaxCsvBytes, name, "digits CSV"), name);
+        }
+        catch (InvalidDataException e) when (!IO.InputFile.IsOverCap(e) && !e.Message.StartsWith(name, StringComparison.Ordinal))
+        {
+            throw new InvalidDataException($"{name}: damaged gzip data ({e.Message})", e);
+        }
+    }
+
+    private static ImageDataset DigitsCsvLines(Stream stream, string name)
+    {
+        using var reader = new StreamReader(stream);
         var pixels = new List<byte>();
         var labels = new List<int>();
         int lineNo = 0;
@@ -52,27 +64,74 @@ public static partial class DataReaders
     /// <summary>MNIST-style IDX files (images 0x00000803, labels 0x00000801), gzip or raw.</summary>
     public static ImageDataset Idx(string imagesPath, string? labelsPath, string name)
     {
-        byte[] images = ReadAll(imagesPath);
-        if (images.Length < 16 || BinaryPrimitives.ReadInt32BigEndian(images) != 0x00000803)
-            throw new InvalidDataException($"{imagesPath}: not an IDX image file (magic 0x00000803 expected)");
-        int n = BinaryPrimitives.ReadInt32BigEndian(images.AsSpan(4));
-        int rows = BinaryPrimitives.ReadInt32BigEndian(images.AsSpan(8));
-        int cols = BinaryPrimitives.ReadInt32BigEndian(images.AsSpan(12));
-        long expected = 16L + (long)n * rows * cols;
-        if (images.Length < expected) throw new InvalidDataException($"{imagesPath}: truncated: {images.Length} bytes, the header announces {expected}");
-        var pixels = images.AsSpan(16, n * rows * cols).ToArray();
+        // The header is read first; the data that follows is read only as far as the header's dimensions times one
+        // byte, counted as it inflates, so neither a gzip bomb nor an absurd header allocates more than the file holds.
+        using var file = OpenExisting(imagesPath);
+        using var stream = MaybeGunzip(file);
+        var head = ReadHeader(stream, imagesPath, 16, 0x00000803, "image");
+        int n = Dimension(head, 4, imagesPath, "image count"), rows = Dimension(head, 8, imagesPath, "row count"), cols = Dimension(head, 12, imagesPath, "column count");
+        long size = (long)n * rows * cols;
+        if (size > MaxDataBytes)
+            throw new InvalidDataException($"{imagesPath}: the header announces {n:N0} images of {rows}x{cols} ({size:N0} bytes), more than the {MaxDataBytes:N0} bytes this tool loads");
+        var pixels = ReadExactly(stream, size, imagesPath);
         int[]? labels = null;
         if (labelsPath is not null)
         {
-            byte[] lab = ReadAll(labelsPath);
-            if (lab.Length < 8 || BinaryPrimitives.ReadInt32BigEndian(lab) != 0x00000801)
-                throw new InvalidDataException($"{labelsPath}: not an IDX label file (magic 0x00000801 expected)");
-            int ln = BinaryPrimitives.ReadInt32BigEndian(lab.AsSpan(4));
+            using var labelFile = OpenExisting(labelsPath);
+            using var labelStream = MaybeGunzip(labelFile);
+            var labelHead = ReadHeader(labelStream, labelsPath, 8, 0x00000801, "label");
+            int ln = BinaryPrimitives.ReadInt32BigEndian(labelHead.AsSpan(4));
             if (ln != n) throw new InvalidDataException($"{labelsPath}: {ln} labels for {n} images in {imagesPath}");
-            if (lab.Length < 8 + n) throw new InvalidDataException($"{labelsPath}: truncated");
-            labels = lab.AsSpan(8, n).ToArray().Select(b => (int)b).ToArray();
+            labels = ReadExactly(labelStream, n, labelsPath).Select(b => (int)b).ToArray();
         }
         return new ImageDataset(name, pixels, n, 1, rows, cols, labels, labels is null ? 0 : 10);
+    }
+
+    /// <summary>The most pixel bytes an IDX file may announce (2 GiB − 1 KiB, the largest array .NET allocates); MNIST's training set is 47 MB.</summary>
+    public const long MaxDataBytes = int.MaxValue - 1024;
+
+    private static byte[] ReadHeader(Stream stream, string path, int length, int magic, string kind)
+    {
+        var head = new byte[length];
+        try
+        {
+            if (stream.ReadAtLeast(head, length, throwOnEndOfStream: false) < length || BinaryPrimitives.ReadInt32BigEndian(head) != magic)
+                throw new InvalidDataException($"{path}: not an IDX {kind} file (magic 0x{magic:X8} and a {length}-byte header expected)");
+        }
+        catch (InvalidDataException e) when (!e.Message.StartsWith(path, StringComparison.Ordinal))
+        {
+            throw new InvalidDataException($"{path}: damaged gzip data ({e.Message})", e);
+        }
+        return head;
+    }
+
+    private static int Dimension(byte[] head, int offset, string path, string what)
+    {
+        int value = BinaryPrimitives.ReadInt32BigEndian(head.AsSpan(offset));
+        if (value < 1) throw new InvalidDataException($"{path}: the IDX header's {what} is {value}; it must be at least 1");
+        return value;
+    }
+
+    // Exactly count bytes of the stream (the rest, if any, is not read); memory grows with the bytes actually read, so
+    // a header that announces more than the file holds is reported as truncated without allocating what it announced.
+    private static byte[] ReadExactly(Stream stream, long count, string path)
+    {
+        using var buffer = new MemoryStream();
+        var chunk = new byte[1 << 16];
+        try
+        {
+            while (buffer.Length < count)
+            {
+                int read = stream.Read(chunk, 0, (int)Math.Min(chunk.Length, count - buffer.Length));
+                if (read == 0) throw new InvalidDataException($"{path}: truncated: the header announces {count:N0} data bytes, the file holds {buffer.Length:N0}");
+                buffer.Write(chunk, 0, read);
+            }
+        }
+        catch (InvalidDataException e) when (!e.Message.StartsWith(path, StringComparison.Ordinal))
+        {
+            throw new InvalidDataException($"{path}: damaged gzip data ({e.Message})", e);
+        }
+        return buffer.ToArray();
     }
 
     /// <summary>CIFAR-10 binary batches: records of 1 label byte and 3072 pixel bytes (R, G, B planes of 32x32).</summary>
@@ -83,7 +142,7 @@ public static partial class DataReaders
         var labels = new List<int>();
         foreach (var file in files)
         {
-            byte[] data = ReadAll(file);
+            byte[] data = ReadAll(file, CifarBatchBytes);
             if (data.Length == 0 || data.Length % record != 0)
                 throw new InvalidDataException($"{file}: {data.Length} bytes is not a whole number of CIFAR-10 records of {record} bytes");
             for (int off = 0; off < data.Length; off += record)
@@ -145,23 +204,25 @@ public static partial class DataReaders
         return new ImageDataset(folder, pixels, files.Count, channels, size, size, null, 0);
     }
 
-    private static Stream OpenExisting(string path) =>
-        File.Exists(path) ? File.OpenRead(path) : throw new FileNotFoundException($"{path}: no such file");
+    // A CIFAR-10 batch holds 10,000 records (30.7 MB); a file may hold up to 8 batches' worth.
+    private const long CifarBatchBytes = 8 * 10_000L * (1 + 3072);
 
-    private static byte[] ReadAll(string path)
+    /// <summary>The most bytes a digits CSV may hold once inflated (64 MiB, some 380,000 images; the UCI file is 300 KB).</summary>
+    public const long MaxCsvBytes = 64L << 20;
+
+    private static Stream OpenExisting(string path) => IO.InputFile.OpenRead(path, "data file");
+
+    private static byte[] ReadAll(string path, long maxBytes)
     {
         using var file = OpenExisting(path);
-        using var stream = MaybeGunzip(file);
-        using var ms = new MemoryStream();
         try
         {
-            stream.CopyTo(ms);
+            return IO.InputFile.ReadAll(MaybeGunzip(file), maxBytes, path, "data file");
         }
-        catch (InvalidDataException e)
+        catch (InvalidDataException e) when (!IO.InputFile.IsOverCap(e))
         {
             throw new InvalidDataException($"{path}: damaged gzip data ({e.Message})", e);
         }
-        return ms.ToArray();
     }
 
     // Looks at the first two bytes: 1f 8b is gzip.

@@ -151,7 +151,7 @@ public static class DataSources
     /// <summary>The md5 of a file as lower-case hex.</summary>
     public static string Md5(string path)
     {
-        using var stream = File.OpenRead(path);
+        using var stream = IO.InputFile.OpenRead(path, "data file");
         return Convert.ToHexStringLower(MD5.HashData(stream));
     }
 

@@ -47,10 +47,9 @@ public sealed class CsvTable(IReadOnlyList<string> header, string numberFormat =
     /// </summary>
     public static List<Dictionary<string, string>> Read(string path)
     {
-        var info = new FileInfo(path);
-        if (!info.Exists) throw new FileNotFoundException($"{path}: no such file");
-        if (info.Length > MaxReadBytes) throw new InvalidDataException($"{path}: {info.Length:N0} bytes is too large for a table (at most {MaxReadBytes:N0})");
-        var lines = File.ReadAllLines(path);
+        // Counted on the bytes read, not the length the file system reports (0 for a device).
+        var lines = InputFile.ReadAllText(path, MaxReadBytes, "table (CSV)").Split('\n').Select(l => l.TrimEnd('\r')).ToArray();
+        if (lines.Length > 0 && lines[^1].Length == 0) lines = lines[..^1];
         if (lines.Length == 0) throw new InvalidDataException($"{path}: empty, expected a header line");
         var header = Split(lines[0], path, 1);
         if (header.Distinct(StringComparer.Ordinal).Count() != header.Count) throw new InvalidDataException($"{path}: a column name appears twice in the header");

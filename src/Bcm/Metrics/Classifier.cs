@@ -182,7 +182,7 @@ public sealed class Classifier : Module<Tensor, Tensor>
     /// <summary>The SHA-256 of a file, as lower-case hex.</summary>
     public static string Sha256(string path)
     {
-        using var stream = File.OpenRead(path);
+        using var stream = IO.InputFile.OpenRead(path, "classifier");
         return Convert.ToHexStringLower(SHA256.HashData(stream));
     }
 }

@@ -153,7 +153,7 @@ public static class Throughput
         if (!File.Exists(path)) throw new FileNotFoundException($"{path}: no such network configuration");
         try
         {
-            var config = System.Text.Json.JsonSerializer.Deserialize<NetworkConfig>(File.ReadAllText(path), IO.JsonFormat.Strict)
+            var config = System.Text.Json.JsonSerializer.Deserialize<NetworkConfig>(IO.InputFile.ReadAllText(path, 1 << 20, "network configuration (JSON)"), IO.JsonFormat.Strict)
                          ?? throw new InvalidDataException($"{path}: empty network configuration");
             config.Validate();
             return config;

@@ -15,7 +15,8 @@ public static class TrainingCurves
     /// <param name="Png">The curves picture.</param>
     /// <param name="Csv">The table of every step.</param>
     /// <param name="Steps">How many steps the stats hold.</param>
-    public sealed record Result(string Png, string Csv, int Steps);
+    /// <param name="Skipped">Lines left out: torn by a kill, not JSON, or without a step and a finite loss (never drawn as 0).</param>
+    public sealed record Result(string Png, string Csv, int Steps, int Skipped = 0);
 
     /// <summary>Reads <paramref name="runDir"/>/stats.jsonl and writes curves.png and stats.csv into <paramref name="outDir"/> (default the run's report/).</summary>
     /// <exception cref="FileNotFoundException">The folder has no stats.jsonl (not a run folder, or no step finished yet).</exception>
@@ -24,8 +25,9 @@ public static class TrainingCurves
     {
         string stats = Path.Combine(runDir, "stats.jsonl");
         if (!File.Exists(stats)) throw new FileNotFoundException($"{runDir} has no stats.jsonl: give a run folder of bcm train with at least one step done");
-        var steps = Read(stats);
-        if (steps.Count == 0) throw new InvalidDataException($"{stats} holds no readable step");
+        IO.InputFile.RequireRegular(stats, "stats file");
+        var steps = Read(stats, out int skipped);
+        if (steps.Count == 0) throw new InvalidDataException($"{stats} holds no readable step (a line needs at least \"step\" and a finite \"loss\"; {skipped} lines skipped)");
         outDir ??= Path.Combine(runDir, "report");
         Directory.CreateDirectory(outDir);
         string csv = Path.Combine(outDir, "stats.csv"), png = Path.Combine(outDir, "curves.png");
@@ -34,23 +36,37 @@ public static class TrainingCurves
             table.Row(s.Step, s.TotalSteps, s.Scales, s.Loss, s.Ct, s.Soft, s.GradNorm, s.ImagesPerSecond, s.ElapsedSeconds, s.AllReduceSeconds, s.ResidentMegabytes, s.Event ?? "");
         table.Write(csv);
         Plot.SavePanels(Panels(steps), png);
-        return new Result(png, csv, steps.Count);
+        return new Result(png, csv, steps.Count, skipped);
     }
 
     /// <summary>Every readable line of a stats.jsonl, the last one for a step (a run resumed by an older version may repeat steps), in step order.</summary>
-    internal static List<TrainProgress> Read(string path)
+    internal static List<TrainProgress> Read(string path) => Read(path, out _);
+
+    // A line counts only when it has a step and a finite loss: a missing field would otherwise read as 0 and be drawn.
+    private static List<TrainProgress> Read(string path, out int skipped)
     {
         var byStep = new SortedDictionary<long, TrainProgress>();
+        skipped = 0;
         foreach (var line in File.ReadLines(path))
         {
+            if (line.Length == 0) continue;
             try
             {
-                if (JsonSerializer.Deserialize<TrainProgress>(line, JsonFormat.Lines) is { } p) byStep[p.Step] = p;
+                using var doc = JsonDocument.Parse(line);
+                var root = doc.RootElement;
+                if (root.ValueKind == JsonValueKind.Object && root.TryGetProperty("step", out var s) && s.ValueKind == JsonValueKind.Number &&
+                    root.TryGetProperty("loss", out var l) && l.ValueKind == JsonValueKind.Number && double.IsFinite(l.GetDouble()) &&
+                    root.Deserialize<TrainProgress>(JsonFormat.Lines) is { } p)
+                {
+                    byStep[p.Step] = p;
+                    continue;
+                }
             }
-            catch (JsonException)
+            catch (Exception e) when (e is JsonException or FormatException or InvalidOperationException)
             {
-                // a line torn by a kill: skipped
+                // a line torn by a kill, or not a stats line
             }
+            skipped++;
         }
         return [.. byStep.Values];
     }

@@ -30,11 +30,14 @@ public static class ModelExport
     /// <param name="path">The .safetensors file to write.</param>
     /// <param name="ema">Of a bcm training checkpoint, the EMA weights (the evaluation model; default) or the online weights.</param>
     /// <param name="preset">The architecture of an official state_dict whose file does not say it.</param>
+    /// <param name="overwrite">Replace an existing file at <paramref name="path"/> (never the source, never a file in a run's checkpoints/).</param>
     /// <exception cref="CheckpointException">The checkpoint cannot be loaded.</exception>
-    public static Result Write(string checkpoint, string path, bool ema = true, string? preset = null)
+    /// <exception cref="ArgumentException">The destination is the source, lies in a run's checkpoints/, or exists without <paramref name="overwrite"/>.</exception>
+    public static Result Write(string checkpoint, string path, bool ema = true, string? preset = null, bool overwrite = false)
     {
         if (!path.EndsWith(".safetensors", StringComparison.OrdinalIgnoreCase))
             throw new ArgumentException($"{path}: an export is written as .safetensors; give a file name ending in .safetensors");
+        CheckDestination(checkpoint, path, overwrite);
         using var loaded = ModelLoader.Load(checkpoint, preset, useEma: ema);
         var tensors = StateDict.Get(loaded.Model.Network.Module);
         string weights = loaded.Options is null ? "as loaded" : ema ? "ema" : "online";
@@ -50,6 +53,35 @@ public static class ModelExport
         if (Path.GetDirectoryName(Path.GetFullPath(path)) is string dir) Directory.CreateDirectory(dir);
         SafeTensors.Save(path, tensors, meta);
         return new Result(path, tensors.Count, tensors.Values.Sum(t => t.numel()), weights, loaded.Source);
+    }
+
+    // An export never replaces what it reads, nor a run's checkpoint (the run would no longer resume), and replaces any
+    // other file only when asked. Paths are compared after resolving links.
+    private static void CheckDestination(string checkpoint, string path, bool overwrite)
+    {
+        string target = Resolve(path);
+        string source = Resolve(Directory.Exists(checkpoint) ? ModelLoader.ResolveCheckpoint(checkpoint) : checkpoint);
+        if (string.Equals(target, source, OperatingSystem.IsWindows() ? StringComparison.OrdinalIgnoreCase : StringComparison.Ordinal))
+            throw new ArgumentException($"{path}: that is the checkpoint being exported; write the export to another file");
+        var folder = Path.GetDirectoryName(target);
+        if (folder is not null && Path.GetFileName(folder) == "checkpoints" && Path.GetDirectoryName(folder) is string run &&
+            (File.Exists(Path.Combine(run, "options.json")) || File.Exists(Path.Combine(run, ".lock")) || TrainingCheckpoint.List(run).Count > 0))
+            throw new ArgumentException($"{path}: inside the checkpoints/ folder of the run {run}, which only its training writes; write the export elsewhere");
+        if (File.Exists(target) && !overwrite)
+            throw new ArgumentException($"{path} exists; give --force to replace it, or another --out");
+    }
+
+    private static string Resolve(string path)
+    {
+        var full = Path.GetFullPath(path);
+        try
+        {
+            return new FileInfo(full).ResolveLinkTarget(returnFinalTarget: true)?.FullName ?? full;
+        }
+        catch (IOException)
+        {
+            return full;
+        }
     }
 
     // The official UNetModel's constructor arguments, written as Python literals (tuples, None, True/False) as the

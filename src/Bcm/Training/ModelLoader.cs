@@ -82,11 +82,12 @@ public static class ModelLoader
         }
     }
 
-    /// <summary>A checkpoint file as given, or the newest checkpoint of a run folder.</summary>
+    /// <summary>A checkpoint file as given, or the newest checkpoint of a run folder (checked to be the run's own, see <see cref="RunFolder"/>).</summary>
+    /// <exception cref="ForeignFileException">The run folder's newest checkpoint is not the run's own.</exception>
     public static string ResolveCheckpoint(string path)
     {
         if (!Directory.Exists(path)) return path;
-        return TrainingCheckpoint.List(path).LastOrDefault().Path
+        return RunFolder.NewestOwnCheckpoint(path)
                ?? throw new CheckpointException($"{path}: a folder without checkpoints/ckpt-*.safetensors");
     }
 

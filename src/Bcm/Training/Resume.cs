@@ -34,7 +34,7 @@ public static class Resume
 
     private static readonly (string Name, PropertyInfo Property)[] Fields = typeof(TrainOptions)
         .GetProperties(BindingFlags.Public | BindingFlags.Instance)
-        .Where(p => p.CanRead && p.GetIndexParameters().Length == 0 && p.Name != nameof(TrainOptions.History))
+        .Where(p => p.CanRead && p.GetIndexParameters().Length == 0 && p.Name is not (nameof(TrainOptions.History) or nameof(TrainOptions.RunId)))
         .Select(p => (CliNames.GetValueOrDefault(p.Name) ?? Kebab(p.Name), p))
         .ToArray();
 

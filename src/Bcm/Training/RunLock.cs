@@ -21,28 +21,51 @@ public sealed class RunLock : IDisposable
     {
         Directory.CreateDirectory(runDir);
         string path = Path.Combine(runDir, ".lock"), pidPath = Path.Combine(runDir, ".lock.pid");
+        RunFolder.RefuseLinks(runDir);
+        FileStream stream;
         try
         {
-            var stream = new FileStream(path, FileMode.OpenOrCreate, FileAccess.ReadWrite, OperatingSystem.IsWindows() ? FileShare.None : FileShare.ReadWrite);
-            if (!OperatingSystem.IsWindows() && Flock((int)stream.SafeFileHandle.DangerousGetHandle(), LockExclusive | LockNonBlocking) != 0)
-            {
-                stream.Dispose();
-                throw new IOException($"{path} is locked");
-            }
-            File.WriteAllText(pidPath, Environment.ProcessId.ToString(System.Globalization.CultureInfo.InvariantCulture));
-            return new RunLock(stream);
+            stream = new FileStream(path, FileMode.OpenOrCreate, FileAccess.ReadWrite, OperatingSystem.IsWindows() ? FileShare.None : FileShare.ReadWrite);
         }
-        catch (IOException e) when (e is not FileNotFoundException and not DirectoryNotFoundException && File.Exists(path))
+        // A sharing violation is another holder: on Windows through the share mode, and on Unix because .NET itself
+        // takes a shared flock when it opens the file, which our holder's exclusive one refuses.
+        catch (IOException e) when (IsSharingViolation(e))
         {
-            string holder = "";
-            try
-            {
-                holder = $" (process {File.ReadAllText(pidPath).Trim()})";
-            }
-            catch (IOException) { }
-            throw new RunLockedException($"{Path.GetFullPath(runDir)} is being trained by another process{holder}: wait for it to finish, " +
-                                         "stop it, or train into another --out folder");
+            throw Locked(runDir, pidPath);
         }
+        // Only a refused flock means another holder; any other failure (a full disk, permissions) is reported as itself.
+        if (!OperatingSystem.IsWindows() && Flock((int)stream.SafeFileHandle.DangerousGetHandle(), LockExclusive | LockNonBlocking) != 0)
+        {
+            stream.Dispose();
+            throw Locked(runDir, pidPath);
+        }
+        try
+        {
+            // Replaced, never written through: a link placed at .lock.pid would otherwise carry the write elsewhere.
+            IO.AtomicFile.WriteAllText(pidPath, Environment.ProcessId.ToString(System.Globalization.CultureInfo.InvariantCulture));
+        }
+        catch
+        {
+            stream.Dispose();
+            throw;
+        }
+        return new RunLock(stream);
+    }
+
+    // Windows: ERROR_SHARING_VIOLATION; Unix: .NET reports the refused flock with its errno, EWOULDBLOCK (11 on Linux, 35 on macOS and BSD).
+    private static bool IsSharingViolation(IOException e) =>
+        OperatingSystem.IsWindows() ? (e.HResult & 0xFFFF) == 32 : e.HResult == (OperatingSystem.IsLinux() ? 11 : 35);
+
+    private static RunLockedException Locked(string runDir, string pidPath)
+    {
+        string holder = "";
+        try
+        {
+            holder = $" (process {IO.InputFile.ReadAllText(pidPath, 64, "PID file").Trim()})";
+        }
+        catch (Exception e) when (e is IOException or InvalidDataException) { } // the message goes without the PID
+        return new RunLockedException($"{Path.GetFullPath(runDir)} is being trained by another process{holder}: wait for it to finish, " +
+                                      "stop it, or train into another --out folder");
     }
 
     /// <summary>Releases the lock.</summary>

@@ -67,6 +67,12 @@ public sealed record TrainOptions
     /// .safetensors), or a bcm checkpoint or run folder (its EMA weights, e.g. an <c>edm</c> baseline run).
     /// </summary>
     public string? InitFrom { get; init; }
+    /// <summary>
+    /// The run's identity, set when the run starts (a new GUID unless given) and kept for its life: written into
+    /// options.json and, with the options, into every checkpoint, so that a checkpoint of another run dropped into the
+    /// folder is recognised and refused (see <see cref="RunFolder"/>). Null in runs of older versions.
+    /// </summary>
+    public string? RunId { get; init; }
     /// <summary>Options changed when the run was resumed (<c>--override</c>), oldest first.</summary>
     public IReadOnlyList<OptionOverride> History { get; init; } = [];
 
@@ -102,6 +108,8 @@ public sealed record TrainOptions
         if (DataLimit < 0) throw new ArgumentException($"data limit must be ≥ 0 (0 = all images), got {DataLimit}");
         if (SampleEvery < 0) throw new ArgumentException($"sample interval must be ≥ 0 (0 = no sample grids), got {SampleEvery}");
         if (Steps > MaxSteps) throw new ArgumentException($"steps must be at most {MaxSteps:N0}, got {Steps:N0}");
+        if (RunId is not null && (RunId.Length is 0 or > 64 || !RunId.All(c => char.IsAsciiLetterOrDigit(c) || c == '-')))
+            throw new ArgumentException($"run id must be 1-64 letters, digits or '-', got '{RunId}'");
         if (Device is not ("cpu" or "cuda") && !Device.StartsWith("cuda:", StringComparison.Ordinal))
             throw new ArgumentException($"device must be cpu, cuda or cuda:N, got '{Device}'");
     }

@@ -109,6 +109,11 @@ public sealed class Trainer : IDisposable
     /// <summary>Called after the gradients are averaged over the ranks and before clipping and the optimiser step, with the online parameters.</summary>
     public Action<IReadOnlyList<Parameter>>? GradientHook { get; set; }
 
+    /// <summary>Called once for each file in checkpoints/ that is not the run's own and was therefore left in place when old checkpoints were pruned.</summary>
+    public Action<string>? ForeignFileLeft { get; set; }
+
+    private readonly HashSet<string> warnedForeign = [];
+
     /// <summary>Called every <see cref="TrainOptions.SampleEvery"/> steps (e.g. to save a preview grid from <see cref="Ema"/>).</summary>
     public Action<Trainer>? SamplesDue { get; set; }
 
@@ -124,6 +129,7 @@ public sealed class Trainer : IDisposable
     public static Trainer OpenOrResume(TrainOptions options, string runDir, IProgress<string>? log = null, ICommunicator? communicator = null,
                                        IReadOnlyCollection<string>? overrides = null)
     {
+        if (Directory.Exists(runDir)) RunFolder.RefuseLinks(runDir);
         var runLock = (communicator?.Rank ?? 0) == 0 ? RunLock.Acquire(runDir) : null;
         try
         {
@@ -152,15 +158,17 @@ public sealed class Trainer : IDisposable
     }
 
     /// <summary>The options of the run in <paramref name="runDir"/> (from its newest checkpoint), or null when it has no checkpoint yet.</summary>
+    /// <exception cref="ForeignFileException">A file in its checkpoints/ is not the run's own.</exception>
     public static TrainOptions? SavedOptions(string runDir)
     {
-        var latest = TrainingCheckpoint.List(runDir).LastOrDefault();
+        var latest = RunFolder.OwnCheckpoints(runDir).LastOrDefault();
         return latest.Path is null ? null : TrainingCheckpoint.ReadOptions(SafeTensors.Inspect(latest.Path).Metadata, latest.Path);
     }
 
     private static Trainer OpenOrResumeLocked(TrainOptions options, string runDir, IProgress<string>? log, ICommunicator? communicator, IReadOnlyCollection<string> overrides)
     {
-        var latest = TrainingCheckpoint.List(runDir).LastOrDefault();
+        // Every checkpoint is checked to be the run's own before anything is read, cut back or pruned.
+        var latest = RunFolder.OwnCheckpoints(runDir).LastOrDefault();
         if (latest.Path is not null)
         {
             var (tensors, meta) = SafeTensors.Load(latest.Path);
@@ -182,6 +190,7 @@ public sealed class Trainer : IDisposable
                 foreach (var t in tensors.Values) t.Dispose();
             }
         }
+        if (options.RunId is null) options = options with { RunId = Guid.NewGuid().ToString("D") };
         var fresh = new Trainer(options, LoadData(options, log), runDir, communicator);
         if (fresh.Communicator.Rank == 0)
         {
@@ -331,6 +340,7 @@ public sealed class Trainer : IDisposable
         var clock = Stopwatch.StartNew();
         long startStep = Step;
         double firstStepSeconds = 0;
+        if (writer) RunFolder.RefuseLinks(RunDir); // stats.jsonl is appended to in place
         using var stats = writer ? new StreamWriter(Path.Combine(RunDir, "stats.jsonl"), append: true) { AutoFlush = true } : null;
         parallel.CheckInSync(online.Module.parameters(), Step);
         bool stop = false;
@@ -383,7 +393,8 @@ public sealed class Trainer : IDisposable
         }
         string path = Path.Combine(RunDir, "checkpoints", TrainingCheckpoint.FileName(Step));
         TrainingCheckpoint.Save(path, online.Module, ema.Module, optimiser, Step, Options);
-        TrainingCheckpoint.Prune(RunDir, Options.KeepCheckpoints);
+        foreach (var left in RunFolder.Prune(RunDir, Options.KeepCheckpoints, Options))
+            if (warnedForeign.Add(left)) ForeignFileLeft?.Invoke(left);
     }
 
     // Why the current weights should not be saved, or null: non-finite weights, or non-finite one-step samples of the EMA model.

@@ -51,13 +51,6 @@ public static partial class TrainingCheckpoint
             .OrderBy(x => x.Step).ToList();
     }
 
-    /// <summary>Deletes all but the newest <paramref name="keep"/> checkpoints.</summary>
-    public static void Prune(string runDir, int keep)
-    {
-        var all = List(runDir);
-        foreach (var (_, path) in all.Take(Math.Max(0, all.Count - keep))) File.Delete(path);
-    }
-
     /// <summary>The options stored in a checkpoint's metadata, validated.</summary>
     /// <exception cref="CheckpointException">They are missing or malformed.</exception>
     public static TrainOptions ReadOptions(IReadOnlyDictionary<string, string> metadata, string path)
