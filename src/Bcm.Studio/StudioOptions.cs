@@ -28,4 +28,10 @@ public sealed record StudioOptions
 
     /// <summary>The most network evaluations one request may cost (default 200).</summary>
     public int MaxNfe { get; init; } = 200;
+
+    /// <summary>
+    /// The longest one evaluation request may take, waiting in the queue included (default 2 minutes); a request still
+    /// unanswered then is stopped at the engine's next step and answered with 503, so no request holds the queue for long.
+    /// </summary>
+    public TimeSpan MaxRequestTime { get; init; } = TimeSpan.FromMinutes(2);
 }

@@ -106,6 +106,9 @@ public static class StudioServer
         app.MapPost("/api/" + name, async (HttpContext context) =>
         {
             var aborted = context.RequestAborted;
+            // Work stops when the client goes away (a waiting request leaves the queue) or when the request's time is up.
+            using var limit = CancellationTokenSource.CreateLinkedTokenSource(aborted);
+            limit.CancelAfter(options.MaxRequestTime);
             try
             {
                 var request = await Read<TRequest>(context, options.MaxRequestBytes);
@@ -114,8 +117,13 @@ public static class StudioServer
                 {
                     var clock = Stopwatch.StartNew();
                     return operation(request, cancel) with { Milliseconds = clock.Elapsed.TotalMilliseconds };
-                }, aborted);
+                }, limit.Token);
                 return Results.Json(result, Json);
+            }
+            catch (OperationCanceledException) when (limit.IsCancellationRequested && !aborted.IsCancellationRequested)
+            {
+                return Results.Json(new { error = $"the request took longer than the studio's {options.MaxRequestTime.TotalSeconds:N0} s (waiting included) and was stopped; " +
+                                                  "ask for fewer images or steps, or try again when the queue is shorter" }, Json, statusCode: 503);
             }
             catch (Exception e) when (IsBadInput(e))
             {

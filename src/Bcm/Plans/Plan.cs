@@ -53,9 +53,18 @@ public sealed record Plan(double Start, IReadOnlyList<PlanStep> Steps)
         return string.Join(' ', tokens);
     }
 
-    /// <summary>Parses the text form; errors point at the offending token.</summary>
+    /// <summary>The longest plan text <see cref="Parse"/> reads (4,096 characters: a plan a person types is a few dozen; families such as heun:K make long plans without text).</summary>
+    public const int MaxTextLength = 4096;
+
+    /// <summary>The most steps a plan's text may hold (a bound on what a request can make the engine do).</summary>
+    public const int MaxTextSteps = 1000;
+
+    /// <summary>Parses the text form, in time linear in its length; errors point at the offending token.</summary>
+    /// <exception cref="PlanException">The text is malformed, longer than <see cref="MaxTextLength"/>, holds more than <see cref="MaxTextSteps"/> steps, or is not a valid plan.</exception>
     public static Plan Parse(string text, double sigmaMin = Sigmas.Min, double sigmaMax = Sigmas.Max)
     {
+        if (text.Length > MaxTextLength)
+            throw new PlanException($"the plan text is {text.Length:N0} characters; at most {MaxTextLength:N0} are read (use a family such as ancestral:K or heun:K for long plans)");
         var tokens = text.Split((char[]?)null, StringSplitOptions.RemoveEmptyEntries);
         if (tokens.Length == 0) throw new PlanException("the plan is empty: give at least one jump, e.g. 80>0.002");
         var steps = new List<PlanStep>();
@@ -77,6 +86,7 @@ public sealed record Plan(double Start, IReadOnlyList<PlanStep> Steps)
             start ??= values[0];
             for (int k = 0; k + 1 < values.Length; k++)
                 steps.Add(method is OdeMethod m ? new OdeStep(values[k], values[k + 1], m) : new Jump(values[k], values[k + 1]));
+            if (steps.Count > MaxTextSteps) throw new PlanException($"{where}: the plan has more than {MaxTextSteps:N0} steps, the most a plan's text may hold");
         }
         if (start is null) throw new PlanException("the plan has no jump: give at least one, e.g. 80>0.002");
         var plan = new Plan(start.Value, steps);
@@ -93,20 +103,20 @@ public sealed record Plan(double Start, IReadOnlyList<PlanStep> Steps)
         double level = Start;
         for (int i = 0; i < Steps.Count; i++)
         {
-            string where = Locate(i, tokens);
+            string Where() => Locate(i, tokens); // only on an error: locating a token is linear in the plan
             switch (Steps[i])
             {
                 case Jump or OdeStep:
                     var (from, to) = Steps[i] is Jump j ? (j.From, j.To) : (((OdeStep)Steps[i]).From, ((OdeStep)Steps[i]).To);
                     if (!InRange(from) || !InRange(to))
-                        throw new PlanException($"{where}: noise levels must lie in [ε, T] = [{sigmaMin}, {sigmaMax}]");
+                        throw new PlanException($"{Where()}: noise levels must lie in [ε, T] = [{sigmaMin}, {sigmaMax}]");
                     if (Math.Abs(from - level) > tol * Math.Max(1, level))
-                        throw new PlanException($"{where}: the {(Steps[i] is Jump ? "jump" : "ODE step")} starts at {Jump.Fmt(from)} but the previous step ended at {Jump.Fmt(level)}");
-                    if (from == to) throw new PlanException($"{where}: a {(Steps[i] is Jump ? "jump" : "step")} from a level to itself does nothing");
+                        throw new PlanException($"{Where()}: the {(Steps[i] is Jump ? "jump" : "ODE step")} starts at {Jump.Fmt(from)} but the previous step ended at {Jump.Fmt(level)}");
+                    if (from == to) throw new PlanException($"{Where()}: a {(Steps[i] is Jump ? "jump" : "step")} from a level to itself does nothing");
                     level = to;
                     break;
                 case Noise n:
-                    if (!InRange(n.Sigma)) throw new PlanException($"{where}: noise σ must lie in [ε, T] = [{sigmaMin}, {sigmaMax}]");
+                    if (!InRange(n.Sigma)) throw new PlanException($"{Where()}: noise σ must lie in [ε, T] = [{sigmaMin}, {sigmaMax}]");
                     level = n.Sigma;
                     break;
             }
