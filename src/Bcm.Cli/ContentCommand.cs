@@ -26,6 +26,12 @@ internal static class ContentCommand
         cmd.SetAction(parse => Common.Guard(() =>
         {
             Common.ApplyThreads(parse);
+            var options = new ContentReport.Options
+            {
+                Pairs = parse.GetValue(pairs), Invert = parse.GetValue(plan)!, Samples = parse.GetValue(count), Rounds = parse.GetValue(rounds), Seed = parse.GetValue(Common.Seed),
+            };
+            options.Validate(); // before the model, the classifier and the data load
+            if (parse.GetValue(offset) < 0) throw new CliError($"--offset: {parse.GetValue(offset)} is negative");
             var loaded = Common.LoadImageModel(parse);
             if (loaded.Model.Network.NumClasses > 0) throw new CliError("bcm content measures unconditional models");
             var device = Common.ParseDevice(parse.GetValue(Common.Device)!);
@@ -34,11 +40,6 @@ internal static class ContentCommand
             using var net = Common.LoadClassifier(parse.GetValue(classifier), spec, channels, size, device);
             var real = DataSources.Load(spec, channels, size);
             string outDir = Common.OutDir(parse.GetValue(Common.Out), "content");
-            var options = new ContentReport.Options
-            {
-                Pairs = parse.GetValue(pairs), Invert = parse.GetValue(plan)!, Samples = parse.GetValue(count), Rounds = parse.GetValue(rounds), Seed = parse.GetValue(Common.Seed),
-            };
-            if (options.Rounds > 50) throw new CliError("--rounds: at most 50");
             var r = ContentReport.Write(loaded.Model, net, real, parse.GetValue(offset), outDir, options, new ProgressPrinter());
             foreach (var p in r.Interpolation)
                 Console.WriteLine($"interpolation, {p.Noise,-11} noise: mean step {p.MeanStep:F3} of the end distance, largest/mean step {p.MaxOverMeanStep:F2}, end-point MSE {p.EndpointMse:F4}");

@@ -42,11 +42,22 @@ internal static class EvalCommand
             if (baseline is not null && !baseline.Config.SampleShape.SequenceEqual(loaded.Config.SampleShape))
                 throw new CliError("the baseline's samples have another shape than the model's");
             string[]? planNames = GenerationPlans(parse.GetValue(Plans));
+            RefuseOptionsOfTheOtherKind(parse, vectorModel: loaded.Config.SampleShape.Length == 1);
             return loaded.Config.SampleShape.Length == 1
                 ? Mixtures(parse, loaded, baseline, planNames, budgets)
                 : Images(parse, loaded, baseline, planNames, budgets, device);
         }));
         return cmd;
+    }
+
+    // Options that only one kind of model reads are refused for the other, instead of being silently ignored.
+    private static void RefuseOptionsOfTheOtherKind(ParseResult parse, bool vectorModel)
+    {
+        bool Given(Option option) => parse.GetResult(option) is { Implicit: false };
+        if (!vectorModel && Given(Mixture))
+            throw new CliError("--mixture applies to a model of a Gaussian mixture; this is an image model (give its data with --data)");
+        if (vectorModel && (new Option[] { Common.Data, ClassifierPath, Inversions }.FirstOrDefault(Given) is { } imageOption))
+            throw new CliError($"{imageOption.Name} applies to an image model; this is a model of a Gaussian mixture (give the mixture with --mixture)");
     }
 
     /// <summary>The plan names of --plans, each checked to be a generation plan; null when not given.</summary>

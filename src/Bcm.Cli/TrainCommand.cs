@@ -51,12 +51,16 @@ internal static class TrainCommand
         return cmd;
     }
 
+    // A timer runs at most 2³² − 2 ms (49.7 days).
+    private const double MaxBudgetMinutes = 70_000;
+
     private static int Run(ParseResult parse)
     {
         Common.ApplyThreads(parse);
         string preset = parse.GetValue(Preset) ?? "digits";
         double? budget = parse.GetValue(MaxMinutes);
-        if (budget is double minutes && !(minutes > 0)) throw new CliError("--max-minutes must be positive");
+        if (budget is double minutes && !(minutes > 0 && minutes <= MaxBudgetMinutes))
+            throw new CliError($"--max-minutes must be positive and at most {MaxBudgetMinutes:N0} (48 days), got {minutes}");
         string runDir = parse.GetValue(RunFolder) ?? Path.Combine("runs", preset);
         var job = World.Current; // one process, or the ranks of mpirun -np N (data-parallel)
         bool lead = job.Rank == 0;

@@ -119,10 +119,16 @@ public static class SafeTensors
         try
         {
             header = JsonNode.Parse(bytes) as JsonObject ?? throw new CheckpointException($"{path}: the safetensors header is not a JSON object");
+            _ = header.Count; // builds the object's dictionary now: a name given twice fails here, not later without the file's name
+            if (header["__metadata__"] is JsonObject meta) _ = meta.Count;
         }
         catch (JsonException e)
         {
             throw new CheckpointException($"{path}: the safetensors header is not valid JSON ({e.Message})", e);
+        }
+        catch (ArgumentException e) // JsonObject refuses a repeated property name
+        {
+            throw new CheckpointException($"{path}: the safetensors header names an entry twice ({e.Message}); each tensor must appear once", e);
         }
         long dataStart = 8 + n, dataLength = stream.Length - dataStart;
         var entries = new Dictionary<string, Entry>();

@@ -87,8 +87,8 @@ public static partial class DataReaders
         return new ImageDataset(name, pixels, n, 1, rows, cols, labels, labels is null ? 0 : 10);
     }
 
-    /// <summary>The most pixel bytes an IDX file may announce (2 GiB − 1 KiB, the largest array .NET allocates); MNIST's training set is 47 MB.</summary>
-    public const long MaxDataBytes = int.MaxValue - 1024;
+    /// <summary>The most pixel bytes an IDX file may announce (512 MiB: ten times MNIST's training set of 47 MB, some 680,000 images of 28x28); a header that announces more is refused before any is read.</summary>
+    public const long MaxDataBytes = 512L << 20;
 
     private static byte[] ReadHeader(Stream stream, string path, int length, int magic, string kind)
     {

@@ -19,7 +19,7 @@ public static class InputFile
     public static void RequireRegular(string path, string what = "input file")
     {
         if (Directory.Exists(path)) throw new InvalidDataException($"{path}: a folder, not a {what}");
-        if (!File.Exists(path)) throw new FileNotFoundException($"{path}: no such {what}");
+        if (!File.Exists(path)) throw new FileNotFoundException($"{path}: no such file (expected a {what})");
         if (Kind(path) is string kind)
             throw new InvalidDataException($"{path}: a {kind}, not a regular file; a {what} must be a regular file (a {kind} can block or never end)");
     }

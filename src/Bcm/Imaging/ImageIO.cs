@@ -18,7 +18,7 @@ public static class ImageIO
     // never calls back into .NET; the codec is disposed before the bytes it reads.
     private static byte[] Decode(string path, Action<int, int>? checkSize, out int width, out int height)
     {
-        IO.InputFile.RequireRegular(path, "image");
+        IO.InputFile.RequireRegular(path, "image file");
         if (new FileInfo(path).Length == 0) throw new InvalidDataException($"{path}: an empty file, not an image");
         using var data = SKData.Create(path) ?? throw new InvalidDataException($"{path}: cannot be read");
         return Decode(data, path, checkSize, out width, out height);

@@ -23,6 +23,13 @@ public interface IBcmNetwork
     /// <summary>Multiply-accumulates of one forward pass for one sample (for throughput figures).</summary>
     long MacsPerSample { get; }
 
+    /// <summary>
+    /// Numbers at the blocks' inputs and outputs (and the attention maps) of one forward pass for one sample: a measure of
+    /// the activations a training step keeps for its backward pass, from which memory is estimated before it is
+    /// allocated; 0 where a network does not say.
+    /// </summary>
+    long ActivationsPerSample => 0;
+
     /// <summary>Configuration serialisable to JSON, from which <see cref="NetworkFactory"/> rebuilds the network.</summary>
     NetworkConfig Config { get; }
 

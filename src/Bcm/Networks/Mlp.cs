@@ -39,6 +39,7 @@ public sealed class Mlp : Module<Tensor, Tensor, Tensor, Tensor?, Tensor>, IBcmN
         @out = Sequential(("0", LayerNorm(h)), ("1", SiLU()), ("2", Layers.Zero(Linear(h, config.Dim))));
         MacsPerSample = 2 * (e * emb + emb * emb) + 2 * emb * emb + config.Dim * h
                         + config.Blocks * (2 * h * h + emb * h) + h * config.Dim;
+        ActivationsPerSample = 4 * emb + config.Dim + h + config.Blocks * 3 * h + h + config.Dim;
         RegisterComponents();
     }
 
@@ -52,6 +53,8 @@ public sealed class Mlp : Module<Tensor, Tensor, Tensor, Tensor?, Tensor>, IBcmN
     public NetworkConfig Config => config;
     /// <inheritdoc/>
     public long MacsPerSample { get; }
+    /// <inheritdoc/>
+    public long ActivationsPerSample { get; }
 
     /// <inheritdoc/>
     public Tensor Forward(Tensor x, Tensor cNoiseT, Tensor cNoiseU, Tensor? y) => forward(x, cNoiseT, cNoiseU, y);

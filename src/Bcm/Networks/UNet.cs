@@ -42,6 +42,7 @@ public sealed class UNet : Module<Tensor, Tensor, Tensor, Tensor?, Tensor>, IBcm
         @out = Sequential(("0", Layers.Norm(build.Channels)), ("1", SiLU()),
             ("2", Layers.Zero(new OutputConv((long)config.ChannelMult[0] * mc, config.OutChannels))));
         MacsPerSample = build.Macs + build.Channels * config.OutChannels * 9 * build.Resolution(1) * build.Resolution(1);
+        ActivationsPerSample = build.Activations + build.Channels * build.Resolution(1) * build.Resolution(1);
         RegisterComponents();
     }
 
@@ -59,6 +60,7 @@ public sealed class UNet : Module<Tensor, Tensor, Tensor, Tensor?, Tensor>, IBcm
         public long EmbDim { get; } = 4L * config.ModelChannels;
         public long Channels { get; private set; } = (long)config.ChannelMult[0] * config.ModelChannels;
         public long Macs { get; private set; } = EmbeddingMacs(config.ModelChannels, 4L * config.ModelChannels);
+        public long Activations { get; private set; }
 
         /// <summary>The t and u embeddings (two linear layers each, mc → E → E) and the align projection (2E → E).</summary>
         private static long EmbeddingMacs(long mc, long e) => 2 * (mc * e + e * e) + 2 * e * e;
@@ -74,6 +76,7 @@ public sealed class UNet : Module<Tensor, Tensor, Tensor, Tensor?, Tensor>, IBcm
             var block = new ResBlock(cin, EmbDim, dropout, cout, up: up, down: down);
             long res = Resolution(down ? ds * 2 : up ? ds / 2 : ds);
             Macs += (cin + cout) * cout * 9 * res * res + (cin != cout ? cin * cout * res * res : 0) + EmbDim * cout;
+            Activations += (cin + cout) * res * res;
             return block;
         }
 
@@ -81,6 +84,7 @@ public sealed class UNet : Module<Tensor, Tensor, Tensor, Tensor?, Tensor>, IBcm
         {
             long res = Resolution(ds);
             Macs += 4 * c * c * res * res + 2 * res * res * res * res * c;
+            Activations += c / config.NumHeadChannels * res * res * res * res + 4 * c * res * res;
             return new AttentionBlock(c, config.NumHeadChannels);
         }
 
@@ -88,6 +92,7 @@ public sealed class UNet : Module<Tensor, Tensor, Tensor, Tensor?, Tensor>, IBcm
         {
             blocks.Add(new EmbedSequential(Layers.Conv3x3(config.InChannels, Channels)));
             Macs += config.InChannels * Channels * 9 * Resolution(1) * Resolution(1);
+            Activations += Channels * Resolution(1) * Resolution(1);
             skipChannels.Push(Channels);
             for (int level = 0; level < levels; level++)
             {
@@ -138,6 +143,8 @@ public sealed class UNet : Module<Tensor, Tensor, Tensor, Tensor?, Tensor>, IBcm
 
     /// <summary>Multiply-accumulates of one forward pass for one sample (convolutions, linear layers, attention products).</summary>
     public long MacsPerSample { get; }
+    /// <inheritdoc/>
+    public long ActivationsPerSample { get; }
 
     /// <inheritdoc/>
     public long[] SampleShape => [config.InChannels, config.ImageSize, config.ImageSize];

@@ -42,6 +42,23 @@ public static class ContentReport
         public int Rounds { get; init; } = 4;
         /// <summary>Seed of the first pair and sample.</summary>
         public long Seed { get; init; }
+
+        /// <summary>Checks every option against its range (and the plans), naming the option; call it before loading anything.</summary>
+        /// <exception cref="ArgumentException">An option is out of its range.</exception>
+        /// <exception cref="Plans.PlanException">A plan is malformed or goes the wrong way.</exception>
+        public void Validate()
+        {
+            static void Range(string name, int value, int min, int max)
+            {
+                if (value < min || value > max) throw new ArgumentException($"{name}: {value} is outside {min}..{max:N0}");
+            }
+            Range("--pairs", Pairs, 1, 10_000);
+            Range("frames", Frames, 3, 1_000);
+            Range("--count", Samples, 2, 100_000);
+            Range("--rounds", Rounds, 1, 50);
+            if (!PlanPresets.Resolve(Invert).IsInversion) throw new Plans.PlanException($"--plan '{Invert}' is not an inversion plan (e.g. invert1)");
+            PlanPresets.Resolve(Generate).CheckGenerates();
+        }
     }
 
     /// <summary>The interpolation paths with one choice of initial noise.</summary>
@@ -75,9 +92,8 @@ public static class ContentReport
         IProgress<string>? log = null)
     {
         options ??= new Options();
-        if (options.Pairs < 1 || options.Frames < 3 || options.Samples < 2 || options.Rounds < 1)
-            throw new ArgumentException("need at least 1 pair, 3 frames, 2 samples and 1 round");
-        if (offset < 0 || offset + 2 * options.Pairs > real.Count)
+        options.Validate();
+        if (offset < 0 || offset + 2L * options.Pairs > real.Count)
             throw new ArgumentException($"{real.Name} has {real.Count} images: {options.Pairs} pairs from {offset} go past the end");
         int size = (int)model.Network.SampleShape[^1];
         var interpolation = new List<PathRow>();

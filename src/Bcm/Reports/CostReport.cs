@@ -141,6 +141,9 @@ public static class CostReport
             string metric = tables.All(t => t.Rows.Count > 0 && t.Rows[0].ContainsKey("fid")) ? "fid"
                 : tables.All(t => t.Rows.Count > 0 && t.Rows[0].ContainsKey("mmd2")) ? "mmd2"
                 : throw new InvalidDataException("quality tables must all be generation.csv files of `bcm eval` with an fid column (images) or all with an mmd2 column (mixtures)");
+            foreach (var (_, csv, rows) in tables)
+                if (new[] { "method", "family", "nfe" }.FirstOrDefault(c => !rows[0].ContainsKey(c)) is string missing)
+                    throw new InvalidDataException($"{csv}: no '{missing}' column; a generation.csv of `bcm eval` has method, family, nfe and {metric}");
             if (targets is null or { Count: 0 })
             {
                 if (metric == "mmd2") targets = MmdTargets;
@@ -149,6 +152,7 @@ public static class CostReport
                     var floor = tables.SelectMany(t => t.Rows).FirstOrDefault(r => r["family"] == "Reference")
                         ?? throw new InvalidDataException("no floor row (family Reference) in the quality tables: give the targets explicitly");
                     double f = Number(floor[metric], "the floor's " + metric);
+                    if (f < 0) throw new InvalidDataException($"the floor's {metric} is {f}; an FID is never negative (a damaged table?)");
                     targets = FloorMultiples.Select(m => m * f).ToArray();
                 }
             }

@@ -87,6 +87,12 @@ public sealed record TrainOptions
     public static TrainOptions FromJson(string json) =>
         JsonSerializer.Deserialize<TrainOptions>(NetworkConfig.UpgradeLegacyJson(json), Json) ?? throw new InvalidDataException("empty options");
 
+    /// <summary>The most discretisation steps N of the curriculum or of <see cref="FixedScales"/> (the grid is allocated for every step).</summary>
+    public const int MaxScales = 1_000_000;
+
+    /// <summary>The largest global batch (beyond it no single machine holds the step; the memory check refuses smaller ones that do not fit).</summary>
+    public const int MaxBatchSize = 1_000_000;
+
     /// <summary>The most optimiser steps a run may ask for (a billion: beyond any budget, and far from overflowing step counters and images seen).</summary>
     public const long MaxSteps = 1_000_000_000;
 
@@ -102,7 +108,13 @@ public sealed record TrainOptions
         if (GradClip < 0) throw new ArgumentException("gradient clip must be ≥ 0");
         if (!(EmaHalfLifeImages > 0)) throw new ArgumentException("EMA half-life must be positive");
         if (ScalesStart < 1 || ScalesEnd < ScalesStart) throw new ArgumentException($"curriculum needs 1 ≤ s0 ≤ s1, got {ScalesStart}, {ScalesEnd}");
+        if (ScalesEnd > MaxScales) throw new ArgumentException($"the curriculum's end s1 must be at most {MaxScales:N0}, got {ScalesEnd:N0}");
         if (FixedScales is < 0 or 1) throw new ArgumentException("fixed scales must be 0 (curriculum) or ≥ 2");
+        if (FixedScales > MaxScales) throw new ArgumentException($"--fixed-scales must be at most {MaxScales:N0} (the paper uses 1,280 at most), got {FixedScales:N0}");
+        if (BatchSize > MaxBatchSize) throw new ArgumentException($"batch size must be at most {MaxBatchSize:N0}, got {BatchSize:N0}");
+        if (!(LearningRate < 1e3) || !double.IsFinite(Beta1) || !double.IsFinite(Beta2) || !double.IsFinite(GradClip) || !double.IsFinite(EmaHalfLifeImages) ||
+            !double.IsFinite(EmaRampUp) || !double.IsFinite(HuberC) || !double.IsFinite(PMean) || !double.IsFinite(PStd))
+            throw new ArgumentException("learning rate, betas, gradient clip, EMA settings, Huber c and the noise-level distribution must be finite numbers (and the learning rate below 1,000)");
         if (CheckpointEvery < 1) throw new ArgumentException("checkpoint interval must be ≥ 1");
         if (KeepCheckpoints < 1) throw new ArgumentException("keep at least one checkpoint");
         if (DataLimit < 0) throw new ArgumentException($"data limit must be ≥ 0 (0 = all images), got {DataLimit}");

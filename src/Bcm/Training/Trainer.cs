@@ -61,6 +61,15 @@ public sealed class Trainer : IDisposable
         Objective = TrainingObjectives.For(options);
         manual_seed((long)(Seeds.Mix(options.Seed, 0) & 0x7FFFFFFF));
         online = NetworkFactory.Create(options.Network);
+        try
+        {
+            if (device.type == DeviceType.CPU) StepMemory.Check(online, options, Communicator.Size);
+        }
+        catch
+        {
+            online.Module.Dispose();
+            throw;
+        }
         if (options.InitFrom is not null) LoadConsistencyModel(online, options.InitFrom);
         else if (!Objective.TrainsU) online.InitialiseFromConsistencyModel();
         target = NetworkFactory.Create(options.Network);
@@ -129,6 +138,7 @@ public sealed class Trainer : IDisposable
     public static Trainer OpenOrResume(TrainOptions options, string runDir, IProgress<string>? log = null, ICommunicator? communicator = null,
                                        IReadOnlyCollection<string>? overrides = null)
     {
+        options.Validate(); // every option, before a file is touched or compared
         if (Directory.Exists(runDir)) RunFolder.RefuseLinks(runDir);
         var runLock = (communicator?.Rank ?? 0) == 0 ? RunLock.Acquire(runDir) : null;
         try
