@@ -112,9 +112,9 @@ public sealed record TrainOptions
         if (FixedScales is < 0 or 1) throw new ArgumentException("fixed scales must be 0 (curriculum) or ≥ 2");
         if (FixedScales > MaxScales) throw new ArgumentException($"--fixed-scales must be at most {MaxScales:N0} (the paper uses 1,280 at most), got {FixedScales:N0}");
         if (BatchSize > MaxBatchSize) throw new ArgumentException($"batch size must be at most {MaxBatchSize:N0}, got {BatchSize:N0}");
-        if (!(LearningRate < 1e3) || !double.IsFinite(Beta1) || !double.IsFinite(Beta2) || !double.IsFinite(GradClip) || !double.IsFinite(EmaHalfLifeImages) ||
+        if (!double.IsFinite(LearningRate) || !double.IsFinite(Beta1) || !double.IsFinite(Beta2) || !double.IsFinite(GradClip) || !double.IsFinite(EmaHalfLifeImages) ||
             !double.IsFinite(EmaRampUp) || !double.IsFinite(HuberC) || !double.IsFinite(PMean) || !double.IsFinite(PStd))
-            throw new ArgumentException("learning rate, betas, gradient clip, EMA settings, Huber c and the noise-level distribution must be finite numbers (and the learning rate below 1,000)");
+            throw new ArgumentException("learning rate, betas, gradient clip, EMA settings, Huber c and the noise-level distribution must be finite numbers");
         if (CheckpointEvery < 1) throw new ArgumentException("checkpoint interval must be ≥ 1");
         if (KeepCheckpoints < 1) throw new ArgumentException("keep at least one checkpoint");
         if (DataLimit < 0) throw new ArgumentException($"data limit must be ≥ 0 (0 = all images), got {DataLimit}");
