@@ -123,6 +123,7 @@ internal static class EvalCommand
         Console.WriteLine($"report: {Path.GetFullPath(Path.Combine(outDir, "report.md"))}");
         foreach (var g in r.Generation.Prepend(r.Floor))
             Console.WriteLine($"{g.Method,-24} NFE {g.Nfe,3}  FID {g.Fid,8:F2}  KID {g.Kid,9:F5}  precision {g.Precision:F3}  recall {g.Recall:F3}");
+        if (r.Reconstruction.Count > 0) Console.WriteLine("reconstruction (pixels on [0, 1]):");
         foreach (var q in r.Reconstruction)
             Console.WriteLine($"{q.Method,-44} NFE {q.InversionNfe,3}+{q.GenerationNfe,-3}  MSE {q.Mse:F4}  PSNR {q.Psnr:F2}  SSIM {q.Ssim:F3}");
         return 0;

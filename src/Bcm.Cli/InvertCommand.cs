@@ -43,7 +43,7 @@ internal static class InvertCommand
             InversionOutputs.Write(outDir, inputs, result, invert, loaded.Source);
             int nImages = inputs.Count;
             Console.WriteLine($"{nImages} images inverted ({invert}, {invert.Nfe} NFE) and regenerated ({generate}, {generate.Nfe} NFE): " +
-                              $"mean MSE {result.MeanMse:F5}, PSNR {result.MeanPsnr:F2} dB → {Path.GetFullPath(outDir)}");
+                              $"mean MSE {result.MeanMse:F5}, PSNR {result.MeanPsnr:F2} dB (pixels on [0, 1]) → {Path.GetFullPath(outDir)}");
             return 0;
         }));
         return cmd;

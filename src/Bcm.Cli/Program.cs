@@ -1,37 +1,10 @@
 using System.CommandLine;
-using System.CommandLine.Help;
 using Bcm.Cli;
 using Bcm.Distributed;
 
-// A plain command named bcm as the root, so that usage lines say `bcm` however the program is started (dotnet Bcm.Cli.dll, ./bcm, the .NET tool).
-var root = new Command("bcm", "bcm: Bidirectional Consistency Models (Li & He, 2024). One network jumps along the probability-flow ODE in " +
-                           "either direction: train it, generate in one or a few steps, invert images to noise, inspect checkpoints.")
-{
-    TrainCommand.Create(),
-    SampleCommand.Create(),
-    InvertCommand.Create(),
-    InterpolateCommand.Create(),
-    EditCommands.Inpaint(),
-    EditCommands.Degrade(),
-    EditCommands.Restore(),
-    EditCommands.Edit(),
-    EditCommands.SuperRes(),
-    PurifyCommand.Create(),
-    StudioCommand.Create(),
-    ContentCommand.Create(),
-    CostCommand.Create(),
-    InfoCommand.Create(),
-    ExportCommand.Create(),
-    PlotCommand.Create(),
-    BenchCommand.Create(),
-    EvalCommand.Create(),
-    ClassifierCommand.Create(),
-    new HelpOption(),
-    new VersionOption(),
-};
-ShowDefaultsOnce(root);
+var root = CommandTree.Create();
 var parsed = root.Parse(args);
-if (parsed.Errors.Count > 0)
+if (parsed.Errors.Count > 0 && !Examples.IsHelp(parsed)) // --help answers even where the command line is incomplete (bcm export --help)
 {
     // Bad arguments are bad input: exit code 2, as for every other error of that kind (System.CommandLine would give 1).
     foreach (var error in parsed.Errors) Console.Error.WriteLine($"bcm: error: {error.Message}");
@@ -50,11 +23,3 @@ if (command != root.Name) NativeWarnings.Quiet();
 int code = parsed.Invoke();
 World.Shutdown();
 return code;
-
-// An option with a default value gets "[default: X]" from System.CommandLine: its description does not repeat it.
-static void ShowDefaultsOnce(Command command)
-{
-    foreach (var option in command.Options.Where(o => o.HasDefaultValue && o.Description is not null))
-        option.Description = System.Text.RegularExpressions.Regex.Replace(option.Description!, @"\s*\(default [^()]*\)", "");
-    foreach (var sub in command.Subcommands) ShowDefaultsOnce(sub);
-}

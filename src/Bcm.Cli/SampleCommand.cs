@@ -17,14 +17,21 @@ internal static class SampleCommand
         var batch = new Option<int>("--batch-size", "-b") { Description = "Images per forward pass; results do not depend on it (default 64)", DefaultValueFactory = _ => 64 };
         var label = new Option<int?>("--class") { Description = "Class label for conditional models (default: 0, 1, 2, … in turn)" };
         var individual = new Option<bool>("--individual") { Description = "Also write each image as its own PNG" };
+        var seeds = new Option<string?>("--seeds")
+        {
+            Description = "Write one PNG per seed, SEED.png in --out (EDM's generate.py convention, for FID tools that read a folder): e.g. 0-49999 or 0,5,10-19. " +
+                          "Seeds already written are skipped, so an interrupted job resumes; under mpirun the seeds are split over the ranks",
+        };
         var trajectory = new Option<bool>("--trajectory") { Description = "Also write a picture of every step of the plan (trajectory.png: one row per step)" };
         var cmd = new Command("sample", "Generate images (or vectors) from a checkpoint with a sampling plan; writes samples.png (a grid, or a scatter plot of 2-D vectors), samples.safetensors, plan.txt, and samples.csv for vectors.")
         {
-            Common.Checkpoint, Common.Weights, Common.Preset, Common.Out, Common.Seed, Common.Device, Common.Threads, plan, jumps, count, batch, label, individual, trajectory,
+            Common.Checkpoint, Common.Weights, Common.Preset, Common.Out, Common.Seed, Common.Device, Common.Threads, plan, jumps, count, batch, label, individual, trajectory, seeds,
         };
         cmd.SetAction(parse => Common.Guard(() =>
         {
             Common.ApplyThreads(parse);
+            long[]? seedList = parse.GetValue(seeds) is string seedText ? SeedImages.Parse(seedText) : null; // checked before the model loads
+            if (seedList is not null && parse.GetValue(Common.Out) is null) throw new CliError("--seeds writes one PNG per seed into a folder: give it with --out DIR");
             var loaded = Common.LoadModel(parse);
             var p = parse.GetValue(jumps) is int k ? PlanPresets.Ancestral(k) : PlanPresets.Resolve(parse.GetValue(plan)!);
             if (p.IsInversion) throw new CliError($"plan '{p}' goes up in noise level: that is an inversion, use bcm invert");
@@ -33,13 +40,16 @@ internal static class SampleCommand
             int classes = loaded.Model.Network.NumClasses;
             if (parse.GetValue(label) is int c && (classes == 0 || c < 0 || c >= classes))
                 throw new CliError(classes == 0 ? "--class given, but the model is unconditional" : $"--class must be in 0..{classes - 1}");
+            if (seedList is not null && new Option[] { count, individual, trajectory, Common.Seed }.FirstOrDefault(o => parse.GetResult(o) is { Implicit: false }) is { } clash)
+                throw new CliError($"--seeds names every image's seed; {clash.Name} does not apply with it");
             long seed = parse.GetValue(Common.Seed);
             bool images = loaded.Model.Network.SampleShape.Length == 3;
             if (!images && (parse.GetValue(individual) || parse.GetValue(trajectory)))
                 throw new CliError("--individual and --trajectory write images; this model makes vectors (use bcm eval for its plots)");
-            string outDir = Common.OutDir(parse.GetValue(Common.Out), "samples");
             var job = World.Current; // under mpirun -np N each rank makes its share of the seeds
             bool lead = job.Rank == 0;
+            if (seedList is not null) return PerSeed(parse, loaded.Model, p, seedList, b, parse.GetValue(label), job);
+            string outDir = Common.OutDir(parse.GetValue(Common.Out), "samples");
             var frames = new List<Tensor>();
             var printer = new ProgressPrinter();
             // The trajectory picture: every step of the first (up to) 8 samples of the first batch.
@@ -55,5 +65,17 @@ internal static class SampleCommand
             return 0;
         }));
         return cmd;
+    }
+
+    // --seeds: one PNG per seed, resumable, split over the ranks.
+    private static int PerSeed(ParseResult parse, Bcm.Model.BcmModel model, Plan plan, long[] seedList, int batch, int? label, ICommunicator job)
+    {
+        string outDir = parse.GetValue(Common.Out)!;
+        var printer = new ProgressPrinter();
+        var r = SeedImages.Write(model, plan, seedList, outDir, batch, label, job,
+            job.Rank == 0 ? new SyncProgress<(int Done, int Of)>(d => printer.Line($"{d.Done}/{d.Of} images ({plan.Nfe} NFE each){(job.Size > 1 ? $" on each of {job.Size} ranks" : "")}", d.Done == d.Of)) : null);
+        if (job.Rank == 0)
+            Console.WriteLine($"{r.Total:N0} seeds ({plan}, {plan.Nfe} NFE): {r.Skipped:N0} already written, {r.Written:N0} written{(job.Size > 1 ? " by rank 0" : "")} → {Path.GetFullPath(outDir)}");
+        return 0;
     }
 }

@@ -85,6 +85,7 @@ internal static class TrainCommand
         if (saved is not null && parse.GetValue(Preset) is string p) options = options with { Preset = p };
         if (job.Size > 1 && lead) Trainer.LoadData(options, printer); // fetch a data set once, before every rank reads it
         if (job.Size > 1) job.Barrier();
+        if (lead) WarnIfTheMachineIsBusy();
         using var trainer = Trainer.OpenOrResume(options, runDir, lead ? printer : null, job, overrides);
         trainer.SamplesDue = TrainingPreview.Save;
         trainer.ForeignFileLeft = path => Console.Error.WriteLine($"bcm: warning: {path} is not one of this run's checkpoints; left in place, not pruned");
@@ -169,6 +170,25 @@ internal static class TrainCommand
         return null;
     }
 
+    // libtorch's threads spin: training beside other CPU work on the same cores was measured 15-35 times slower here.
+    // The load average (Linux) counts the processes running or waiting; above the cores, say so once at the start.
+    private static void WarnIfTheMachineIsBusy()
+    {
+        if (!OperatingSystem.IsLinux() || !File.Exists("/proc/loadavg")) return;
+        try
+        {
+            var first = File.ReadAllText("/proc/loadavg").Split(' ')[0];
+            if (double.TryParse(first, System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture, out double load) &&
+                load > Environment.ProcessorCount)
+                Console.Error.WriteLine($"bcm: warning: the machine's load is {load:F1} on {Environment.ProcessorCount} cores: training shares them with other work " +
+                                        "and can run many times slower (15-35x was measured on 2 shared cores); see what else runs (top) before timing anything");
+        }
+        catch (IOException)
+        {
+            // no warning where the load cannot be read
+        }
+    }
+
     /// <summary>The run report of an image BCM: sample grids and the inversion round trip on held-out images where the data has a test split.</summary>
     private static void FinalReport(Trainer trainer, string runDir, ProgressPrinter printer)
     {
@@ -176,7 +196,7 @@ internal static class TrainCommand
         var real = DataSources.LoadTest(trainer.Options.Data, (int)shape[0], (int)shape[^1], printer) ?? (ImageDataset)Trainer.LoadData(trainer.Options);
         var numbers = RunReport.Write(trainer.Ema, real, Path.Combine(runDir, "report"), runDir, trainer.Step, log: printer);
         Console.WriteLine($"report: {Path.GetFullPath(Path.Combine(runDir, "report", "report.md"))}");
-        Console.WriteLine($"inversion round trip ({numbers.InvertPlan}, then {numbers.GeneratePlan}): MSE {numbers.RoundTripMse:F4} (PSNR {numbers.RoundTripPsnr:F2} dB) " +
+        Console.WriteLine($"inversion round trip ({numbers.InvertPlan}, then {numbers.GeneratePlan}): MSE {numbers.RoundTripMse:F4} (PSNR {numbers.RoundTripPsnr:F2} dB; pixels on [0, 1]) " +
                           $"vs {numbers.RandomSampleMse:F4} for an unrelated sample; {numbers.OneJumpMse:F4} with the one-jump inversion 0.07>80");
     }
 }

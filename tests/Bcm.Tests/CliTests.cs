@@ -136,6 +136,7 @@ public sealed class CliTests
     /// bcm cost measures every run's plans and training step side by side (numbers not asserted: speed is for
     /// benchmarks), and with eval's quality tables finds each run's fastest plan that reaches each target.
     /// </summary>
+    [Trait("Category", "Slow")]
     [Fact]
     public void CostMeasuresEachRunsPlansAndTrainingStep()
     {
@@ -219,6 +220,7 @@ public sealed class CliTests
     }
 
     /// <summary>Bad numbers and names that used to slip through, crash natively or exit 1: each is a one-line error with exit code 2.</summary>
+    [Trait("Category", "Slow")]
     [Fact]
     public void OutOfRangeOptionsAreRefusedWithExitCode2()
     {
@@ -324,6 +326,7 @@ public sealed class CliTests
         AssertCleanError(Bcm("interpolate", Path.Combine(dir, "strip.png"), "--checkpoint", TinyRun.Value), "exactly two images");
     }
 
+    [Trait("Category", "Slow")]
     [Fact]
     public void InpaintDegradeRestoreAndEditWriteTheirOutputs()
     {
@@ -388,6 +391,7 @@ public sealed class CliTests
         AssertCleanError(Bcm("inpaint", "--checkpoint", TinyRun.Value), "give the image to inpaint");
     }
 
+    [Trait("Category", "Slow")]
     [Fact]
     public void EvalMeasuresAMixtureModelAgainstTheOracleWithItsBaseline()
     {
@@ -437,6 +441,7 @@ public sealed class CliTests
         AssertCleanError(Bcm("eval", "--checkpoint", TinyRun.Value, "--classifier", Path.Combine(dir, "none.safetensors")), "bcm classifier");
     }
 
+    [Trait("Category", "Slow")]
     [Fact]
     public void ClassifierAndImageEvalProduceTheirReport()
     {
@@ -471,6 +476,7 @@ public sealed class CliTests
         AssertCleanError(Bcm("eval", "--checkpoint", TinyRun.Value, "--baseline", edm, "--classifier", classifier, "--inversion-nfe", "2,x"), "--inversion-nfe 'x'");
     }
 
+    [Trait("Category", "Slow")]
     [Fact]
     public void TrainStopsOnItsTimeBudgetWithACheckpointAndResumes()
     {

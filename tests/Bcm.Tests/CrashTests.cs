@@ -8,6 +8,7 @@ namespace Bcm.Tests;
 /// A training run killed with SIGKILL at several moments — including while a checkpoint is being written — and resumed
 /// each time ends with a final checkpoint equal, byte for byte, to that of a run never interrupted.
 /// </summary>
+[Trait("Category", "Slow")]
 public sealed class CrashTests
 {
     private static readonly string Cli = Path.Combine(AppContext.BaseDirectory, "Bcm.Cli.dll");

@@ -181,6 +181,7 @@ public sealed class HostileInputTests(ITestOutputHelper output)
         AssertRefused(Bcm("cost", tiny, "--quality", $"{name}={noFamily}", "--targets", "30", "--repeats", "1", "--out", TestPaths.NewTempDir()), "no 'family' column");
     }
 
+    [Trait("Category", "Slow")]
     [Fact]
     public void OptionsThatWouldReachTheAllocatorOrOverflowAreRefusedWithTheirLimits()
     {

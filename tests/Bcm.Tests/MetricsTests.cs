@@ -96,6 +96,7 @@ public sealed class MetricsTests
     /// FID at the feature width of Inception (2048), against its closed form for covariances that share eigenvectors
     /// (a random rotation Q): Σᵢ = Q Dᵢ Qᵀ gives tr(Σ₁ + Σ₂ − 2(Σ₁^½ Σ₂ Σ₁^½)^½) = Σ (√d₁ − √d₂)².
     /// </summary>
+    [Trait("Category", "Slow")]
     [Fact]
     public void FidMatchesItsClosedFormAt2048Dimensions()
     {

@@ -13,6 +13,7 @@ namespace Bcm.Tests;
 /// process. Skipped, with the reason, where mpirun is not installed outside CI; in CI (.ci/run installs openmpi-bin)
 /// its absence is a failure.
 /// </summary>
+[Trait("Category", "Slow")]
 public sealed class MpiTests
 {
     private static readonly string Cli = Path.Combine(AppContext.BaseDirectory, "Bcm.Cli.dll");

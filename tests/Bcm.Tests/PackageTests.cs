@@ -10,6 +10,7 @@ namespace Bcm.Tests;
 /// (samples/HelloBcm, with none of the repository's build settings), built, and run on this machine (Debian 12's
 /// libstdc++ included, which needs the package's GLIBCXX fix).
 /// </summary>
+[Trait("Category", "Slow")]
 public sealed class PackageTests
 {
     private static async Task<(int Code, string Output)> Dotnet(string workingDir, params string[] args)

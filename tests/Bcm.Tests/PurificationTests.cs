@@ -128,6 +128,7 @@ public sealed class PurificationTests
 
 /// <summary>Restoration measured by FID/KID over NFE, with every choice made on a separate slice (issue 14, part 3).</summary>
 [Collection(TestModels.SharedModels)]
+[Trait("Category", "Slow")]
 public sealed class RestorationSweepTests
 {
     [Fact]

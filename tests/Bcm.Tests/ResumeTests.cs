@@ -76,6 +76,7 @@ public sealed class ResumeTests
         Assert.Equal([1, 2, 3, 4, 5, 6], StatsSteps(dir));
     }
 
+    [Trait("Category", "Slow")]
     [Fact]
     public void TheCommandLineResumesWithTheRunsOwnOptions()
     {
@@ -98,6 +99,7 @@ public sealed class ResumeTests
         Assert.Contains("preset: the run has \"tiny\", asked for \"digits\" (cannot change on resume)", r.Err);
     }
 
+    [Trait("Category", "Slow")]
     [Fact]
     public void InitFromAConsistencyModelTakesTheOfficialFineTuningSettingsUnlessGiven()
     {

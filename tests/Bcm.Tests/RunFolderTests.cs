@@ -122,6 +122,7 @@ public sealed class RunFolderTests
         Assert.Equal("keep me", File.ReadAllText(victim));
     }
 
+    [Trait("Category", "Slow")]
     [Fact]
     public void ExportNeverReplacesItsSourceOrARunsCheckpointAndOtherFilesOnlyWithForce()
     {

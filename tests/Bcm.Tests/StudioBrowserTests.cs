@@ -14,6 +14,7 @@ namespace Bcm.Tests;
 /// with the reason, where Chromium or its driver is missing outside CI; in CI (.ci/run installs both) it must run.
 /// Set BCM_STUDIO_CHECKPOINT to drive another model and BCM_STUDIO_SCREENSHOTS to keep the screenshots (docs/studio).
 /// </summary>
+[Trait("Category", "Slow")]
 public sealed class StudioBrowserTests
 {
     private static readonly string[] BrowserPaths = ["/usr/bin/chromium", "/usr/bin/chromium-browser", "/usr/bin/google-chrome"];

@@ -53,6 +53,7 @@ public sealed class TrainingTests
         for (int i = 0; i < fused.Grad.Length; i++) Assert.True(Math.Abs(separate.Grad[i] - fused.Grad[i]) <= 1e-4 * scale, $"gradient {i}: {fused.Grad[i]} vs {separate.Grad[i]}");
     }
 
+    [Trait("Category", "Slow")]
     [Fact]
     public void TinyModelLearnsDigits()
     {
@@ -96,6 +97,7 @@ public sealed class TrainingTests
         Assert.Equal(300, TrainingCheckpoint.List(dir)[^1].Step);
     }
 
+    [Trait("Category", "Slow")]
     [Fact]
     public void ResumeIsExact()
     {

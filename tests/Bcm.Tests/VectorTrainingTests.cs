@@ -17,6 +17,7 @@ public sealed class VectorTrainingTests
         Network = new MlpConfig { Dim = 2, Hidden = 64, Blocks = 2, EmbedChannels = 32 },
     };
 
+    [Trait("Category", "Slow")]
     [Fact]
     public void MlpBcmLearnsJumpsOfAMixtureThroughTheSameTrainer()
     {
