@@ -42,7 +42,8 @@ public sealed class ExportTests
         var run = TestPaths.NewTempDir();
         using (var t = Trainer.OpenOrResume(Presets.Get("tiny") with { Steps = 3, CheckpointEvery = 3, SampleEvery = 0 }, run)) t.Run();
         var dir = TestPaths.NewTempDir();
-        string ema = Path.Combine(dir, "ema.safetensors"), online = Path.Combine(dir, "online.safetensors");
+        // One model a folder, as on model hubs: each export has its own config.json and model card.
+        string ema = Path.Combine(dir, "ema", "model.safetensors"), online = Path.Combine(dir, "online", "model.safetensors");
         var r = CliRunner.Bcm("export", run, "-o", ema);
         Assert.True(r.Code == 0, r.Err);
         Assert.Contains("ema weights", r.Out);
@@ -86,5 +87,39 @@ public sealed class ExportTests
         Assert.False(meta.ContainsKey("model_channels")); // the official code has no MLP
         using var loaded = ModelLoader.Load(path);
         Assert.IsType<MlpConfig>(loaded.Config);
+    }
+
+    [Fact]
+    public void AnExportCarriesConfigJsonAndAModelCardBesideItsWeights()
+    {
+        string run = TestModels.TinyRun.Value;
+        string dir = TestPaths.NewTempDir(), path = Path.Combine(dir, "model.safetensors");
+        var r = ModelExport.Write(run, path);
+        Assert.Equal(Path.Combine(dir, "config.json"), r.Config);
+        using var config = System.Text.Json.JsonDocument.Parse(File.ReadAllText(r.Config));
+        var root = config.RootElement;
+        var (_, meta) = SafeTensors.Inspect(path);
+        var args = root.GetProperty("unet_args");
+        foreach (var name in new[] { "image_size", "in_channels", "model_channels", "out_channels", "num_res_blocks", "num_head_channels" })
+            Assert.Equal(meta[name], args.GetProperty(name).GetInt32().ToString(System.Globalization.CultureInfo.InvariantCulture));
+        Assert.Equal(meta["channel_mult"], "(" + string.Join(", ", args.GetProperty("channel_mult").EnumerateArray().Select(v => v.GetInt32())) + ")");
+        Assert.Equal(System.Text.Json.JsonValueKind.Null, args.GetProperty("num_classes").ValueKind);
+        Assert.Equal(0.5, root.GetProperty("scalings").GetProperty("sigma_data").GetDouble());
+        Assert.Equal(80, root.GetProperty("scalings").GetProperty("sigma_max").GetDouble());
+        var network = System.Text.Json.JsonSerializer.Deserialize<NetworkConfig>(root.GetProperty("bcm_network").GetRawText(), IO.JsonFormat.Options);
+        using (var loaded = ModelLoader.Load(run))
+            Assert.Equal(System.Text.Json.JsonSerializer.Serialize(loaded.Config, IO.JsonFormat.Lines), System.Text.Json.JsonSerializer.Serialize(network, IO.JsonFormat.Lines));
+
+        string card = File.ReadAllText(r.Card);
+        foreach (var section in new[] { "## Architecture", "## Data and training budget", "## Measurements", "## Intended use", "## Loading it", "## Licence" })
+            Assert.Contains(section, card);
+        Assert.Contains("`digits`", card);
+        Assert.Contains(RunFolder.OwnOptions(run)!.RunId!, card);
+
+        // A second export into the same folder replaces nothing without --force: config.json and README.md are checked too.
+        File.Delete(path);
+        var e = Assert.Throws<ArgumentException>(() => ModelExport.Write(run, path));
+        Assert.Contains("config.json exists", e.Message);
+        ModelExport.Write(run, path, overwrite: true);
     }
 }

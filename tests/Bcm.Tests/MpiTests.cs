@@ -154,6 +154,28 @@ public sealed class MpiTests
     }
 
     [SkippableFact]
+    public void PerSeedPngsSplitOverRanksEqualOneProcesssAndResume()
+    {
+        RequireMpi();
+        string run = TestPaths.NewTempDir();
+        Assert.Equal(0, Run(1, Train(run, 2)).Code);
+        string one = TestPaths.NewTempDir(), two = TestPaths.NewTempDir();
+        var r1 = Run(1, "sample", "-c", run, "--seeds", "0-6", "--threads", "1", "--out", one);
+        Assert.True(r1.Code == 0, r1.Err);
+        File.Delete(Path.Combine(one, "000003.png")); // an interrupted job: the ranks make only what is missing
+        File.Copy(Path.Combine(one, "000000.png"), Path.Combine(two, "000000.png"));
+        var r2 = Run(2, "sample", "-c", run, "--seeds", "0-6", "--threads", "1", "--out", two);
+        Assert.True(r2.Code == 0, r2.Err);
+        Assert.Contains("1 already written", r2.Out);
+        var r1again = Run(1, "sample", "-c", run, "--seeds", "0-6", "--threads", "1", "--out", one);
+        Assert.Contains("6 already written, 1 written", r1again.Out);
+        var names = Directory.GetFiles(one).Select(Path.GetFileName).Order().ToArray();
+        Assert.Equal(7, names.Length);
+        Assert.Equal(names, Directory.GetFiles(two).Select(Path.GetFileName).Order().ToArray());
+        foreach (var name in names) Assert.Equal(File.ReadAllBytes(Path.Combine(one, name!)), File.ReadAllBytes(Path.Combine(two, name!)));
+    }
+
+    [SkippableFact]
     public void ShardedSamplingWritesTheImagesOfOneProcess()
     {
         RequireMpi();

@@ -23,9 +23,14 @@ public static class ModelExport
     /// <param name="Parameters">How many numbers.</param>
     /// <param name="Weights"><c>ema</c> or <c>online</c> (of a bcm training checkpoint), or <c>as loaded</c> (of any other file).</param>
     /// <param name="Source">The checkpoint read.</param>
-    public sealed record Result(string Path, int Tensors, long Parameters, string Weights, string Source);
+    /// <param name="Config">The config.json written beside the weights.</param>
+    /// <param name="Card">The model card (README.md) written beside the weights.</param>
+    public sealed record Result(string Path, int Tensors, long Parameters, string Weights, string Source, string Config, string Card);
 
-    /// <summary>Exports the model of <paramref name="checkpoint"/> (a run folder, a bcm checkpoint or an official state_dict) to <paramref name="path"/>, atomically.</summary>
+    /// <summary>
+    /// Exports the model of <paramref name="checkpoint"/> (a run folder, a bcm checkpoint or an official state_dict) to
+    /// <paramref name="path"/>, and beside it config.json and a model card (README.md, see <see cref="ModelCard"/>), each atomically.
+    /// </summary>
     /// <param name="checkpoint">What to export.</param>
     /// <param name="path">The .safetensors file to write.</param>
     /// <param name="ema">Of a bcm training checkpoint, the EMA weights (the evaluation model; default) or the online weights.</param>
@@ -37,7 +42,9 @@ public static class ModelExport
     {
         if (!path.EndsWith(".safetensors", StringComparison.OrdinalIgnoreCase))
             throw new ArgumentException($"{path}: an export is written as .safetensors; give a file name ending in .safetensors");
-        CheckDestination(checkpoint, path, overwrite);
+        string folder = System.IO.Path.GetDirectoryName(System.IO.Path.GetFullPath(path))!;
+        string configPath = System.IO.Path.Combine(folder, "config.json"), cardPath = System.IO.Path.Combine(folder, "README.md");
+        foreach (var file in new[] { path, configPath, cardPath }) CheckDestination(checkpoint, file, overwrite);
         using var loaded = ModelLoader.Load(checkpoint, preset, useEma: ema);
         var tensors = StateDict.Get(loaded.Model.Network.Module);
         string weights = loaded.Options is null ? "as loaded" : ema ? "ema" : "online";
@@ -50,9 +57,12 @@ public static class ModelExport
         meta["sigma_data"] = F(loaded.Model.SigmaData);
         meta["sigma_min"] = F(loaded.Model.SigmaMin);
         meta["sigma_max"] = F(loaded.Model.SigmaMax);
-        if (Path.GetDirectoryName(Path.GetFullPath(path)) is string dir) Directory.CreateDirectory(dir);
+        Directory.CreateDirectory(folder);
+        long parameters = tensors.Values.Sum(t => t.numel());
         SafeTensors.Save(path, tensors, meta);
-        return new Result(path, tensors.Count, tensors.Values.Sum(t => t.numel()), weights, loaded.Source);
+        IO.AtomicFile.WriteAllText(configPath, ModelCard.Config(loaded, weights));
+        IO.AtomicFile.WriteAllText(cardPath, ModelCard.Card(loaded, weights, parameters));
+        return new Result(path, tensors.Count, parameters, weights, loaded.Source, configPath, cardPath);
     }
 
     // An export never replaces what it reads, nor a run's checkpoint (the run would no longer resume), and replaces any

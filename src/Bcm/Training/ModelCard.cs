@@ -1,0 +1,161 @@
+using System.Globalization;
+using System.Text;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using Bcm.Networks;
+
+namespace Bcm.Training;
+
+/// <summary>
+/// What an export writes beside its weights, in the layout of model hubs: <c>config.json</c> (the official
+/// <c>UNetModel</c>'s constructor arguments as JSON values, bcm's own network configuration, and the BCM scalings with
+/// their formulas) and <c>README.md</c>, a model card (architecture, data, training budget, the measurements the run
+/// has, intended use, licence, and how to load it in PyTorch).
+/// </summary>
+public static class ModelCard
+{
+    /// <summary>The config.json of an export (the values of <see cref="ModelExport"/>'s metadata, as JSON).</summary>
+    public static string Config(ModelLoader.Loaded loaded, string weights)
+    {
+        var config = new JsonObject
+        {
+            ["format"] = ModelExport.Format,
+            ["weights_file"] = "model.safetensors",
+            ["architecture"] = loaded.Config is UNetConfig ? "UNetModel (cm/unet_bcf.py of the official BCM code)" : "bcm residual MLP (no official counterpart)",
+        };
+        if (loaded.Config is UNetConfig u)
+            config["unet_args"] = new JsonObject
+            {
+                ["image_size"] = u.ImageSize, ["in_channels"] = u.InChannels, ["model_channels"] = u.ModelChannels, ["out_channels"] = u.OutChannels,
+                ["num_res_blocks"] = u.NumResBlocks, ["attention_resolutions"] = new JsonArray(u.AttentionResolutions.Select(v => (JsonNode)v).ToArray()),
+                ["dropout"] = u.Dropout, ["channel_mult"] = new JsonArray(u.ChannelMult.Select(v => (JsonNode)v).ToArray()),
+                ["num_classes"] = u.NumClasses == 0 ? null : u.NumClasses, ["num_head_channels"] = u.NumHeadChannels,
+                ["use_scale_shift_norm"] = false, ["resblock_updown"] = u.ResBlockUpDown, ["use_fp16"] = false, ["dropout_highres"] = u.DropoutHighRes,
+            };
+        config["bcm_network"] = JsonNode.Parse(JsonSerializer.Serialize(loaded.Config, IO.JsonFormat.Lines));
+        config["scalings"] = new JsonObject
+        {
+            ["sigma_data"] = loaded.Model.SigmaData, ["sigma_min"] = loaded.Model.SigmaMin, ["sigma_max"] = loaded.Model.SigmaMax,
+            ["f"] = "f(x, t, u) = c_skip(t, u) * x + c_out(t, u) * F(c_in(t) * x, c_noise(t), c_noise(u), y)",
+            ["c_in"] = "1 / sqrt(t^2 + sigma_data^2)",
+            ["c_skip"] = "(t * u + sigma_data^2) / (t^2 + sigma_data^2)",
+            ["c_out"] = "sigma_data * (t - u) / sqrt(t^2 + sigma_data^2)",
+            ["c_noise"] = "250 * ln(s + 1e-44)",
+            ["one_step_generation"] = "x = f(sigma_max * z, sigma_max, sigma_min), z ~ N(0, I)",
+        };
+        config["weights"] = weights;
+        config["source"] = Path.GetFileName(loaded.Source);
+        if (loaded.Step is long step) config["step"] = step;
+        return config.ToJsonString(new JsonSerializerOptions { WriteIndented = true }) + "\n";
+    }
+
+    /// <summary>The model card of an export: what is known of the model from its checkpoint and its run folder.</summary>
+    public static string Card(ModelLoader.Loaded loaded, string weights, long parameters)
+    {
+        var o = loaded.Options;
+        string? run = RunOf(loaded.Source);
+        var md = new StringBuilder();
+        md.AppendLine($"# {(o is null ? Path.GetFileNameWithoutExtension(loaded.Source) : $"{o.Preset} ({Objective(o)})")}: a model exported by bcm\n");
+        md.AppendLine(o is null || TrainingObjectives.For(o).TrainsU
+            ? "A Bidirectional Consistency Model (Li & He, 2024, arXiv 2403.18035): one network f(x, t, u) that jumps along the " +
+              "probability-flow ODE of a diffusion model from noise level t to u in either direction: one-step generation " +
+              "(t = 80 → u = 0.002), one-step inversion (u > t), and few-step samplers.\n"
+            : "An EDM diffusion denoiser trained by bcm as a baseline (`--objective edm`): the network ignores u; sample it with " +
+              "an ODE solver (`bcm sample --plan heun:K`), or fine-tune a BCM from it (`bcm train --init-from`).\n");
+        md.AppendLine("## Architecture\n");
+        md.AppendLine(loaded.Config switch
+        {
+            UNetConfig u => $"The ADM UNet of the official BCM code (`UNetModel` in `cm/unet_bcf.py`): {u.ImageSize}×{u.ImageSize}×{u.InChannels} images, " +
+                            $"{u.ModelChannels} channels × ({string.Join(", ", u.ChannelMult)}), {u.NumResBlocks} residual blocks a level, attention at " +
+                            $"downsampling factors ({string.Join(", ", u.AttentionResolutions)}), {(u.NumClasses == 0 ? "unconditional" : $"{u.NumClasses} classes")}; " +
+                            $"{parameters:N0} parameters. The constructor's arguments are in `config.json` (`unet_args`) and in the weights' metadata.",
+            MlpConfig m => $"bcm's residual MLP for vectors: dimension {m.Dim}, {m.Blocks} blocks of {m.Hidden}; {parameters:N0} parameters.",
+            _ => $"{parameters:N0} parameters.",
+        });
+        md.AppendLine($"\nWeights: the {weights} weights of `{Path.GetFileName(loaded.Source)}`{(loaded.Step is long s ? $" (training step {s:N0})" : "")}, float32, official key names.\n");
+        if (o is not null)
+        {
+            md.AppendLine("## Data and training budget\n");
+            md.AppendLine($"- data: `{o.Data}`{(o.DataLimit > 0 ? $" (first {o.DataLimit:N0} images)" : "")}");
+            md.AppendLine($"- objective: {Objective(o)}{(o.InitFrom is null ? "" : $", started from `{Path.GetFileName(o.InitFrom)}`")}");
+            md.AppendLine($"- {o.Steps:N0} steps planned at batch {o.BatchSize} ({(double)o.Steps * o.BatchSize:N0} images), RAdam at learning rate {o.LearningRate.ToString("G", CultureInfo.InvariantCulture)}, " +
+                          $"EMA half-life {o.EmaHalfLifeImages:N0} images, seed {o.Seed}");
+            if (run is not null && TrainingSeconds(run) is double seconds)
+                md.AppendLine($"- training time recorded in the run's stats: {seconds / 3600:F2} h on the machine it ran on");
+            if (o.RunId is not null) md.AppendLine($"- run id: `{o.RunId}`");
+        }
+        md.AppendLine("\n## Measurements\n");
+        md.AppendLine(run is not null && Measured(run) is string measured ? measured
+            : "The run has no measurements (`bcm train` writes report/report.json for image models; `bcm eval` measures any model).\n");
+        md.AppendLine("## Intended use\n");
+        md.AppendLine("Research on consistency and diffusion models: generation in one or a few steps, inversion of images to noise, and the " +
+                      "editing that needs both (interpolation, inpainting, blind restoration). It is as good as its training budget and " +
+                      "data: check the measurements above before relying on it, and do not use it to make images of real people.\n");
+        md.AppendLine("## Loading it\n");
+        md.AppendLine(loaded.Config is UNetConfig
+            ? "In bcm: `bcm sample -c model.safetensors`. In PyTorch, with the official code (Mosasaur5526/BCM-iCT-torch, `cm/unet_bcf.py`) " +
+              "and the `safetensors` package:\n\n```python\nimport json\nfrom safetensors.torch import load_file\nfrom cm.unet_bcf import UNetModel\n\n" +
+              "config = json.load(open(\"config.json\"))\nmodel = UNetModel(**config[\"unet_args\"])\n" +
+              "model.load_state_dict(load_file(\"model.safetensors\"), strict=True)\n```\n\n" +
+              "`config.json` gives the scalings that turn the network F into the BCM f (`scalings`), and one-step generation.\n"
+            : "In bcm: `bcm sample -c model.safetensors` (the MLP has no PyTorch counterpart; `config.json` describes it).\n");
+        md.AppendLine("## Licence\n");
+        md.AppendLine("bcm is MIT-licensed; the weights are the trainer's, and the licence of the data they were trained on applies to them.");
+        return md.ToString();
+    }
+
+    private static string Objective(TrainOptions o) => o.Objective == "edm" ? "EDM denoiser" : o.CtOnly ? "iCT (consistency term only)" : "BCT";
+
+    // The run folder a training checkpoint lives in (RUN/checkpoints/ckpt-….safetensors), or null.
+    private static string? RunOf(string source)
+    {
+        var folder = Path.GetDirectoryName(Path.GetFullPath(source));
+        return folder is not null && Path.GetFileName(folder) == "checkpoints" ? Path.GetDirectoryName(folder) : null;
+    }
+
+    // The elapsed seconds of the last line of stats.jsonl (each process's own clock; a resumed run's lines restart it,
+    // so the sum over the stretches is taken).
+    private static double? TrainingSeconds(string run)
+    {
+        string stats = Path.Combine(run, "stats.jsonl");
+        if (!File.Exists(stats) || new FileInfo(stats).LinkTarget is not null) return null;
+        try
+        {
+            IO.InputFile.RequireRegular(stats, "stats file");
+            double total = 0, last = 0;
+            foreach (var line in File.ReadLines(stats))
+            {
+                using var doc = JsonDocument.Parse(line);
+                if (!doc.RootElement.TryGetProperty("elapsed_seconds", out var e) || !e.TryGetDouble(out double now)) continue;
+                if (now < last) total += last; // a new process
+                last = now;
+            }
+            return total + last;
+        }
+        catch (Exception e) when (e is JsonException or IOException or InvalidDataException)
+        {
+            return null;
+        }
+    }
+
+    // The run report's numbers (report/report.json of bcm train), as Markdown lines.
+    private static string? Measured(string run)
+    {
+        string path = Path.Combine(run, "report", "report.json");
+        if (!File.Exists(path)) return null;
+        try
+        {
+            using var doc = JsonDocument.Parse(IO.InputFile.ReadAllText(path, 1 << 20, "run report"));
+            var r = doc.RootElement;
+            double Number(string name) => r.GetProperty(name).GetDouble();
+            return $"From the run's own report (`report/report.json`, at step {r.GetProperty("step")}): an inversion round trip " +
+                   $"({r.GetProperty("invert_plan").GetString()}, then {r.GetProperty("generate_plan").GetString()}) of {r.GetProperty("images")} real images " +
+                   $"has MSE {Number("round_trip_mse"):F4} (PSNR {Number("round_trip_psnr"):F2} dB; pixels on [0, 1]) against {Number("random_sample_mse"):F4} " +
+                   "for unrelated samples. Sample grids at 1-4 NFE are in the run's report/ folder.\n";
+        }
+        catch (Exception e) when (e is JsonException or KeyNotFoundException or InvalidOperationException or IOException or InvalidDataException)
+        {
+            return null;
+        }
+    }
+}
