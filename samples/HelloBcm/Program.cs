@@ -1,4 +1,5 @@
 using Bcm.Imaging;
+using Bcm.Metrics;
 using Bcm.Plans;
 using Bcm.Training;
 
@@ -11,5 +12,5 @@ ImageIO.SaveGrid(samples, Path.Combine(outDir, "samples.png"));
 using var latents = model.Invert(samples, "invert1");             // back to noise at σ = 80, one evaluation
 using var again = model.Regenerate(latents, "onestep");           // and down again
 ImageIO.SaveGrid(again, Path.Combine(outDir, "roundtrip.png"));
-using var error = (again - samples).square().mean();
-Console.WriteLine($"16 samples and their round trip → {Path.GetFullPath(outDir)}; round-trip MSE {error.item<float>():F4}");
+double mse = ImageQuality.Mse(samples, again).Average();       // per image, pixels on [0, 1], as bcm reports it
+Console.WriteLine($"16 samples and their round trip → {Path.GetFullPath(outDir)}; round-trip MSE {mse:F4} (pixels on [0, 1])");

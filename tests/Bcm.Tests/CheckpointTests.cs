@@ -159,6 +159,7 @@ public sealed class CheckpointTests
         Assert.Equal(10, loaded.Model.Network.NumClasses);
     }
 
+    [Trait("Category", "Slow")]
     [Fact]
     public void ImageNet64PresetHasTheOfficialKeysAndShapes()
     {

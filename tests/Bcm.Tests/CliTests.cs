@@ -193,6 +193,7 @@ public sealed class CliTests
     }
 
     /// <summary>One vocabulary: -n/--count for how many, --levels for noise levels, --jumps for a plan's jumps; each default shown once.</summary>
+    [Trait("Category", "Slow")]
     [Fact]
     public void OneVocabularyAcrossCommands()
     {

@@ -77,6 +77,7 @@ public sealed class PurificationTests
         Assert.Throws<ArgumentException>(() => Purification.PlanFor("magic", 0.5));
     }
 
+    [Trait("Category", "Slow")]
     [Fact]
     public void TheReportMeasuresEveryDefenceUnderBothAttacks()
     {
