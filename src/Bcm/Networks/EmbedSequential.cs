@@ -19,6 +19,24 @@ internal sealed class EmbedSequential : Module<Tensor, Tensor, Tensor>
         layers.Add(module);
     }
 
+    /// <summary>The nodes of each layer in turn, the block's parameters under <paramref name="key"/>.</summary>
+    public string Emit(IGraphWriter g, string key, string x, string emb, IReadOnlyDictionary<string, Tensor> weights)
+    {
+        var h = x;
+        for (int i = 0; i < layers.Count; i++)
+        {
+            string k = $"{key}.{i}";
+            h = layers[i] switch
+            {
+                ResBlock res => res.Emit(g, k, h, emb, weights),
+                AttentionBlock attention => attention.Emit(g, k, h, weights),
+                TorchSharp.Modules.Conv2d => g.Conv(h, k, weights),
+                var other => throw new NotSupportedException($"no graph form for {other.GetType().Name}"),
+            };
+        }
+        return h;
+    }
+
     public override Tensor forward(Tensor x, Tensor emb)
     {
         var h = x;

@@ -30,6 +30,15 @@ public interface IBcmNetwork
     /// </summary>
     long ActivationsPerSample => 0;
 
+    /// <summary>
+    /// Writes F_θ as a graph of ONNX operators into <paramref name="graph"/>, on the values named <paramref name="x"/>
+    /// (already scaled by c_in), <paramref name="cNoiseT"/>, <paramref name="cNoiseU"/> and <paramref name="y"/>
+    /// (int64 class labels, or null); returns the name of its output. Eval mode: dropout is the identity.
+    /// </summary>
+    /// <exception cref="NotSupportedException">The network has no graph form.</exception>
+    string WriteGraph(IGraphWriter graph, string x, string cNoiseT, string cNoiseU, string? y) =>
+        throw new NotSupportedException($"{GetType().Name} cannot be written as an ONNX graph");
+
     /// <summary>Configuration serialisable to JSON, from which <see cref="NetworkFactory"/> rebuilds the network.</summary>
     NetworkConfig Config { get; }
 

@@ -42,7 +42,7 @@ internal static class Layers
     public static Tensor TimestepEmbedding(Tensor s, int dim, double maxPeriod = 10000)
     {
         int half = dim / 2;
-        var freqs = exp(Range(half, dtype: ScalarType.Float32, device: s.device).Times(-Math.Log(maxPeriod)).Over(half));
+        var freqs = TimestepFrequencies(half, maxPeriod, s.device);
         var args = s.to(ScalarType.Float32).unsqueeze(1) * freqs.unsqueeze(0);
         var emb = cat([cos(args), sin(args)], 1);
         if (dim % 2 == 1) emb = cat([emb, zeros_like(emb[.., ..1])], 1);
@@ -53,6 +53,10 @@ internal static class Layers
     /// The consistency-model initialisation of method §4 for any network with the t/u embedding pair: copy the t
     /// embedding into the u embedding and set the align projection to [I | 0], so the network ignores u.
     /// </summary>
+    /// <summary>exp(−ln(max_period)·i/half) for i &lt; half, in float32 as the official code computes it.</summary>
+    public static Tensor TimestepFrequencies(int half, double maxPeriod = 10000, Device? device = null) =>
+        exp(Range(half, dtype: ScalarType.Float32, device: device).Times(-Math.Log(maxPeriod)).Over(half));
+
     public static void AlignToT(Module timeEmbed, Module timeEmbedEnd, Linear align)
     {
         using var _ = no_grad();

@@ -79,6 +79,23 @@ public sealed class Mlp : Module<Tensor, Tensor, Tensor, Tensor?, Tensor>, IBcmN
     public void InitialiseFromConsistencyModel() => Layers.AlignToT(time_embed, time_embed_end, time_embed_align);
 
     /// <inheritdoc/>
+    public string WriteGraph(IGraphWriter g, string x, string cNoiseT, string cNoiseU, string? y)
+    {
+        if ((label_emb is null) != (y is null))
+            throw new ArgumentException(label_emb is null ? "this model is unconditional: it takes no class labels" : "this model is class-conditional: class labels are required");
+        var weights = named_parameters().ToDictionary(p => p.name, p => (Tensor)p.parameter);
+        var emb = g.NoiseEmbedding(cNoiseT, cNoiseU, y, config.EmbedChannels, weights);
+        var h = g.Linear(x, "input", weights);
+        for (int i = 0; i < blocks.Count; i++)
+        {
+            string k = $"blocks.{i}";
+            var a = g.Node("Add", [g.Linear(g.SiLU(g.LayerNorm(h, k + ".norm", weights)), k + ".fc1", weights), g.Linear(g.SiLU(emb), k + ".emb_proj", weights)]);
+            h = g.Node("Add", [h, g.Linear(g.SiLU(a), k + ".fc2", weights)]);
+        }
+        return g.Linear(g.SiLU(g.LayerNorm(h, "out.0", weights)), "out.2", weights);
+    }
+
+    /// <inheritdoc/>
     public bool IsUParameter(string name) => Layers.IsUParameter(name);
 }
 

@@ -65,6 +65,32 @@ internal sealed class ResBlock : Module<Tensor, Tensor, Tensor>
         return skip.Plus(h).MoveToOuterDisposeScope();
     }
 
+    /// <summary>This block's nodes (eval mode), its parameters under <paramref name="key"/> in <paramref name="weights"/>.</summary>
+    public string Emit(IGraphWriter g, string key, string x, string emb, IReadOnlyDictionary<string, Tensor> weights)
+    {
+        string h;
+        if (up || down)
+        {
+            h = Resample(g, g.SiLU(g.GroupNorm(x, key + ".in_layers.0", weights)));
+            x = Resample(g, x);
+            h = g.Conv(h, key + ".in_layers.2", weights);
+        }
+        else
+        {
+            h = g.Conv(g.SiLU(g.GroupNorm(x, key + ".in_layers.0", weights)), key + ".in_layers.2", weights);
+        }
+        var e = g.Node("Unsqueeze", [g.Linear(g.SiLU(emb), key + ".emb_layers.1", weights), g.Constant([2, 3])]);
+        h = g.Node("Add", [h, e]);
+        h = g.Conv(g.SiLU(g.GroupNorm(h, key + ".out_layers.0", weights)), key + ".out_layers.3", weights);
+        var skip = skip_connection is null ? x : g.Conv(x, key + ".skip_connection", weights);
+        return g.Node("Add", [skip, h]);
+    }
+
+    // Average pooling by 2, or nearest upsampling by 2 (PyTorch's nearest is floor(i / 2): asymmetric coordinates, floor).
+    private string Resample(IGraphWriter g, string x) => down
+        ? g.Node("AveragePool", [x], ("kernel_shape", new[] { 2L, 2L }), ("strides", new[] { 2L, 2L }))
+        : g.Node("Resize", [x, "", g.Constant([1f, 1f, 2f, 2f], [4])], ("mode", "nearest"), ("coordinate_transformation_mode", "asymmetric"), ("nearest_mode", "floor"));
+
     private Tensor Resample(Tensor x) => down
         ? F.avg_pool2d(x, 2, 2)
         : F.interpolate(x, scale_factor: [2.0, 2.0], mode: InterpolationMode.Nearest);

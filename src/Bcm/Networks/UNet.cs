@@ -191,6 +191,26 @@ public sealed class UNet : Module<Tensor, Tensor, Tensor, Tensor?, Tensor>, IBcm
         return @out.call(h).MoveToOuterDisposeScope();
     }
 
+    /// <inheritdoc/>
+    public string WriteGraph(IGraphWriter g, string x, string cNoiseT, string cNoiseU, string? y)
+    {
+        if ((label_emb is null) != (y is null))
+            throw new ArgumentException(label_emb is null ? "this model is unconditional: it takes no class labels" : "this model is class-conditional: class labels are required");
+        var weights = named_parameters().ToDictionary(p => p.name, p => (Tensor)p.parameter);
+        var emb = g.NoiseEmbedding(cNoiseT, cNoiseU, y, config.ModelChannels, weights);
+        var skips = new Stack<string>();
+        var h = x;
+        for (int i = 0; i < input_blocks.Count; i++)
+        {
+            h = input_blocks[i].Emit(g, $"input_blocks.{i}", h, emb, weights);
+            skips.Push(h);
+        }
+        h = middle_block.Emit(g, "middle_block", h, emb, weights);
+        for (int i = 0; i < output_blocks.Count; i++)
+            h = output_blocks[i].Emit(g, $"output_blocks.{i}", g.Node("Concat", [h, skips.Pop()], ("axis", 1L)), emb, weights);
+        return g.Conv(g.SiLU(g.GroupNorm(h, "out.0", weights)), "out.2", weights);
+    }
+
     /// <summary>
     /// Fine-tuning initialisation from a consistency model (method §4): copy time_embed into time_embed_end and set
     /// time_embed_align = [I | 0], so that the network ignores u and reproduces the consistency model exactly.

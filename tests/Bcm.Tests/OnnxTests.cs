@@ -1,0 +1,105 @@
+using Bcm.Model;
+using Bcm.Tensors;
+using Bcm.Networks;
+using Bcm.Onnx;
+using Bcm.Training;
+using Xunit;
+using Xunit.Abstractions;
+using static TorchSharp.torch;
+
+namespace Bcm.Tests;
+
+/// <summary>
+/// The ONNX export against libtorch: for the presets and for random configurations (image sizes, channel multipliers,
+/// attention resolutions, class conditioning, the MLP), ONNX Runtime's F equals libtorch's within 1e-5 of the output's
+/// scale, at several (t, u) pairs including t &lt; u; and a BcmModel over the ONNX network samples what the libtorch one does.
+/// </summary>
+[Collection(TestModels.SharedModels)]
+public sealed class OnnxTests(ITestOutputHelper output)
+{
+    private static readonly (double T, double U)[] Levels = [(80, 0.002), (2.4, 0.002), (1.0, 0.5), (0.07, 80), (0.5, 10)];
+
+    // Every parameter random (the zero-initialised output layers too), so that every path of the graph counts.
+    private static IBcmNetwork Random(NetworkConfig config, long seed)
+    {
+        manual_seed(seed);
+        var net = NetworkFactory.Create(config);
+        using (no_grad())
+            foreach (var p in net.Module.parameters())
+                p.copy_(randn_like(p) / Math.Sqrt(Math.Max(1, p.numel() / p.shape[0])));
+        net.Module.eval();
+        return net;
+    }
+
+    public static TheoryData<string> Presets => ["tiny", "digits", "mnist", "cifar10-cpu", "mixture2d", "mixture64"];
+
+    [Theory]
+    [MemberData(nameof(Presets))]
+    public void EveryPresetsGraphMatchesLibtorch(string preset) => Check(preset, Training.Presets.Get(preset).Network, seed: 1);
+
+    [Fact]
+    public void RandomConfigurationsMatchLibtorch()
+    {
+        var rng = new Random(7);
+        for (int i = 0; i < 6; i++)
+        {
+            int size = new[] { 8, 16 }[rng.Next(2)];
+            int levels = rng.Next(1, 4);
+            var mult = Enumerable.Range(0, levels).Select(_ => rng.Next(1, 3)).ToArray();
+            int[] attention = rng.Next(3) switch { 0 => [], 1 => [2], _ => [1, 2] };
+            var config = new UNetConfig
+            {
+                ImageSize = size, InChannels = rng.Next(2) == 0 ? 1 : 3, ModelChannels = 32, ChannelMult = mult, NumResBlocks = rng.Next(1, 3),
+                AttentionResolutions = attention, NumHeadChannels = rng.Next(2) == 0 ? 32 : 16, NumClasses = rng.Next(2) == 0 ? 0 : 5,
+            };
+            config = config with { OutChannels = config.InChannels };
+            Check($"random UNet {i}", config, seed: 10 + i);
+        }
+        Check("conditional MLP", new MlpConfig { Dim = 5, Hidden = 64, Blocks = 2, EmbedChannels = 16, NumClasses = 3 }, seed: 20);
+    }
+
+    private void Check(string name, NetworkConfig config, long seed)
+    {
+        var torchNet = Random(config, seed);
+        using var onnxNet = new Disposer(OnnxNetwork.From(torchNet, threads: 1));
+        double worst = 0;
+        foreach (var (t, u) in Levels)
+        {
+            using var scope = NewDisposeScope();
+            manual_seed(seed + 100);
+            var x = randn([3, .. torchNet.SampleShape]).Times(Scalings.CIn(t) * Math.Sqrt(t * t + 0.25));
+            var cT = full(3, Scalings.CNoise(t));
+            var cU = full(3, Scalings.CNoise(u));
+            var y = torchNet.NumClasses > 0 ? tensor(new long[] { 0, torchNet.NumClasses - 1, 1 }) : null;
+            Tensor expected;
+            using (no_grad()) expected = torchNet.Forward(x, cT, cU, y);
+            var actual = onnxNet.Network.Forward(x, cT, cU, y);
+            double scale = expected.abs().max().item<float>(), err = (actual - expected).abs().max().item<float>();
+            Assert.True(double.IsFinite(err) && scale > 0, $"{name} at ({t}, {u}): scale {scale}, error {err}");
+            worst = Math.Max(worst, err / scale);
+        }
+        torchNet.Module.Dispose();
+        output.WriteLine($"{name}: largest error {worst:E2} of the output's scale");
+        Assert.True(worst <= 1e-5, $"{name}: ONNX Runtime differs from libtorch by {worst:E2} of the output's scale");
+    }
+
+    [Fact]
+    public void ABcmModelOverTheOnnxNetworkSamplesAndInvertsAsTheLibtorchOne()
+    {
+        using var loaded = ModelLoader.Load(TestModels.TinyRun.Value);
+        using var onnx = new BcmModel(OnnxNetwork.From(loaded.Model.Network, threads: 1));
+        foreach (var plan in new[] { "onestep", "zigzag3" })
+        {
+            var p = Plans.PlanPresets.Resolve(plan);
+            using var a = Plans.PlanRunner.Generate(loaded.Model, p, 6, seed: 3, batchSize: 4);
+            using var b = Plans.PlanRunner.Generate(onnx, p, 6, seed: 3, batchSize: 4);
+            Assertions.Close(a, b, rtol: 1e-5, what: plan);
+        }
+    }
+
+    private sealed class Disposer(OnnxNetwork network) : IDisposable
+    {
+        public OnnxNetwork Network { get; } = network;
+        public void Dispose() => Network.Module.Dispose();
+    }
+}
