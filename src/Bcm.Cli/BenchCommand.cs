@@ -28,11 +28,16 @@ internal static class BenchCommand
             Description = "Instead of throughput, profile one-step sampling layer by layer: time share and GFLOP/s of each kind of layer " +
                           "(convolutions by kernel size, normalisations, linear layers, activations) and of what runs between them",
         };
+        var onnx = new Option<bool>("--onnx")
+        {
+            Description = "Also time one-step sampling on ONNX Runtime (the network exported by bcm export --format onnx, CPU, all graph optimisations) " +
+                          "against libtorch, interleaved, at each batch size and thread count, and print the ratio",
+        };
         var json = new Option<bool>("--json") { Description = "Write the results as JSON on stdout (one object with the matmul reference and a row per measurement), for scripts" };
         var cmd = new Command("bench", "Measure images/s, achieved GFLOP/s and peak resident memory of one BCT training step and of one-step sampling, " +
                                        "for presets or your own network (--config), over batch sizes and thread counts, next to the machine's float32 matmul GFLOP/s.")
         {
-            presets, config, batch, threads, repeats, fused, profile, json, Common.Device, Common.Threads,
+            presets, config, batch, threads, repeats, fused, profile, onnx, json, Common.Device, Common.Threads,
         };
         cmd.SetAction(parse => Common.Guard(() =>
         {
@@ -50,6 +55,7 @@ internal static class BenchCommand
             bool asJson = parse.GetValue(json);
             double matmul = Throughput.MatmulGflops(device);
             if (parse.GetValue(profile)) return Profile(networks, threadCounts, batches, reps, device, matmul, asJson);
+            if (parse.GetValue(onnx)) return Engines(networks, threadCounts, batches, reps, asJson);
             if (!asJson) Header(device, matmul, batches);
             var rows = new List<Throughput.Row>();
             foreach (var (name, network) in networks)
@@ -73,6 +79,27 @@ internal static class BenchCommand
             return 0;
         }));
         return cmd;
+    }
+
+    // One-step sampling on libtorch and on ONNX Runtime, interleaved, per network, batch and thread count.
+    private static int Engines(List<(string Name, NetworkConfig Config)> networks, int[] threadCounts, int[] batches, int repeats, bool asJson)
+    {
+        var rows = new List<Bcm.Onnx.OnnxThroughput.Row>();
+        if (!asJson)
+        {
+            Console.WriteLine("one-step sampling, libtorch against ONNX Runtime (interleaved runs, mean images/s)");
+            Console.WriteLine("| network | batch | threads | libtorch img/s | ONNX Runtime img/s | ONNX / libtorch |\n|---|---|---|---|---|---|");
+        }
+        foreach (var (name, network) in networks)
+            foreach (int n in threadCounts)
+                foreach (int b in batches)
+                {
+                    var r = Bcm.Onnx.OnnxThroughput.Measure(name, network, b, repeats, n);
+                    rows.Add(r);
+                    if (!asJson) Console.WriteLine($"| {r.Name} | {r.BatchSize} | {r.Threads} | {r.TorchImagesPerSecond:F1} | {r.OnnxImagesPerSecond:F1} | {r.Ratio:F2} |");
+                }
+        if (asJson) Console.WriteLine(JsonSerializer.Serialize(new { Engines = rows }, Bcm.IO.JsonFormat.Options));
+        return 0;
     }
 
     private static int Profile(List<(string Name, NetworkConfig Config)> networks, int[] threadCounts, int[] batches, int repeats, Device device,

@@ -18,6 +18,21 @@ internal static class Common
     public static readonly Option<string?> Data = new("--data", "-d") { Description = "Data: " + Bcm.Data.DataSources.Help };
     public static readonly Option<long> Seed = new("--seed", "-s") { Description = "Seed; results are reproducible and independent of batch size (default 0)", DefaultValueFactory = _ => 0 };
     public static readonly Option<int?> Threads = new("--threads") { Description = "CPU threads for tensor operations (default: all cores)" };
+    /// <summary>The engine that runs the network forward: libtorch, or ONNX Runtime over the network's ONNX graph.</summary>
+    public static readonly Option<string> Engine = EngineOption();
+
+    private static Option<string> EngineOption()
+    {
+        var option = new Option<string>("--engine")
+        {
+            Description = "torch (libtorch) or onnx (ONNX Runtime on the CPU: the network is written as an ONNX graph when the model loads; " +
+                          "outputs equal libtorch's within 1e-5 of their scale; bcm bench --onnx compares their speed)",
+            DefaultValueFactory = _ => "torch",
+        };
+        option.AcceptOnlyFromAmong("torch", "onnx");
+        return option;
+    }
+
     public static readonly Option<string> Device = new("--device") { Description = "cpu, cuda or cuda:N (default cpu)", DefaultValueFactory = _ => "cpu" };
 
     /// <summary>Commands that split their work over the ranks of <c>mpirun -np N</c>.</summary>
@@ -122,8 +137,32 @@ internal static class Common
     }
 
     /// <summary>The model of --checkpoint, --preset, --device and --weights.</summary>
-    public static ModelLoader.Loaded LoadModel(System.CommandLine.ParseResult parse) =>
-        LoadModel(parse.GetValue(Checkpoint), parse.GetValue(Preset), parse.GetValue(Device)!, parse.GetValue(Weights) != "online");
+    public static ModelLoader.Loaded LoadModel(System.CommandLine.ParseResult parse)
+    {
+        var loaded = LoadModel(parse.GetValue(Checkpoint), parse.GetValue(Preset), parse.GetValue(Device)!, parse.GetValue(Weights) != "online");
+        return parse.GetResult(Engine) is not null && parse.GetValue(Engine) == "onnx" ? OnOnnxRuntime(loaded) : loaded;
+    }
+
+    // The loaded model with its network run by ONNX Runtime (the scalings and every plan unchanged), or, where ONNX
+    // Runtime cannot load on this machine, the libtorch model with a message.
+    private static ModelLoader.Loaded OnOnnxRuntime(ModelLoader.Loaded loaded)
+    {
+        if (loaded.Model.Device.type != TorchSharp.DeviceType.CPU)
+            throw new CliError("--engine onnx runs on the CPU here (ONNX Runtime's CUDA provider is the Microsoft.ML.OnnxRuntime.Gpu package): leave out --device or --engine");
+        try
+        {
+            var network = Bcm.Onnx.OnnxNetwork.From(loaded.Model.Network, TorchSharp.torch.get_num_threads());
+            var model = new Bcm.Model.BcmModel(network, loaded.Model.SigmaData, loaded.Model.SigmaMin, loaded.Model.SigmaMax);
+            loaded.Model.Dispose();
+            Console.Error.WriteLine($"engine: ONNX Runtime (CPU, {TorchSharp.torch.get_num_threads()} threads)");
+            return loaded with { Model = model };
+        }
+        catch (Exception e) when (e is DllNotFoundException or TypeInitializationException or EntryPointNotFoundException or Microsoft.ML.OnnxRuntime.OnnxRuntimeException)
+        {
+            Console.Error.WriteLine($"bcm: warning: ONNX Runtime cannot run here ({e.Message}); running on libtorch instead");
+            return loaded;
+        }
+    }
 
     /// <summary>The model of a command that works on images (inversion and editing), refusing vector models.</summary>
     public static ModelLoader.Loaded LoadImageModel(System.CommandLine.ParseResult parse)

@@ -21,7 +21,7 @@ internal static class ContentCommand
                                          "whether BCM zigzag rounds keep a sample's content while consistency-model multistep rounds change it (distance to " +
                                          "the one-step sample of the same seed, and FID, after each round). Writes content.md, content.json and CSV files.")
         {
-            Common.Checkpoint, Common.Weights, Common.Preset, Common.Data, Common.Out, Common.Seed, Common.Device, Common.Threads, classifier, pairs, offset, count, rounds, plan,
+            Common.Checkpoint, Common.Weights, Common.Preset, Common.Data, Common.Out, Common.Seed, Common.Device, Common.Threads, Common.Engine, classifier, pairs, offset, count, rounds, plan,
         };
         cmd.SetAction(parse => Common.Guard(() =>
         {

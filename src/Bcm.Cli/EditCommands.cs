@@ -32,7 +32,7 @@ internal static class EditCommands
                                          "rounds without inversion (same levels, 1 NFE a round) and by harmonic filling; error in the region, FID/KID and kept predictions.")
         {
             image, mask, box, data, count, offset, classifierPath, LevelsOption, Label, Common.Checkpoint, Common.Weights, Common.Preset, Common.Out, Common.Seed,
-            Common.Device, Common.Threads,
+            Common.Device, Common.Threads, Common.Engine,
         };
         cmd.SetAction(parse => Common.Guard(() =>
         {
@@ -123,7 +123,7 @@ internal static class EditCommands
                                           $"image's block averages, so the output downsamples exactly to the input (default levels {string.Join(",", SuperResolution.DefaultLevels)}: " +
                                           $"{Rounds.Nfe(SuperResolution.DefaultLevels)} NFE).")
         {
-            image, factor, clean, LevelsOption, Label, Common.Checkpoint, Common.Weights, Common.Preset, Common.Out, Common.Seed, Common.Device, Common.Threads,
+            image, factor, clean, LevelsOption, Label, Common.Checkpoint, Common.Weights, Common.Preset, Common.Out, Common.Seed, Common.Device, Common.Threads, Common.Engine,
         };
         cmd.SetAction(parse => Common.Guard(() =>
         {
@@ -236,7 +236,7 @@ internal static class EditCommands
         var clean = new Option<string?>("--clean") { Description = "A reference image, to report PSNR before and after" };
         var cmd = new Command(name, description)
         {
-            image, clean, LevelsOption, Label, Common.Checkpoint, Common.Weights, Common.Preset, Common.Out, Common.Seed, Common.Device, Common.Threads,
+            image, clean, LevelsOption, Label, Common.Checkpoint, Common.Weights, Common.Preset, Common.Out, Common.Seed, Common.Device, Common.Threads, Common.Engine,
         };
         foreach (var option in extraOptions ?? []) cmd.Options.Add(option);
         cmd.SetAction(parse => Common.Guard(() =>

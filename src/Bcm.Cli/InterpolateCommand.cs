@@ -22,7 +22,7 @@ internal static class InterpolateCommand
         var cmd = new Command("interpolate", "Interpolate between two real images (both inverted to noise, latents mixed by slerp, each mix regenerated) " +
                                              "or between two seeds; writes strip.png (A, the path, B) and path.safetensors.")
         {
-            images, seeds, Common.Checkpoint, Common.Weights, Common.Preset, Common.Out, Common.Seed, Common.Device, Common.Threads, count, lerp, plan, regen, label, independent,
+            images, seeds, Common.Checkpoint, Common.Weights, Common.Preset, Common.Out, Common.Seed, Common.Device, Common.Threads, Common.Engine, count, lerp, plan, regen, label, independent,
         };
         cmd.SetAction(parse => Common.Guard(() =>
         {

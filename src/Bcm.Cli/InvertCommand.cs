@@ -19,7 +19,7 @@ internal static class InvertCommand
         var cmd = new Command("invert", "Invert images to latent noise along the PF-ODE and regenerate them: writes latents.safetensors, " +
                                         "reconstructions (PNG), roundtrip.png (rows of originals above their reconstructions) and metrics.csv (per-image MSE and PSNR on [0, 1]).")
         {
-            images, Common.Checkpoint, Common.Weights, Common.Preset, Common.Data, Common.Out, Common.Seed, Common.Device, Common.Threads, plan, regen, count, label,
+            images, Common.Checkpoint, Common.Weights, Common.Preset, Common.Data, Common.Out, Common.Seed, Common.Device, Common.Threads, Common.Engine, plan, regen, count, label,
         };
         cmd.SetAction(parse => Common.Guard(() =>
         {

@@ -31,7 +31,7 @@ internal static class PurifyCommand
                                         "Square Attack (L∞) and SimBA (L2) query the defended classifier (purifier + classifier) for every defence and σ*, and " +
                                         "clean and robust accuracy go to purification.csv and report.md.")
         {
-            images, Common.Checkpoint, Common.Weights, Common.Preset, Common.Out, Common.Seed, Common.Device, Common.Threads,
+            images, Common.Checkpoint, Common.Weights, Common.Preset, Common.Out, Common.Seed, Common.Device, Common.Threads, Common.Engine,
             method, sigma, data, classifier, count, offset, sigmas, methods, queries, linf, l2,
         };
         cmd.SetAction(parse => Common.Guard(() =>

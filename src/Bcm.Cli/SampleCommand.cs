@@ -25,7 +25,7 @@ internal static class SampleCommand
         var trajectory = new Option<bool>("--trajectory") { Description = "Also write a picture of every step of the plan (trajectory.png: one row per step)" };
         var cmd = new Command("sample", "Generate images (or vectors) from a checkpoint with a sampling plan; writes samples.png (a grid, or a scatter plot of 2-D vectors), samples.safetensors, plan.txt, and samples.csv for vectors.")
         {
-            Common.Checkpoint, Common.Weights, Common.Preset, Common.Out, Common.Seed, Common.Device, Common.Threads, plan, jumps, count, batch, label, individual, trajectory, seeds,
+            Common.Checkpoint, Common.Weights, Common.Preset, Common.Out, Common.Seed, Common.Device, Common.Threads, Common.Engine, plan, jumps, count, batch, label, individual, trajectory, seeds,
         };
         cmd.SetAction(parse => Common.Guard(() =>
         {

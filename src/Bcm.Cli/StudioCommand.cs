@@ -25,7 +25,7 @@ internal static class StudioCommand
         var cmd = new Command("studio", "Serve the editing applications in a local web page: sample with any plan, invert, interpolate between two images, " +
                                         "inpaint with a brush-drawn mask, restore a JPEG, guided edits by painting. One request is evaluated at a time; Ctrl-C stops.")
         {
-            Common.Checkpoint, Common.Weights, Common.Preset, Common.Device, Common.Threads, port, host, data,
+            Common.Checkpoint, Common.Weights, Common.Preset, Common.Device, Common.Threads, Common.Engine, port, host, data,
         };
         cmd.SetAction(parse => Common.Guard(() =>
         {

@@ -49,4 +49,32 @@ public static class OnnxExport
     /// <summary>Writes the ONNX model of <paramref name="network"/> to <paramref name="path"/>, atomically.</summary>
     public static void Write(IBcmNetwork network, string path, IReadOnlyDictionary<string, string>? metadata = null) =>
         AtomicFile.WriteAllBytes(path, Build(network, metadata));
+
+    /// <summary>
+    /// <c>bcm export --format onnx</c>: the model of <paramref name="checkpoint"/> (a run folder, a bcm checkpoint or an
+    /// official state_dict) as <paramref name="path"/> (<c>.onnx</c>), with config.json and a model card beside it, each
+    /// written atomically; the same rules as <see cref="Training.ModelExport.Write"/> for what may be replaced.
+    /// </summary>
+    public static Training.ModelExport.Result Export(string checkpoint, string path, bool ema = true, string? preset = null, bool overwrite = false)
+    {
+        if (!path.EndsWith(".onnx", StringComparison.OrdinalIgnoreCase))
+            throw new ArgumentException($"{path}: an ONNX export is written as .onnx; give a file name ending in .onnx");
+        var (configPath, cardPath) = Training.ModelExport.CheckDestinations(checkpoint, path, overwrite);
+        using var loaded = Training.ModelLoader.Load(checkpoint, preset, useEma: ema);
+        string weights = loaded.Options is null ? "as loaded" : ema ? "ema" : "online";
+        var metadata = new Dictionary<string, string>
+        {
+            ["sigma_data"] = Number(loaded.Model.SigmaData), ["sigma_min"] = Number(loaded.Model.SigmaMin), ["sigma_max"] = Number(loaded.Model.SigmaMax),
+            ["weights"] = weights, ["source"] = Path.GetFileName(loaded.Source),
+        };
+        if (loaded.Step is long step) metadata["step"] = step.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(path))!);
+        Write(loaded.Model.Network, path, metadata);
+        long parameters = loaded.Model.Network.Module.parameters().Sum(p => p.numel());
+        AtomicFile.WriteAllText(configPath, Training.ModelCard.Config(loaded, weights, Path.GetFileName(path)));
+        AtomicFile.WriteAllText(cardPath, Training.ModelCard.Card(loaded, weights, parameters));
+        return new Training.ModelExport.Result(path, 0, parameters, weights, loaded.Source, configPath, cardPath);
+    }
+
+    private static string Number(double v) => v.ToString("R", System.Globalization.CultureInfo.InvariantCulture);
 }

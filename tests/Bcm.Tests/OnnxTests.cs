@@ -102,4 +102,35 @@ public sealed class OnnxTests(ITestOutputHelper output)
         public OnnxNetwork Network { get; } = network;
         public void Dispose() => Network.Module.Dispose();
     }
+
+    [Fact]
+    public void TheCliExportsOnnxWithItsConfigAndSamplesOnEitherEngine()
+    {
+        string run = TestModels.TinyRun.Value, dir = TestPaths.NewTempDir();
+        string path = Path.Combine(dir, "model.onnx");
+        var export = CliRunner.Bcm("export", run, "--format", "onnx", "-o", path);
+        Assert.True(export.Code == 0, export.Err);
+        Assert.True(File.Exists(Path.Combine(dir, "config.json")) && File.Exists(Path.Combine(dir, "README.md")));
+        using (var config = System.Text.Json.JsonDocument.Parse(File.ReadAllText(Path.Combine(dir, "config.json"))))
+            Assert.Equal("model.onnx", config.RootElement.GetProperty("weights_file").GetString());
+        // The file on disk is the graph: loaded into a session it gives libtorch's F.
+        using var loaded = ModelLoader.Load(run);
+        using var fromFile = new BcmModel(new OnnxNetwork(File.ReadAllBytes(path), loaded.Config, threads: 1));
+        using var x = randn([2, 1, 8, 8], generator: manual_seed(4)).Times(80);
+        using (no_grad())
+        using (var a = loaded.Model.Jump(x, 80, 0.002))
+        using (var b = fromFile.Jump(x, 80, 0.002))
+            Assertions.Close(a, b, rtol: 1e-5, what: "model.onnx");
+        Assert.Equal(2, CliRunner.Bcm("export", run, "--format", "onnx", "-o", path).Code); // exists: --force needed
+
+        string torchOut = TestPaths.NewTempDir(), onnxOut = TestPaths.NewTempDir();
+        Assert.Equal(0, CliRunner.Bcm("sample", "-c", run, "-n", "6", "--plan", "zigzag3", "--engine", "torch", "--out", torchOut).Code);
+        var onnxRun = CliRunner.Bcm("sample", "-c", run, "-n", "6", "--plan", "zigzag3", "--engine", "onnx", "--out", onnxOut);
+        Assert.True(onnxRun.Code == 0, onnxRun.Err);
+        Assert.Contains("engine: ONNX Runtime", onnxRun.Err);
+        using var s1 = Checkpoints.SafeTensors.Load(Path.Combine(torchOut, "samples.safetensors")).Tensors["samples"];
+        using var s2 = Checkpoints.SafeTensors.Load(Path.Combine(onnxOut, "samples.safetensors")).Tensors["samples"];
+        Assertions.Close(s1, s2, rtol: 1e-5, what: "bcm sample on either engine");
+        Assert.Equal(2, CliRunner.Bcm("sample", "-c", run, "--engine", "tensorrt").Code);
+    }
 }

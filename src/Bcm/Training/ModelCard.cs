@@ -15,12 +15,13 @@ namespace Bcm.Training;
 public static class ModelCard
 {
     /// <summary>The config.json of an export (the values of <see cref="ModelExport"/>'s metadata, as JSON).</summary>
-    public static string Config(ModelLoader.Loaded loaded, string weights)
+    public static string Config(ModelLoader.Loaded loaded, string weights, string weightsFile = "model.safetensors")
     {
+        bool onnx = weightsFile.EndsWith(".onnx", StringComparison.OrdinalIgnoreCase);
         var config = new JsonObject
         {
             ["format"] = ModelExport.Format,
-            ["weights_file"] = "model.safetensors",
+            ["weights_file"] = weightsFile,
             ["architecture"] = loaded.Config is UNetConfig ? "UNetModel (cm/unet_bcf.py of the official BCM code)" : "bcm residual MLP (no official counterpart)",
         };
         if (loaded.Config is UNetConfig u)
@@ -43,6 +44,13 @@ public static class ModelCard
             ["c_noise"] = "250 * ln(s + 1e-44)",
             ["one_step_generation"] = "x = f(sigma_max * z, sigma_max, sigma_min), z ~ N(0, I)",
         };
+        if (onnx)
+            config["onnx"] = new JsonObject
+            {
+                ["opset"] = 17,
+                ["inputs"] = "x_in [batch, ...sample shape] = c_in(t) * x; c_noise_t [batch] = c_noise(t); c_noise_u [batch] = c_noise(u); y [batch] int64 class labels (conditional models only)",
+                ["output"] = "F [batch, ...sample shape]: the network; f = c_skip * x + c_out * F",
+            };
         config["weights"] = weights;
         config["source"] = Path.GetFileName(loaded.Source);
         if (loaded.Step is long step) config["step"] = step;

@@ -42,9 +42,8 @@ public static class ModelExport
     {
         if (!path.EndsWith(".safetensors", StringComparison.OrdinalIgnoreCase))
             throw new ArgumentException($"{path}: an export is written as .safetensors; give a file name ending in .safetensors");
+        var (configPath, cardPath) = CheckDestinations(checkpoint, path, overwrite);
         string folder = System.IO.Path.GetDirectoryName(System.IO.Path.GetFullPath(path))!;
-        string configPath = System.IO.Path.Combine(folder, "config.json"), cardPath = System.IO.Path.Combine(folder, "README.md");
-        foreach (var file in new[] { path, configPath, cardPath }) CheckDestination(checkpoint, file, overwrite);
         using var loaded = ModelLoader.Load(checkpoint, preset, useEma: ema);
         var tensors = StateDict.Get(loaded.Model.Network.Module);
         string weights = loaded.Options is null ? "as loaded" : ema ? "ema" : "online";
@@ -60,9 +59,22 @@ public static class ModelExport
         Directory.CreateDirectory(folder);
         long parameters = tensors.Values.Sum(t => t.numel());
         SafeTensors.Save(path, tensors, meta);
-        IO.AtomicFile.WriteAllText(configPath, ModelCard.Config(loaded, weights));
+        IO.AtomicFile.WriteAllText(configPath, ModelCard.Config(loaded, weights, System.IO.Path.GetFileName(path)));
         IO.AtomicFile.WriteAllText(cardPath, ModelCard.Card(loaded, weights, parameters));
         return new Result(path, tensors.Count, parameters, weights, loaded.Source, configPath, cardPath);
+    }
+
+    /// <summary>
+    /// Checks where an export of <paramref name="checkpoint"/> to <paramref name="path"/> writes (the model file, and
+    /// config.json and README.md beside it) before anything is loaded; returns the paths of the two.
+    /// </summary>
+    /// <exception cref="ArgumentException">A destination is the source, lies in a run's checkpoints/, or exists without <paramref name="overwrite"/>.</exception>
+    public static (string Config, string Card) CheckDestinations(string checkpoint, string path, bool overwrite)
+    {
+        string folder = System.IO.Path.GetDirectoryName(System.IO.Path.GetFullPath(path))!;
+        string configPath = System.IO.Path.Combine(folder, "config.json"), cardPath = System.IO.Path.Combine(folder, "README.md");
+        foreach (var file in new[] { path, configPath, cardPath }) CheckDestination(checkpoint, file, overwrite);
+        return (configPath, cardPath);
     }
 
     // An export never replaces what it reads, nor a run's checkpoint (the run would no longer resume), and replaces any
