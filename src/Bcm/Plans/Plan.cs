@@ -79,7 +79,8 @@ public sealed record Plan(double Start, IReadOnlyList<PlanStep> Steps)
                 continue;
             }
             OdeMethod? method = token.StartsWith("heun:", StringComparison.Ordinal) ? OdeMethod.Heun
-                : token.StartsWith("euler:", StringComparison.Ordinal) ? OdeMethod.Euler : null;
+                : token.StartsWith("euler:", StringComparison.Ordinal) ? OdeMethod.Euler
+                : token.StartsWith("dpmpp2m:", StringComparison.Ordinal) ? OdeMethod.DpmSolver2M : null;
             var parts = token[(method is null ? 0 : token.IndexOf(':') + 1)..].Split('>');
             if (parts.Length < 2) throw new PlanException($"{where}: expected a jump chain such as 80>0.002, an ODE chain such as heun:80>1>0.002, or noise such as +0.1");
             var values = parts.Select(p => Number(p, where)).ToArray();

@@ -21,8 +21,8 @@ public static class PlanPresets
 
     /// <summary>What <see cref="Resolve"/> accepts, as the CLI's help lists it.</summary>
     public const string Help = "a name (onestep, ancestral2, zigzag3, mixed4, cm-multistep, invert1, invert2, invert4), a family " +
-                               "(ancestral:K for K jumps on a Karras schedule, zigzag:R for R rounds, cm:K; heun:K / euler:K for the diffusion " +
-                               "baseline's ODE solver in K steps, heun-invert:K / euler-invert:K for ODE inversion), or the text form such as '80>2.4>0.002'";
+                               "(ancestral:K for K jumps on a Karras schedule, zigzag:R for R rounds, cm:K; heun:K / euler:K / dpmpp2m:K for the diffusion " +
+                               "baseline's ODE solvers in K steps, heun-invert:K / euler-invert:K / dpmpp2m-invert:K for ODE inversion), or the text form such as '80>2.4>0.002'";
 
     /// <summary>A name, a family <c>ancestral:K</c> / <c>zigzag:R</c> / <c>cm:K</c>, or the text form.</summary>
     public static Plan Resolve(string nameOrText)
@@ -41,6 +41,8 @@ public static class PlanPresets
                 "euler" => Ode(OdeMethod.Euler, k),
                 "heun-invert" => Ode(OdeMethod.Heun, k, invert: true),
                 "euler-invert" => Ode(OdeMethod.Euler, k, invert: true),
+                "dpmpp2m" => Ode(OdeMethod.DpmSolver2M, k),
+                "dpmpp2m-invert" => Ode(OdeMethod.DpmSolver2M, k, invert: true),
                 _ => throw new PlanException($"unknown plan family '{s[..colon]}': {Help}"),
             };
         }

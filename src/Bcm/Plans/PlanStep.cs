@@ -52,6 +52,11 @@ public enum OdeMethod
     Heun,
     /// <summary>Euler's method (DDIM for this parameterisation).</summary>
     Euler,
+    /// <summary>
+    /// DPM-Solver++(2M) (Lu et al. 2022; k-diffusion's <c>sample_dpmpp_2m</c>): a multistep solver in log σ on the
+    /// denoiser's data prediction, second order from its second step on, one evaluation a step.
+    /// </summary>
+    DpmSolver2M,
 }
 
 /// <summary>
@@ -73,7 +78,7 @@ public sealed record OdeStep(double From, double To, OdeMethod Method) : PlanSte
     public static bool AtBoundary(double sigma, double sigmaMin = Schedules.Sigmas.Min) => sigma <= sigmaMin * (1 + 1e-9);
 
     /// <summary>The token prefix of the method in the text form (<c>heun:</c>, <c>euler:</c>).</summary>
-    public string Prefix => Method == OdeMethod.Heun ? "heun:" : "euler:";
+    public string Prefix => Method switch { OdeMethod.Heun => "heun:", OdeMethod.Euler => "euler:", _ => "dpmpp2m:" };
 
     /// <summary>The text form, e.g. <c>heun:80>40</c>.</summary>
     public override string ToString() => $"{Prefix}{Jump.Fmt(From)}>{Jump.Fmt(To)}";
