@@ -77,9 +77,11 @@ public sealed class CliTests
         });
         thread.Start();
         thread.Join();
-        Assert.True(retained - trimmed > 300, $"resident {retained:F0} MB with the blocks freed, {trimmed:F0} MB after trimming");
+        // Of the 600 MB freed, how much stays with the process depends on what ran before in the test host (glibc's mmap
+        // threshold and arenas): seen from 221 to over 500 MB. Trimming must give back a large part of it.
+        Assert.True(retained - trimmed > 150, $"resident {retained:F0} MB with the blocks freed, {trimmed:F0} MB after trimming");
         double? peak = Reports.Throughput.PeakResidentMegabytes(() => TorchSharp.torch.ones(16).Dispose());
-        Assert.True(peak < retained - 300, $"a small phase measured at {peak:F0} MB");
+        Assert.True(peak < retained - 150, $"a small phase measured at {peak:F0} MB");
     }
 
     /// <summary>bcm bench measures any network (a JSON configuration or a run), over sweeps, and writes JSON for scripts (its numbers are not asserted: speed is for benchmarks).</summary>

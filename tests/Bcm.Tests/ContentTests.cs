@@ -11,6 +11,7 @@ namespace Bcm.Tests;
 [Collection(TestModels.SharedModels)]
 public sealed class ContentTests
 {
+    [Trait("Category", "Slow")] // the shared trained model and classifier take about a minute to make
     [Fact]
     public void SharedInitialNoiseMakesTheSameImageInvertToTheSameLatent()
     {
@@ -25,6 +26,7 @@ public sealed class ContentTests
         Assert.False(ia.equal(ib).all().item<bool>(), "independent noise gives two latents");
     }
 
+    [Trait("Category", "Slow")] // the shared trained model and classifier take about a minute to make
     [Fact]
     public void TheContentReportMeasuresPathsAndRounds()
     {

@@ -52,6 +52,7 @@ public sealed class PurificationTests
         Assert.True(calls > 0);
     }
 
+    [Trait("Category", "Slow")] // the shared trained model and classifier take about a minute to make
     [Fact]
     public void PurificationKeepsCleanPredictionsAtLowLevelsAndErasesThemAtTheTop()
     {
