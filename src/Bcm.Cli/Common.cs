@@ -140,8 +140,12 @@ internal static class Common
     public static ModelLoader.Loaded LoadModel(System.CommandLine.ParseResult parse)
     {
         var loaded = LoadModel(parse.GetValue(Checkpoint), parse.GetValue(Preset), parse.GetValue(Device)!, parse.GetValue(Weights) != "online");
-        return parse.GetResult(Engine) is not null && parse.GetValue(Engine) == "onnx" ? OnOnnxRuntime(loaded) : loaded;
+        return OnEngine(parse, loaded);
     }
+
+    /// <summary>The loaded model on the engine --engine names (where the command has the option; libtorch otherwise).</summary>
+    public static ModelLoader.Loaded OnEngine(System.CommandLine.ParseResult parse, ModelLoader.Loaded loaded) =>
+        parse.GetResult(Engine) is not null && parse.GetValue(Engine) == "onnx" ? OnOnnxRuntime(loaded) : loaded;
 
     // The loaded model with its network run by ONNX Runtime (the scalings and every plan unchanged), or, where ONNX
     // Runtime cannot load on this machine, the libtorch model with a message.

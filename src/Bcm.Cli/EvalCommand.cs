@@ -28,15 +28,15 @@ internal static class EvalCommand
                                       "coverage on a classifier's features (with the real-versus-real floor), reconstruction MSE/PSNR/SSIM of inversion " +
                                       "round trips, throughput. With --baseline, the EDM baseline's Heun sampler and ODE inversion over NFE beside the BCM.")
         {
-            Common.Checkpoint, Common.Weights, Baseline, Samples, Plans, ClassifierPath, Inversions, BaselineNfe, InversionNfe, Common.Data, Mixture, Common.Out, Common.Seed, Common.Device, Common.Threads,
+            Common.Checkpoint, Common.Weights, Baseline, Samples, Plans, ClassifierPath, Inversions, BaselineNfe, InversionNfe, Common.Data, Mixture, Common.Out, Common.Seed, Common.Device, Common.Threads, Common.Engine,
         };
         cmd.SetAction(parse => Common.Guard(() =>
         {
             Common.ApplyThreads(parse);
             var budgets = BaselineBudgets(parse);
             string device = parse.GetValue(Common.Device)!;
-            var loaded = Common.LoadModel(parse.GetValue(Common.Checkpoint), null, device, parse.GetValue(Common.Weights) != "online");
-            var baseline = parse.GetValue(Baseline) is string b ? Common.LoadModel(b, null, device) : null;
+            var loaded = Common.OnEngine(parse, Common.LoadModel(parse.GetValue(Common.Checkpoint), null, device, parse.GetValue(Common.Weights) != "online"));
+            var baseline = parse.GetValue(Baseline) is string b ? Common.OnEngine(parse, Common.LoadModel(b, null, device)) : null;
             if (baseline is not null && (baseline.Options is null || TrainingObjectives.For(baseline.Options).TrainsU))
                 throw new CliError($"--baseline {baseline.Source}: not an EDM baseline run (train one with: bcm train --objective edm)");
             if (baseline is not null && !baseline.Config.SampleShape.SequenceEqual(loaded.Config.SampleShape))
