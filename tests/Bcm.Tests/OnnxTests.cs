@@ -133,4 +133,25 @@ public sealed class OnnxTests(ITestOutputHelper output)
         Assertions.Close(s1, s2, rtol: 1e-5, what: "bcm sample on either engine");
         Assert.Equal(2, CliRunner.Bcm("sample", "-c", run, "--engine", "tensorrt").Code);
     }
+
+    /// <summary>The official implementation's outputs (the golden files), reproduced by the ONNX graph of the official weights on ONNX Runtime.</summary>
+    [Theory]
+    [InlineData("adm-tiny-cond")]
+    [InlineData("adm-tiny-uncond")]
+    public void TheOnnxGraphOfTheOfficialWeightsReproducesTheOfficialOutputs(string name)
+    {
+        var (tensors, _) = Checkpoints.SafeTensors.Load(TestPaths.Golden(name + ".safetensors"));
+        try
+        {
+            using var loaded = ModelLoader.Load(TestPaths.Golden(name + ".safetensors"));
+            using var onnx = new BcmModel(OnnxNetwork.From(loaded.Model.Network, threads: 1));
+            var labels = tensors.GetValueOrDefault("io.y");
+            Assertions.Close(tensors["io.F"], onnx.Raw(tensors["io.xt"], tensors["io.t"], tensors["io.u"], labels), 1e-5, what: $"{name}: io.F");
+            Assertions.Close(tensors["io.f"], onnx.Jump(tensors["io.xt"], tensors["io.t"], tensors["io.u"], labels), 1e-5, what: $"{name}: io.f");
+        }
+        finally
+        {
+            foreach (var t in tensors.Values) t.Dispose();
+        }
+    }
 }
