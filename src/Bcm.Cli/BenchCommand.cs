@@ -96,9 +96,11 @@ internal static class BenchCommand
                 {
                     var r = Bcm.Onnx.OnnxThroughput.Measure(name, network, b, repeats, n);
                     rows.Add(r);
+                    Bcm.Onnx.EngineChoice.Record(network, r); // the default engine of this network at n threads from now on
                     if (!asJson) Console.WriteLine($"| {r.Name} | {r.BatchSize} | {r.Threads} | {r.TorchImagesPerSecond:F1} | {r.OnnxImagesPerSecond:F1} | {r.Ratio:F2} |");
                 }
         if (asJson) Console.WriteLine(JsonSerializer.Serialize(new { Engines = rows }, Bcm.IO.JsonFormat.Options));
+        else Console.WriteLine($"recorded in {Bcm.Onnx.EngineChoice.CachePath}: commands run these networks on the faster engine unless --engine says otherwise");
         return 0;
     }
 

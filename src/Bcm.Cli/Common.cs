@@ -26,7 +26,8 @@ internal static class Common
         var option = new Option<string>("--engine")
         {
             Description = "torch (libtorch) or onnx (ONNX Runtime on the CPU: the network is written as an ONNX graph when the model loads; " +
-                          "outputs equal libtorch's within 1e-5 of their scale; bcm bench --onnx compares their speed)",
+                          "outputs equal libtorch's within 1e-5 of their scale). Not given: the engine bcm bench --onnx measured faster for this network " +
+                          "and thread count on this machine, else torch",
             DefaultValueFactory = _ => "torch",
         };
         option.AcceptOnlyFromAmong("torch", "onnx");
@@ -144,8 +145,22 @@ internal static class Common
     }
 
     /// <summary>The loaded model on the engine --engine names (where the command has the option; libtorch otherwise).</summary>
-    public static ModelLoader.Loaded OnEngine(System.CommandLine.ParseResult parse, ModelLoader.Loaded loaded) =>
-        parse.GetResult(Engine) is not null && parse.GetValue(Engine) == "onnx" ? OnOnnxRuntime(loaded) : loaded;
+    public static ModelLoader.Loaded OnEngine(System.CommandLine.ParseResult parse, ModelLoader.Loaded loaded)
+    {
+        if (parse.GetResult(Engine) is not { } given) return loaded; // the command runs on libtorch only
+        if (!given.Implicit) return parse.GetValue(Engine) == "onnx" ? OnOnnxRuntime(loaded) : loaded;
+        // Not given: the engine bcm bench --onnx measured faster for this network at this thread count, else libtorch.
+        int threads = TorchSharp.torch.get_num_threads();
+        if (loaded.Model.Device.type != TorchSharp.DeviceType.CPU || Bcm.Onnx.EngineChoice.Ratio(loaded.Config, threads) is not double ratio) return loaded;
+        if (ratio < Bcm.Onnx.EngineChoice.Margin)
+        {
+            Console.Error.WriteLine($"engine: libtorch (bcm bench measured ONNX Runtime at {ratio:F2}× its rate for this network at {threads} threads)");
+            return loaded;
+        }
+        Console.Error.WriteLine($"engine: ONNX Runtime chosen by measurement (bcm bench: {ratio:F2}× libtorch's rate for this network at {threads} threads " +
+                                $"on this machine, {Bcm.Onnx.EngineChoice.CachePath}); --engine torch runs libtorch");
+        return OnOnnxRuntime(loaded);
+    }
 
     // The loaded model with its network run by ONNX Runtime (the scalings and every plan unchanged), or, where ONNX
     // Runtime cannot load on this machine, the libtorch model with a message.

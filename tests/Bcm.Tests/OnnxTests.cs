@@ -154,4 +154,33 @@ public sealed class OnnxTests(ITestOutputHelper output)
             foreach (var t in tensors.Values) t.Dispose();
         }
     }
+
+    [Fact]
+    public void WithoutEngineTheCommandRunsWhatBenchMeasuredFasterAndSaysSo()
+    {
+        string run = TestModels.TinyRun.Value;
+        using var loaded = ModelLoader.Load(run);
+        Assert.Null(EngineChoice.Ratio(loaded.Config, 1)); // nothing recorded in this test process's cache: libtorch
+        var plain = CliRunner.Bcm("sample", "-c", run, "-n", "2", "--threads", "1", "--out", TestPaths.NewTempDir());
+        Assert.True(plain.Code == 0, plain.Err);
+        Assert.DoesNotContain("engine:", plain.Err);
+
+        // A measurement of this network at one thread, recorded as bench records it.
+        EngineChoice.Record(loaded.Config, new OnnxThroughput.Row("tiny", 8, 1, TorchImagesPerSecond: 100, OnnxImagesPerSecond: 180));
+        Assert.Equal(1.8, EngineChoice.Ratio(loaded.Config, 1));
+        Assert.Null(EngineChoice.Ratio(loaded.Config, 2)); // per thread count
+        var chosen = CliRunner.Bcm("sample", "-c", run, "-n", "2", "--threads", "1", "--out", TestPaths.NewTempDir());
+        Assert.True(chosen.Code == 0, chosen.Err);
+        Assert.Contains("ONNX Runtime chosen by measurement (bcm bench: 1.80×", chosen.Err);
+        var forced = CliRunner.Bcm("sample", "-c", run, "-n", "2", "--threads", "1", "--engine", "torch", "--out", TestPaths.NewTempDir());
+        Assert.DoesNotContain("engine:", forced.Err);
+
+        EngineChoice.Record(loaded.Config, new OnnxThroughput.Row("tiny", 8, 1, TorchImagesPerSecond: 100, OnnxImagesPerSecond: 90));
+        var slower = CliRunner.Bcm("sample", "-c", run, "-n", "2", "--threads", "1", "--out", TestPaths.NewTempDir());
+        Assert.Contains("engine: libtorch (bcm bench measured ONNX Runtime at 0.90×", slower.Err);
+
+        File.WriteAllText(EngineChoice.CachePath, "{ not json");
+        Assert.Null(EngineChoice.Ratio(loaded.Config, 1)); // a damaged cache is only a lost preference
+        File.Delete(EngineChoice.CachePath);
+    }
 }
