@@ -188,6 +188,14 @@ public static class ImageIO
     /// <summary>The grid of <see cref="SaveGrid"/> as PNG bytes.</summary>
     public static byte[] EncodeGrid(Tensor images, int columns = 0, int scale = 0)
     {
+        var (grid, gw, gh) = GridRgba(images, ref columns);
+        if (scale <= 0) scale = Math.Max(1, 512 / Math.Max(gw, gh));
+        return EncodePng(grid, gw, gh, scale);
+    }
+
+    // The grid at one pixel per image pixel, with a one-pixel border: RGBA bytes and their size.
+    private static (byte[] Rgba, int Width, int Height) GridRgba(Tensor images, ref int columns)
+    {
         int b = (int)images.shape[0], h = (int)images.shape[2], w = (int)images.shape[3];
         if (columns <= 0) columns = (int)Math.Ceiling(Math.Sqrt(b));
         int rows = (b + columns - 1) / columns;
@@ -202,15 +210,20 @@ public static class ImageIO
             for (int y = 0; y < h; y++)
                 Array.Copy(rgba, y * w * 4, grid, ((oy + y) * gw + ox) * 4, w * 4);
         }
-        if (scale <= 0) scale = Math.Max(1, 512 / Math.Max(gw, gh));
-        return EncodePng(grid, gw, gh, scale);
+        return (grid, gw, gh);
     }
 
-    /// <summary>Writes originals and their reconstructions as a grid: each row of up to <paramref name="perRow"/> originals above its reconstructions.</summary>
+    /// <summary>The labels of the rows of <see cref="SavePairs"/>, in turn.</summary>
+    public static readonly string[] PairLabels = ["original", "round trip"];
+
+    /// <summary>
+    /// Writes originals and their reconstructions as a grid: each row of up to <paramref name="perRow"/> originals above
+    /// its reconstructions, the rows labelled "original" and "round trip" on the left.
+    /// </summary>
     public static void SavePairs(Tensor originals, Tensor reconstructions, string path, int perRow = 8)
     {
         using var scope = NewDisposeScope();
-        int n = (int)originals.shape[0];
+        int n = (int)originals.shape[0], h = (int)originals.shape[2];
         var rows = new List<Tensor>();
         for (int i = 0; i < n; i += perRow)
         {
@@ -218,7 +231,11 @@ public static class ImageIO
             rows.Add(originals[i..(i + k)].cpu());
             rows.Add(reconstructions[i..(i + k)].cpu());
         }
-        SaveGrid(cat(rows.ToArray(), 0), path, columns: Math.Min(perRow, n));
+        int columns = Math.Min(perRow, n);
+        var (grid, gw, gh) = GridRgba(cat(rows.ToArray(), 0), ref columns);
+        var tops = Enumerable.Range(0, rows.Count).Select(r => 1 + r * (h + 1)).ToArray();
+        var labelled = RowLabels.Add(grid, gw, gh, tops, h, PairLabels, out int width);
+        IO.AtomicFile.WriteAllBytes(path, EncodePng(labelled, width, gh, Math.Max(1, 512 / Math.Max(width, gh))));
     }
 
     /// <summary>Encodes RGBA bytes as JPEG at the given quality and decodes them again (the degradation of blind restoration).</summary>
