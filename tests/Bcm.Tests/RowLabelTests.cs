@@ -35,5 +35,11 @@ public sealed class RowLabelTests
         Assert.Equal(0, Grey(column + 1 + 3, 1 + 3));
         Assert.Equal(255, Grey(column + 1 + 3, 10 + 3));
         Assert.Throws<ArgumentException>(() => RowLabels.Add(new byte[4], 1, 1, [0], 8, ["X"], out _));
+
+        // A short last row: its originals and reconstructions keep rows of their own (12 images, 8 a row: 4 rows).
+        using var twelve = ones(12, 1, 8, 8);
+        ImageIO.SavePairs(twelve, twelve, path);
+        ImageIO.ReadRgba(path, out _, out int h12);
+        Assert.Equal(0, h12 % (4 * 9 + 1));
     }
 }

@@ -223,15 +223,18 @@ public static class ImageIO
     public static void SavePairs(Tensor originals, Tensor reconstructions, string path, int perRow = 8)
     {
         using var scope = NewDisposeScope();
-        int n = (int)originals.shape[0], h = (int)originals.shape[2];
+        int n = (int)originals.shape[0], h = (int)originals.shape[2], columns = Math.Min(perRow, n);
         var rows = new List<Tensor>();
         for (int i = 0; i < n; i += perRow)
         {
             int k = Math.Min(perRow, n - i);
-            rows.Add(originals[i..(i + k)].cpu());
-            rows.Add(reconstructions[i..(i + k)].cpu());
+            // A short last row is filled with cells of the border's grey, so that its originals and its reconstructions
+            // each keep a row of their own (they used to share one).
+            Tensor Row(Tensor images) => k == columns ? images[i..(i + k)].cpu()
+                : cat([images[i..(i + k)].cpu(), ScalarMath.Full([columns - k, .. images.shape[1..]], 64 / 127.5 - 1, images.dtype)], 0);
+            rows.Add(Row(originals));
+            rows.Add(Row(reconstructions));
         }
-        int columns = Math.Min(perRow, n);
         var (grid, gw, gh) = GridRgba(cat(rows.ToArray(), 0), ref columns);
         var tops = Enumerable.Range(0, rows.Count).Select(r => 1 + r * (h + 1)).ToArray();
         var labelled = RowLabels.Add(grid, gw, gh, tops, h, PairLabels, out int width);
