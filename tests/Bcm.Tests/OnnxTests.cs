@@ -103,6 +103,7 @@ public sealed class OnnxTests(ITestOutputHelper output)
         public void Dispose() => Network.Module.Dispose();
     }
 
+    [Trait("Category", "Slow")]
     [Fact]
     public void TheCliExportsOnnxWithItsConfigAndSamplesOnEitherEngine()
     {
@@ -155,6 +156,7 @@ public sealed class OnnxTests(ITestOutputHelper output)
         }
     }
 
+    [Trait("Category", "Slow")]
     [Fact]
     public void WithoutEngineTheCommandRunsWhatBenchMeasuredFasterAndSaysSo()
     {

@@ -35,6 +35,7 @@ public sealed class RunFolderTests
 
     public static TheoryData<string> ForeignKinds => ["other architecture", "other run, same architecture", "export"];
 
+    [Trait("Category", "Slow")]
     [Theory]
     [MemberData(nameof(ForeignKinds))]
     public void AForeignCheckpointUnderTheNewestNameIsRefusedByResumeAndSampleAndNothingIsPruned(string kind)

@@ -37,6 +37,7 @@ public sealed class RunLockTests
         Assert.Equal(2, resumed.Step);
     }
 
+    [Trait("Category", "Slow")]
     [Fact]
     public async Task TheCliRefusesASecondWriterWithExitCode2AndLetsReadersRead()
     {

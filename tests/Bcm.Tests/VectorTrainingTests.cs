@@ -51,6 +51,7 @@ public sealed class VectorTrainingTests
         Assert.Contains("\"kind\": \"mlp\"", File.ReadAllText(Path.Combine(dir, "options.json")));
     }
 
+    [Trait("Category", "Slow")]
     [Fact]
     public void EdmObjectiveTrainsADenoiserWithUTiedAndABcmCanStartFromIt()
     {
