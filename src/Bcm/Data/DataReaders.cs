@@ -25,13 +25,20 @@ public static partial class DataReaders
 
     private static ImageDataset DigitsCsv(Stream raw, string name)
     {
+        return Inflating(name, () => DigitsCsvLines(IO.InputFile.Bounded(MaybeGunzip(raw), MaxCsvBytes, name, "digits CSV"), name));
+    }
+
+    // Runs a read through a (possibly) decompressing stream: the gzip reader's own errors, which name no file, are
+    // reported as damaged gzip data of path; this reader's errors (they start with the path) and a stop at a cap pass as they are.
+    private static T Inflating<T>(string path, Func<T> read)
+    {
         try
         {
-            return DigitsCsvLines(IO.InputFile.Bounded(MaybeGunzip(raw), MaxCsvBytes, name, "digits CSV"), name);
+            return read();
         }
-        catch (InvalidDataException e) when (!IO.InputFile.IsOverCap(e) && !e.Message.StartsWith(name, StringComparison.Ordinal))
+        catch (InvalidDataException e) when (!IO.InputFile.IsOverCap(e) && !e.Message.StartsWith(path, StringComparison.Ordinal))
         {
-            throw new InvalidDataException($"{name}: damaged gzip data ({e.Message})", e);
+            throw new InvalidDataException($"{path}: damaged gzip data ({e.Message})", e);
         }
     }
 
@@ -93,15 +100,9 @@ public static partial class DataReaders
     private static byte[] ReadHeader(Stream stream, string path, int length, int magic, string kind)
     {
         var head = new byte[length];
-        try
-        {
-            if (stream.ReadAtLeast(head, length, throwOnEndOfStream: false) < length || BinaryPrimitives.ReadInt32BigEndian(head) != magic)
-                throw new InvalidDataException($"{path}: not an IDX {kind} file (magic 0x{magic:X8} and a {length}-byte header expected)");
-        }
-        catch (InvalidDataException e) when (!e.Message.StartsWith(path, StringComparison.Ordinal))
-        {
-            throw new InvalidDataException($"{path}: damaged gzip data ({e.Message})", e);
-        }
+        bool whole = Inflating(path, () => stream.ReadAtLeast(head, length, throwOnEndOfStream: false) == length);
+        if (!whole || BinaryPrimitives.ReadInt32BigEndian(head) != magic)
+            throw new InvalidDataException($"{path}: not an IDX {kind} file (magic 0x{magic:X8} and a {length}-byte header expected)");
         return head;
     }
 
@@ -118,18 +119,11 @@ public static partial class DataReaders
     {
         using var buffer = new MemoryStream();
         var chunk = new byte[1 << 16];
-        try
+        while (buffer.Length < count)
         {
-            while (buffer.Length < count)
-            {
-                int read = stream.Read(chunk, 0, (int)Math.Min(chunk.Length, count - buffer.Length));
-                if (read == 0) throw new InvalidDataException($"{path}: truncated: the header announces {count:N0} data bytes, the file holds {buffer.Length:N0}");
-                buffer.Write(chunk, 0, read);
-            }
-        }
-        catch (InvalidDataException e) when (!e.Message.StartsWith(path, StringComparison.Ordinal))
-        {
-            throw new InvalidDataException($"{path}: damaged gzip data ({e.Message})", e);
+            int read = Inflating(path, () => stream.Read(chunk, 0, (int)Math.Min(chunk.Length, count - buffer.Length)));
+            if (read == 0) throw new InvalidDataException($"{path}: truncated: the header announces {count:N0} data bytes, the file holds {buffer.Length:N0}");
+            buffer.Write(chunk, 0, read);
         }
         return buffer.ToArray();
     }
@@ -215,14 +209,7 @@ public static partial class DataReaders
     private static byte[] ReadAll(string path, long maxBytes)
     {
         using var file = OpenExisting(path);
-        try
-        {
-            return IO.InputFile.ReadAll(MaybeGunzip(file), maxBytes, path, "data file");
-        }
-        catch (InvalidDataException e) when (!IO.InputFile.IsOverCap(e))
-        {
-            throw new InvalidDataException($"{path}: damaged gzip data ({e.Message})", e);
-        }
+        return Inflating(path, () => IO.InputFile.ReadAll(MaybeGunzip(file), maxBytes, path, "data file"));
     }
 
     // Looks at the first two bytes: 1f 8b is gzip.

@@ -73,16 +73,17 @@ public static class ModelExport
     {
         string folder = System.IO.Path.GetDirectoryName(System.IO.Path.GetFullPath(path))!;
         string configPath = System.IO.Path.Combine(folder, "config.json"), cardPath = System.IO.Path.Combine(folder, "README.md");
-        foreach (var file in new[] { path, configPath, cardPath }) CheckDestination(checkpoint, file, overwrite);
+        // The source once (for a run folder, resolving it reads its checkpoints' headers), then each destination against it.
+        string source = Resolve(Directory.Exists(checkpoint) ? ModelLoader.ResolveCheckpoint(checkpoint) : checkpoint);
+        foreach (var file in new[] { path, configPath, cardPath }) CheckDestination(source, file, overwrite);
         return (configPath, cardPath);
     }
 
     // An export never replaces what it reads, nor a run's checkpoint (the run would no longer resume), and replaces any
     // other file only when asked. Paths are compared after resolving links.
-    private static void CheckDestination(string checkpoint, string path, bool overwrite)
+    private static void CheckDestination(string source, string path, bool overwrite)
     {
         string target = Resolve(path);
-        string source = Resolve(Directory.Exists(checkpoint) ? ModelLoader.ResolveCheckpoint(checkpoint) : checkpoint);
         if (string.Equals(target, source, OperatingSystem.IsWindows() ? StringComparison.OrdinalIgnoreCase : StringComparison.Ordinal))
             throw new ArgumentException($"{path}: that is the checkpoint being exported; write the export to another file");
         var folder = Path.GetDirectoryName(target);

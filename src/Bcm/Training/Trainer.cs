@@ -139,7 +139,6 @@ public sealed class Trainer : IDisposable
                                        IReadOnlyCollection<string>? overrides = null)
     {
         options.Validate(); // every option, before a file is touched or compared
-        if (Directory.Exists(runDir)) RunFolder.RefuseLinks(runDir);
         var runLock = (communicator?.Rank ?? 0) == 0 ? RunLock.Acquire(runDir) : null;
         try
         {
