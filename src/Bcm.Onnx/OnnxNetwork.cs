@@ -1,5 +1,8 @@
 using Bcm.Networks;
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
 using Microsoft.ML.OnnxRuntime;
+using TensorElementType = Microsoft.ML.OnnxRuntime.Tensors.TensorElementType;
 using static TorchSharp.torch;
 
 namespace Bcm.Onnx;
@@ -54,21 +57,21 @@ public sealed class OnnxNetwork : IBcmNetwork
         long batch = x.shape[0];
         using var scope = NewDisposeScope();
         using var runOptions = new RunOptions();
-        var inputs = new List<OrtValue>
-        {
-            Value(x.to(ScalarType.Float32)), Value(cNoiseT.to(ScalarType.Float32)), Value(cNoiseU.to(ScalarType.Float32)),
-        };
+        // ONNX Runtime reads the inputs and writes the output in the tensors' own CPU memory: no copies on the way in or out.
+        var held = new List<Tensor> { OnCpu(x, ScalarType.Float32), OnCpu(cNoiseT, ScalarType.Float32), OnCpu(cNoiseU, ScalarType.Float32) };
         var names = new List<string> { OnnxExport.X, OnnxExport.CNoiseT, OnnxExport.CNoiseU };
         if (y is not null)
         {
-            inputs.Add(Value(y.to(ScalarType.Int64)));
+            held.Add(OnCpu(y, ScalarType.Int64));
             names.Add(OnnxExport.Labels);
         }
+        var output = empty([batch, .. sampleShape], dtype: ScalarType.Float32);
+        var inputs = held.Select(View).ToList();
+        using var result = View(output);
         try
         {
-            using var outputs = module.Session.Run(runOptions, names, inputs, [OnnxExport.Output]);
-            var span = outputs[0].GetTensorDataAsSpan<float>();
-            return tensor(span.ToArray(), [batch, .. sampleShape], dtype: ScalarType.Float32).to(x.device).MoveToOuterDisposeScope();
+            module.Session.Run(runOptions, names, inputs, [OnnxExport.Output], [result]);
+            return output.to(x.device).MoveToOuterDisposeScope();
         }
         finally
         {
@@ -76,14 +79,17 @@ public sealed class OnnxNetwork : IBcmNetwork
         }
     }
 
-    // The tensor's numbers copied into an OrtValue over managed memory (ONNX Runtime reads it in place).
-    private static OrtValue Value(Tensor t)
+    // A contiguous CPU tensor of the given type: the tensor itself when it already is one.
+    private static Tensor OnCpu(Tensor t, ScalarType type) => t.to(type).cpu().contiguous();
+
+    // An OrtValue over the tensor's own memory (the tensor must outlive it: both live in Forward's scope).
+    // (TorchSharp's Tensor.bytes spans the CPU tensor's native storage; libtorch does not move it while the tensor lives.)
+    private static unsafe OrtValue View(Tensor t)
     {
-        using var cpu = t.cpu().contiguous();
-        var shape = t.shape;
-        return t.dtype == ScalarType.Int64
-            ? OrtValue.CreateTensorValueFromMemory(cpu.data<long>().ToArray(), shape)
-            : OrtValue.CreateTensorValueFromMemory(cpu.data<float>().ToArray(), shape);
+        var type = t.dtype == ScalarType.Int64 ? TensorElementType.Int64 : TensorElementType.Float;
+        var bytes = t.bytes;
+        var address = (IntPtr)Unsafe.AsPointer(ref MemoryMarshal.GetReference(bytes));
+        return OrtValue.CreateTensorValueWithData(OrtMemoryInfo.DefaultInstance, type, t.shape, address, bytes.Length);
     }
 
     /// <summary>Not available: an ONNX network is for inference.</summary>
