@@ -44,10 +44,10 @@ internal static class BenchCommand
             Common.ApplyThreads(parse);
             var device = Common.ParseDevice(parse.GetValue(Common.Device)!);
             int reps = parse.GetValue(repeats);
-            if (reps is < 1 or > 1000) throw new CliError($"--repeats must be in 1..1000, got {reps}");
+            if (reps is < 1 or > 1000) throw new BadInputException($"--repeats must be in 1..1000, got {reps}");
             var batches = Common.Integers(parse.GetValue(batch)!, "--batch-size", 1, 65_536);
             var threadCounts = parse.GetValue(threads) is string t ? Common.Integers(t, "--thread-counts", 1, Common.MaxThreads) : [get_num_threads()];
-            if (parse.GetValue(presets) is { Length: > 0 } && parse.GetValue(config) is { Length: > 0 }) throw new CliError("give --presets or --config, not both");
+            if (parse.GetValue(presets) is { Length: > 0 } && parse.GetValue(config) is { Length: > 0 }) throw new BadInputException("give --presets or --config, not both");
             var networks = parse.GetValue(config) is { Length: > 0 } files
                 ? files.Select(f => (Name: Path.GetFileName(Path.TrimEndingDirectorySeparator(f)), Config: Throughput.ConfigOf(f))).ToList()
                 : (parse.GetValue(presets) is { Length: > 0 } given ? given : ["tiny", "digits", "mnist", "cifar10"])

@@ -21,7 +21,7 @@ internal static class ClassifierCommand
             Common.ApplyThreads(parse);
             string data = parse.GetValue(Common.Data) ?? "mnist";
             int s = parse.GetValue(size), e = parse.GetValue(epochs);
-            if (e < 1) throw new CliError("--epochs must be ≥ 1");
+            if (e < 1) throw new BadInputException("--epochs must be ≥ 1");
             var printer = new ProgressPrinter();
             var train = DataSources.Load(data, 1, s, printer);
             var test = DataSources.LoadTest(data, train.Channels, s, printer);

@@ -70,9 +70,7 @@ internal static class Common
         {
             return body();
         }
-        catch (Exception e) when (e is CliError or CheckpointException or PlanException or ArgumentException or InvalidDataException
-                                       or FileNotFoundException or DirectoryNotFoundException or TrainingDivergedException or NotSupportedException
-                                       or Bcm.Distributed.DistributedException or RunLockedException)
+        catch (Exception e) when (BadInputException.Is(e))
         {
             Console.Error.WriteLine($"bcm: error: {RankPrefix}{e.Message}");
             return 2;
@@ -108,8 +106,8 @@ internal static class Common
     {
         if (parse.GetValue(Threads) is int n)
         {
-            if (n < 1) throw new CliError("--threads must be ≥ 1");
-            if (n > MaxThreads) throw new CliError($"--threads {n}: at most {MaxThreads} (this machine has {Environment.ProcessorCount} logical cores)");
+            if (n < 1) throw new BadInputException("--threads must be ≥ 1");
+            if (n > MaxThreads) throw new BadInputException($"--threads {n}: at most {MaxThreads} (this machine has {Environment.ProcessorCount} logical cores)");
             if (n > Environment.ProcessorCount)
                 Console.Error.WriteLine($"bcm: warning: --threads {n} is more than the {Environment.ProcessorCount} logical cores; libtorch's threads spin, so this is slower");
             TorchSharp.torch.set_num_threads(n);
@@ -119,9 +117,9 @@ internal static class Common
     public static TorchSharp.torch.Device ParseDevice(string device)
     {
         if (device is not ("cpu" or "cuda") && !device.StartsWith("cuda:", StringComparison.Ordinal))
-            throw new CliError($"--device must be cpu, cuda or cuda:N, got '{device}'");
+            throw new BadInputException($"--device must be cpu, cuda or cuda:N, got '{device}'");
         if (device.StartsWith("cuda", StringComparison.Ordinal) && !TorchSharp.torch.cuda.is_available())
-            throw new CliError("--device cuda: CUDA is not available in this build (it uses the CPU libtorch)");
+            throw new BadInputException("--device cuda: CUDA is not available in this build (it uses the CPU libtorch)");
         return new TorchSharp.torch.Device(device);
     }
 
@@ -133,7 +131,7 @@ internal static class Common
 
     public static ModelLoader.Loaded LoadModel(string? checkpoint, string? preset, string device, bool ema = true)
     {
-        if (checkpoint is null) throw new CliError("--checkpoint is required: a run folder or a checkpoint file");
+        if (checkpoint is null) throw new BadInputException("--checkpoint is required: a run folder or a checkpoint file");
         return ModelLoader.Load(checkpoint, preset, useEma: ema, device: ParseDevice(device));
     }
 
@@ -167,7 +165,7 @@ internal static class Common
     private static ModelLoader.Loaded OnOnnxRuntime(ModelLoader.Loaded loaded)
     {
         if (loaded.Model.Device.type != TorchSharp.DeviceType.CPU)
-            throw new CliError("--engine onnx runs on the CPU here (ONNX Runtime's CUDA provider is the Microsoft.ML.OnnxRuntime.Gpu package): leave out --device or --engine");
+            throw new BadInputException("--engine onnx runs on the CPU here (ONNX Runtime's CUDA provider is the Microsoft.ML.OnnxRuntime.Gpu package): leave out --device or --engine");
         try
         {
             var network = Bcm.Onnx.OnnxNetwork.From(loaded.Model.Network, TorchSharp.torch.get_num_threads());
@@ -188,7 +186,7 @@ internal static class Common
     {
         var loaded = LoadModel(parse);
         if (loaded.Config.SampleShape.Length != 3)
-            throw new CliError($"{loaded.Source} makes {loaded.Config.SampleShape[0]}-dimensional vectors; this command works on image models (for vector models use bcm sample and bcm eval)");
+            throw new BadInputException($"{loaded.Source} makes {loaded.Config.SampleShape[0]}-dimensional vectors; this command works on image models (for vector models use bcm sample and bcm eval)");
         return loaded;
     }
 
@@ -197,11 +195,11 @@ internal static class Common
     {
         if (classes == 0)
         {
-            if (parse.GetValue(option) is not null) throw new CliError("--class given, but the model is unconditional");
+            if (parse.GetValue(option) is not null) throw new BadInputException("--class given, but the model is unconditional");
             return null;
         }
-        int c = parse.GetValue(option) ?? throw new CliError("the model is class-conditional: give --class");
-        if (c < 0 || c >= classes) throw new CliError($"--class must be in 0..{classes - 1}");
+        int c = parse.GetValue(option) ?? throw new BadInputException("the model is class-conditional: give --class");
+        if (c < 0 || c >= classes) throw new BadInputException($"--class must be in 0..{classes - 1}");
         return TorchSharp.torch.tensor(new long[] { c }, device: device);
     }
 
@@ -222,26 +220,26 @@ internal static class Common
         var net = Bcm.Metrics.Classifier.Load(path, device);
         if (net.Size == size && net.Channels == channels) return net;
         net.Dispose();
-        throw new CliError($"{path} classifies {net.Channels}x{net.Size}² images; the model makes {channels}x{size}²");
+        throw new BadInputException($"{path} classifies {net.Channels}x{net.Size}² images; the model makes {channels}x{size}²");
     }
 
     /// <summary>The indices of images first..first + n − 1 of <paramref name="set"/> (--offset and -n), refused when they go past its end.</summary>
     public static int[] Slice(Bcm.Data.ImageDataset set, int first, int n) =>
         first + n <= set.Count ? Enumerable.Range(first, n).ToArray()
-            : throw new CliError($"{set.Name} has {set.Count} images: --offset {first} -n {n} goes past the end");
+            : throw new BadInputException($"{set.Name} has {set.Count} images: --offset {first} -n {n} goes past the end");
 
     /// <summary>A comma-separated list of integers in <paramref name="min"/>..<paramref name="max"/> (an empty entry is an error).</summary>
     public static int[] Integers(string text, string option, int min, int max) =>
         text.Split(',', StringSplitOptions.TrimEntries)
             .Select(v => int.TryParse(v, NumberStyles.Integer, CultureInfo.InvariantCulture, out int i) && i >= min && i <= max ? i
-                : throw new CliError($"{option} '{v}': expected integers in {min}..{max}, separated by commas"))
+                : throw new BadInputException($"{option} '{v}': expected integers in {min}..{max}, separated by commas"))
             .ToArray();
 
     /// <summary>Finite numbers separated by commas (empty entries skipped), each in [min, max] when a bound is given.</summary>
     public static double[] Numbers(string text, string option, double min = double.MinValue, double max = double.MaxValue) =>
         text.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
             .Select(v => double.TryParse(v, NumberStyles.Float, CultureInfo.InvariantCulture, out double d) && d >= min && d <= max ? d
-                : throw new CliError($"{option} '{v}': expected numbers{(min > double.MinValue || max < double.MaxValue ? $" in {min}..{max}" : "")}, separated by commas"))
+                : throw new BadInputException($"{option} '{v}': expected numbers{(min > double.MinValue || max < double.MaxValue ? $" in {min}..{max}" : "")}, separated by commas"))
             .ToArray();
 
     public static string F(double v, string format = "g4") => v.ToString(format, CultureInfo.InvariantCulture);

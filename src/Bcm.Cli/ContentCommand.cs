@@ -31,11 +31,11 @@ internal static class ContentCommand
                 Pairs = parse.GetValue(pairs), Invert = parse.GetValue(plan)!, Samples = parse.GetValue(count), Rounds = parse.GetValue(rounds), Seed = parse.GetValue(Common.Seed),
             };
             options.Validate(); // before the model, the classifier and the data load
-            if (parse.GetValue(offset) < 0) throw new CliError($"--offset: {parse.GetValue(offset)} is negative");
+            if (parse.GetValue(offset) < 0) throw new BadInputException($"--offset: {parse.GetValue(offset)} is negative");
             var loaded = Common.LoadImageModel(parse);
-            if (loaded.Model.Network.NumClasses > 0) throw new CliError("bcm content measures unconditional models");
+            if (loaded.Model.Network.NumClasses > 0) throw new BadInputException("bcm content measures unconditional models");
             var device = Common.ParseDevice(parse.GetValue(Common.Device)!);
-            string spec = parse.GetValue(Common.Data) ?? throw new CliError("give --data: the real images (their test split where there is one, e.g. mnist:DIR@test)");
+            string spec = parse.GetValue(Common.Data) ?? throw new BadInputException("give --data: the real images (their test split where there is one, e.g. mnist:DIR@test)");
             int channels = (int)loaded.Config.SampleShape[0], size = (int)loaded.Config.SampleShape[^1];
             using var net = Common.LoadClassifier(parse.GetValue(classifier), spec, channels, size, device);
             var real = DataSources.Load(spec, channels, size);

@@ -28,14 +28,14 @@ internal static class CostCommand
         {
             Common.ApplyThreads(parse);
             int b = parse.GetValue(batch), reps = parse.GetValue(repeats);
-            if (b is < 1 or > 65_536 || reps is < 1 or > 1000) throw new CliError("--batch-size must be in 1..65536 and --repeats in 1..1000");
+            if (b is < 1 or > 65_536 || reps is < 1 or > 1000) throw new BadInputException("--batch-size must be in 1..65536 and --repeats in 1..1000");
             var named = parse.GetValue(runs)!.Select(r => (Path.GetFileName(Path.TrimEndingDirectorySeparator(r)), r)).ToList();
             var qualities = (parse.GetValue(quality) ?? []).Select(q => q.Split('=', 2) is [var run, var csv] && run.Length > 0 && csv.Length > 0
-                ? new CostReport.Quality(run, csv) : throw new CliError($"--quality '{q}': expected RUN=CSV, e.g. mnist=docs/results/mnist-scratch/generation.csv")).ToList();
+                ? new CostReport.Quality(run, csv) : throw new BadInputException($"--quality '{q}': expected RUN=CSV, e.g. mnist=docs/results/mnist-scratch/generation.csv")).ToList();
             foreach (var q in qualities)
-                if (!File.Exists(q.GenerationCsv)) throw new CliError($"--quality {q.Model}: {q.GenerationCsv} does not exist (it is the generation.csv of `bcm eval --out DIR`)");
+                if (!File.Exists(q.GenerationCsv)) throw new BadInputException($"--quality {q.Model}: {q.GenerationCsv} does not exist (it is the generation.csv of `bcm eval --out DIR`)");
             var targetValues = parse.GetValue(targets) is string t ? Common.Numbers(t, "--targets", 0, 1e6) : null;
-            if (targetValues is not null && qualities.Count == 0) throw new CliError("--targets needs --quality");
+            if (targetValues is not null && qualities.Count == 0) throw new BadInputException("--targets needs --quality");
             string outDir = Common.OutDir(parse.GetValue(Common.Out), "cost");
             CostReport.Write(named, b, reps, outDir, new SyncProgress<CostReport.Row>(r =>
                 Console.WriteLine($"{r.Model,-18} {r.Kind,-13} {r.What,-14} NFE {r.Nfe,3}  {r.ImagesPerSecond,10:F1} img/s  peak {(r.PeakMegabytes is double p ? $"{p:F0} MB" : "—")}")),

@@ -38,9 +38,9 @@ internal static class EditCommands
         {
             Common.ApplyThreads(parse);
             string? spec = parse.GetValue(data);
-            if (spec is not null && parse.GetValue(image) is not null) throw new CliError("give an image or --data, not both");
-            if (spec is null && parse.GetValue(image) is null) throw new CliError("give the image to inpaint (or --data to measure on a data set)");
-            if (parse.GetValue(mask) is not null && parse.GetValue(box) is not null) throw new CliError("give --mask or --box, not both");
+            if (spec is not null && parse.GetValue(image) is not null) throw new BadInputException("give an image or --data, not both");
+            if (spec is null && parse.GetValue(image) is null) throw new BadInputException("give the image to inpaint (or --data to measure on a data set)");
+            if (parse.GetValue(mask) is not null && parse.GetValue(box) is not null) throw new BadInputException("give --mask or --box, not both");
             var (model, channels, size, device, labels) = Load(parse);
             Tensor known;
             if (parse.GetValue(mask) is string maskPath)
@@ -48,11 +48,11 @@ internal static class EditCommands
             else if (parse.GetValue(box) is string b)
             {
                 var v = b.Split(',').Select(t => int.TryParse(t, NumberStyles.Integer, CultureInfo.InvariantCulture, out int i) ? i : -1).ToArray();
-                if (v.Length != 4) throw new CliError($"--box '{b}': expected x,y,w,h");
+                if (v.Length != 4) throw new BadInputException($"--box '{b}': expected x,y,w,h");
                 known = Inpainting.BoxMask(size, size, v[0], v[1], v[2], v[3]).to(device);
             }
             else if (spec is not null) known = Inpainting.BoxMask(size, size, size / 4, size / 4, size / 2, size / 2).to(device);
-            else throw new CliError("give the region to fill: --mask MASK.png or --box x,y,w,h");
+            else throw new BadInputException("give the region to fill: --mask MASK.png or --box x,y,w,h");
             var levels = Levels(parse, Inpainting.DefaultLevels);
             if (spec is not null) return MeasureInpainting(parse, model, channels, size, device, labels, spec, known, levels, parse.GetValue(count), parse.GetValue(offset), parse.GetValue(classifierPath));
             var x = ImageIO.ReadBatch([parse.GetValue(image)!], channels, size).to(device);
@@ -73,9 +73,9 @@ internal static class EditCommands
     private static int MeasureInpainting(ParseResult parse, Model.BcmModel model, int channels, int size, Device device, Tensor? labels, string spec, Tensor known,
         double[] levels, int n, int first, string? classifierPath)
     {
-        if (World.LaunchedSize > 1) throw new CliError("inpaint --data runs as one process");
-        if (labels is not null || model.Network.NumClasses > 0) throw new CliError("inpaint --data measures unconditional models");
-        if (n < 1 || first < 0) throw new CliError("-n must be ≥ 1 and --offset ≥ 0");
+        if (World.LaunchedSize > 1) throw new BadInputException("inpaint --data runs as one process");
+        if (labels is not null || model.Network.NumClasses > 0) throw new BadInputException("inpaint --data measures unconditional models");
+        if (n < 1 || first < 0) throw new BadInputException("-n must be ≥ 1 and --offset ≥ 0");
         string defaultClassifier = Bcm.Metrics.Classifier.DefaultPath(spec, size);
         using var net = classifierPath is not null || File.Exists(defaultClassifier) ? Common.LoadClassifier(classifierPath, spec, channels, size, device) : null;
         var set = Bcm.Data.DataSources.Load(spec, channels, size);
@@ -104,9 +104,9 @@ internal static class EditCommands
         cmd.SetAction(parse => Common.Guard(() =>
         {
             int q = parse.GetValue(quality);
-            if (q is < 1 or > 100) throw new CliError("--jpeg-quality must be in 1..100");
+            if (q is < 1 or > 100) throw new BadInputException("--jpeg-quality must be in 1..100");
             string outDir = Common.OutDir(parse.GetValue(Common.Out), "degraded");
-            if (parse.GetValue(downsample) is int f && f < 2) throw new CliError("--downsample must be ≥ 2");
+            if (parse.GetValue(downsample) is int f && f < 2) throw new BadInputException("--downsample must be ≥ 2");
             foreach (var path in parse.GetValue(images)!)
                 Console.WriteLine(parse.GetValue(downsample) is int factor ? Degradation.DownsampleFile(path, factor, outDir) : Degradation.JpegFile(path, q, outDir));
             return 0;
@@ -130,11 +130,11 @@ internal static class EditCommands
             Common.ApplyThreads(parse);
             var (model, channels, size, device, labels) = Load(parse);
             int f = parse.GetValue(factor);
-            if (f < 2 || size % f != 0) throw new CliError($"--factor must be ≥ 2 and divide the model's size {size}");
+            if (f < 2 || size % f != 0) throw new BadInputException($"--factor must be ≥ 2 and divide the model's size {size}");
             string path = parse.GetValue(image)!;
             ImageIO.ReadRgba(path, out int w, out int h);
             if (w != size / f || h != size / f)
-                throw new CliError($"{path} is {w}x{h}: superres takes a {size / f}x{size / f} image (the model's {size}x{size} divided by --factor {f}); make one with bcm degrade --downsample {f}");
+                throw new BadInputException($"{path} is {w}x{h}: superres takes a {size / f}x{size / f} image (the model's {size}x{size} divided by --factor {f}); make one with bcm degrade --downsample {f}");
             var low = ImageIO.ReadBatch([path], channels, size / f).to(device);
             var levels = Levels(parse, SuperResolution.DefaultLevels);
             var rounds = new List<Tensor>();
@@ -172,11 +172,11 @@ internal static class EditCommands
             Restoration.DefaultLevels, (m, x, l, s, y) => Restoration.Run(m, x, l, s, y), "restored.png", "restoration", [data, count, offset, qualities, nfes, chooseCount, classifierPath], (parse, image) =>
         {
             if (parse.GetValue(data) is null)
-                return World.LaunchedSize > 1 ? throw new CliError("under mpirun, bcm restore measures a data set (--data); restore one image as one process") : null;
-            if (parse.GetValue(image) is not null) throw new CliError("give an image or --data, not both");
+                return World.LaunchedSize > 1 ? throw new BadInputException("under mpirun, bcm restore measures a data set (--data); restore one image as one process") : null;
+            if (parse.GetValue(image) is not null) throw new BadInputException("give an image or --data, not both");
             var (model, channels, size, device, labels) = Load(parse);
             int n = parse.GetValue(count), first = parse.GetValue(offset);
-            if (n < 1 || first < 0) throw new CliError("-n must be ≥ 1 and --offset ≥ 0");
+            if (n < 1 || first < 0) throw new BadInputException("-n must be ≥ 1 and --offset ≥ 0");
             var qs = Common.Integers(parse.GetValue(qualities)!, "--jpeg-quality", 1, 100);
             if (parse.GetValue(nfes) is string sweep)
                 return NfeSweep(parse, model, channels, size, device, parse.GetValue(data)!, n, first, parse.GetValue(chooseCount), qs, sweep, parse.GetValue(classifierPath));
@@ -189,7 +189,7 @@ internal static class EditCommands
             bool lead = job.Rank == 0;
             string outDir = Common.OutDir(parse.GetValue(Common.Out), "restoration", create: lead);
             if (lead) Console.WriteLine($"{set.Name} images {first}..{first + n - 1}, rounds {string.Join(",", levels)} ({Rounds.Nfe(levels)} NFE){(job.Size > 1 ? $" over {job.Size} ranks" : "")}");
-            if (n < job.Size) throw new CliError($"-n {n} images cannot be shared by {job.Size} processes");
+            if (n < job.Size) throw new BadInputException($"-n {n} images cannot be shared by {job.Size} processes");
             Bcm.Reports.RestorationReport.Write(model, clean, qs, levels, parse.GetValue(Common.Seed), batchLabels, outDir, new SyncProgress<Bcm.Reports.RestorationReport.Row>(r =>
                 Console.WriteLine($"JPEG Q={r.JpegQuality}: PSNR {r.PsnrBefore:F2} dB → {r.PsnrAfter:F2} dB (gain {r.Gain:+0.00;-0.00} ± {r.GainStandardError:F2} dB, " +
                                   $"{r.ImprovedFraction:P0} of images improved); Gaussian-blur baseline {r.BlurPsnr:F2} dB (best σ = {r.BlurSigma} px)")), job);
@@ -202,14 +202,14 @@ internal static class EditCommands
     private static int NfeSweep(ParseResult parse, Model.BcmModel model, int channels, int size, Device device, string spec, int n, int first, int choose,
         int[] qualities, string nfeText, string? classifierPath)
     {
-        if (World.LaunchedSize > 1) throw new CliError("restore --nfe runs as one process");
-        if (model.Network.NumClasses > 0) throw new CliError("restore --nfe measures unconditional models");
-        if (choose < 2) throw new CliError("--choose-count must be ≥ 2");
+        if (World.LaunchedSize > 1) throw new BadInputException("restore --nfe runs as one process");
+        if (model.Network.NumClasses > 0) throw new BadInputException("restore --nfe measures unconditional models");
+        if (choose < 2) throw new BadInputException("--choose-count must be ≥ 2");
         var budgets = Common.Integers(nfeText, "--nfe", 1, 200);
         using var net = Common.LoadClassifier(classifierPath, spec, channels, size, device);
         var set = Bcm.Data.DataSources.Load(spec, channels, size);
         if (first + n + choose > set.Count)
-            throw new CliError($"{set.Name} has {set.Count} images: --offset {first}, --count {n} and --choose-count {choose} need {first + n + choose}");
+            throw new BadInputException($"{set.Name} has {set.Count} images: --offset {first}, --count {n} and --choose-count {choose} need {first + n + choose}");
         using var report = set.Batch(Enumerable.Range(first, n).ToArray(), size, device: device);
         using var chooseImages = set.Batch(Enumerable.Range(first + n, choose).ToArray(), size, device: device);
         string outDir = Common.OutDir(parse.GetValue(Common.Out), "restoration");
@@ -244,7 +244,7 @@ internal static class EditCommands
             Common.ApplyThreads(parse);
             if (alternative?.Invoke(parse, image) is int code) return code;
             var (model, channels, size, device, labels) = Load(parse);
-            string path = parse.GetValue(image) ?? throw new CliError($"give the image to {name} (or --data to measure on a data set)");
+            string path = parse.GetValue(image) ?? throw new BadInputException($"give the image to {name} (or --data to measure on a data set)");
             var x = ImageIO.ReadBatch([path], channels, size).to(device);
             var levels = Levels(parse, defaults);
             var result = run(model, x, levels, parse.GetValue(Common.Seed), labels);

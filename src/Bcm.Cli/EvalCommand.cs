@@ -38,9 +38,9 @@ internal static class EvalCommand
             var loaded = Common.OnEngine(parse, Common.LoadModel(parse.GetValue(Common.Checkpoint), null, device, parse.GetValue(Common.Weights) != "online"));
             var baseline = parse.GetValue(Baseline) is string b ? Common.OnEngine(parse, Common.LoadModel(b, null, device)) : null;
             if (baseline is not null && (baseline.Options is null || TrainingObjectives.For(baseline.Options).TrainsU))
-                throw new CliError($"--baseline {baseline.Source}: not an EDM baseline run (train one with: bcm train --objective edm)");
+                throw new BadInputException($"--baseline {baseline.Source}: not an EDM baseline run (train one with: bcm train --objective edm)");
             if (baseline is not null && !baseline.Config.SampleShape.SequenceEqual(loaded.Config.SampleShape))
-                throw new CliError("the baseline's samples have another shape than the model's");
+                throw new BadInputException("the baseline's samples have another shape than the model's");
             string[]? planNames = GenerationPlans(parse.GetValue(Plans));
             RefuseOptionsOfTheOtherKind(parse, vectorModel: loaded.Config.SampleShape.Length == 1);
             return loaded.Config.SampleShape.Length == 1
@@ -55,18 +55,18 @@ internal static class EvalCommand
     {
         bool Given(Option option) => parse.GetResult(option) is { Implicit: false };
         if (!vectorModel && Given(Mixture))
-            throw new CliError("--mixture applies to a model of a Gaussian mixture; this is an image model (give its data with --data)");
+            throw new BadInputException("--mixture applies to a model of a Gaussian mixture; this is an image model (give its data with --data)");
         if (vectorModel && (new Option[] { Common.Data, ClassifierPath, Inversions }.FirstOrDefault(Given) is { } imageOption))
-            throw new CliError($"{imageOption.Name} applies to an image model; this is a model of a Gaussian mixture (give the mixture with --mixture)");
+            throw new BadInputException($"{imageOption.Name} applies to an image model; this is a model of a Gaussian mixture (give the mixture with --mixture)");
     }
 
     /// <summary>The plan names of --plans, each checked to be a generation plan; null when not given.</summary>
     private static string[]? GenerationPlans(string? given)
     {
         string[]? names = given?.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
-        if (names is { Length: 0 }) throw new CliError("--plans: give at least one plan name");
+        if (names is { Length: 0 }) throw new BadInputException("--plans: give at least one plan name");
         foreach (var p in names ?? [])
-            if (PlanPresets.Resolve(p).IsInversion) throw new CliError($"--plans: '{p}' is an inversion plan; give generation plans (e.g. onestep)");
+            if (PlanPresets.Resolve(p).IsInversion) throw new BadInputException($"--plans: '{p}' is an inversion plan; give generation plans (e.g. onestep)");
         return names;
     }
 
@@ -75,17 +75,17 @@ internal static class EvalCommand
     {
         string? heun = parse.GetValue(BaselineNfe), ode = parse.GetValue(InversionNfe);
         if ((heun ?? ode) is not null && parse.GetValue(Baseline) is null)
-            throw new CliError("--baseline-nfe and --inversion-nfe measure the baseline: give --baseline RUN too");
+            throw new BadInputException("--baseline-nfe and --inversion-nfe measure the baseline: give --baseline RUN too");
         return (heun is null ? null : Common.Integers(heun, "--baseline-nfe", 1, 1000), ode is null ? null : Common.Integers(ode, "--inversion-nfe", 1, 1000));
     }
 
     private static int Mixtures(ParseResult parse, ModelLoader.Loaded loaded, ModelLoader.Loaded? baseline, string[]? planNames, (int[]? Heun, int[]? Ode) budgets)
     {
-        if (World.LaunchedSize > 1) throw new CliError("the mixture report runs as one process (it takes a minute or two): run bcm eval without mpirun");
+        if (World.LaunchedSize > 1) throw new BadInputException("the mixture report runs as one process (it takes a minute or two): run bcm eval without mpirun");
         string? data = loaded.Options?.Data;
         var gm = GaussianMixture.FromSpec(parse.GetValue(Mixture) ?? (GaussianMixture.IsSpec(data) ? data!
-            : throw new CliError("this vector model does not say which mixture it learnt: pass --mixture NAME")));
-        if (gm.Dim != loaded.Config.SampleShape[0]) throw new CliError($"mixture {gm.Name} is {gm.Dim}-dimensional, the model takes {loaded.Config.SampleShape[0]}");
+            : throw new BadInputException("this vector model does not say which mixture it learnt: pass --mixture NAME")));
+        if (gm.Dim != loaded.Config.SampleShape[0]) throw new BadInputException($"mixture {gm.Name} is {gm.Dim}-dimensional, the model takes {loaded.Config.SampleShape[0]}");
         string outDir = Common.OutDir(parse.GetValue(Common.Out), "eval");
         var options = new MixtureReport.Options { Samples = parse.GetValue(Samples) ?? 2000, Seed = parse.GetValue(Common.Seed) };
         if (planNames is not null) options = options with { BcmPlans = planNames };
@@ -102,10 +102,10 @@ internal static class EvalCommand
         var shape = loaded.Config.SampleShape;
         int channels = (int)shape[0], size = (int)shape[^1];
         string spec = parse.GetValue(Common.Data) ?? loaded.Options?.Data.Replace("@test", "", StringComparison.Ordinal)
-            ?? throw new CliError("this checkpoint does not say its data: pass --data (e.g. mnist)");
+            ?? throw new BadInputException("this checkpoint does not say its data: pass --data (e.g. mnist)");
         string classifierPath = parse.GetValue(ClassifierPath) ?? Classifier.DefaultPath(spec, size);
         if (!File.Exists(classifierPath))
-            throw new CliError($"no classifier at {classifierPath}: train one with: bcm classifier --data {spec} --size {size} -o {classifierPath}");
+            throw new BadInputException($"no classifier at {classifierPath}: train one with: bcm classifier --data {spec} --size {size} -o {classifierPath}");
         using var net = Classifier.Load(classifierPath, Common.ParseDevice(device));
         var job = World.Current; // under mpirun each rank measures its share of the samples and images
         string outDir = Common.OutDir(parse.GetValue(Common.Out), "eval", create: job.Rank == 0);

@@ -31,7 +31,7 @@ internal static class InterpolateCommand
             var device = Common.ParseDevice(parse.GetValue(Common.Device)!);
             var generate = PlanPresets.Resolve(parse.GetValue(regen)!);
             int n = parse.GetValue(count);
-            if (n < 2) throw new CliError("--count must be ≥ 2");
+            if (n < 2) throw new BadInputException("--count must be ≥ 2");
             var shape = loaded.Model.Network.SampleShape;
             var labels = Common.SingleLabel(parse, label, loaded.Model.Network.NumClasses, device);
             long seed = parse.GetValue(Common.Seed);
@@ -40,13 +40,13 @@ internal static class InterpolateCommand
             Tensor path, ends;
             if (parse.GetValue(seeds) is { Length: > 0 } s)
             {
-                if (s.Length != 2 || paths.Length > 0) throw new CliError("--seeds takes exactly two seeds, and no images");
+                if (s.Length != 2 || paths.Length > 0) throw new BadInputException("--seeds takes exactly two seeds, and no images");
                 path = Interpolation.BetweenSeeds(loaded.Model, s[0], s[1], n, generate, seed, slerp, labels);
                 ends = cat([path[..1], path[^1..]], 0);
             }
             else
             {
-                if (paths.Length != 2) throw new CliError($"give exactly two images (got {paths.Length}), or --seeds S1 S2");
+                if (paths.Length != 2) throw new BadInputException($"give exactly two images (got {paths.Length}), or --seeds S1 S2");
                 var x = ImageIO.ReadBatch(paths, (int)shape[0], (int)shape[^1]).to(device);
                 var invert = PlanPresets.Resolve(parse.GetValue(plan)!);
                 (_, _, path) = Interpolation.BetweenImages(loaded.Model, x[..1], x[1..], n, invert, generate, seed, slerp, labels, !parse.GetValue(independent));

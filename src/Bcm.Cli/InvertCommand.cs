@@ -33,10 +33,10 @@ internal static class InvertCommand
             int channels = (int)shape[0], size = (int)shape[^1], classes = loaded.Model.Network.NumClasses;
             var paths = parse.GetValue(images) ?? [];
             string? dataSpec = parse.GetValue(Common.Data);
-            if (paths.Length > 0 && dataSpec is not null) throw new CliError("give images or --data, not both");
+            if (paths.Length > 0 && dataSpec is not null) throw new BadInputException("give images or --data, not both");
             using var inputs = (paths.Length > 0 ? ImageInputs.FromFiles(paths, channels, size)
                     : dataSpec is not null ? ImageInputs.FromData(dataSpec, channels, size, parse.GetValue(count), classes > 0)
-                    : throw new CliError("give images to invert (PNG/JPEG paths) or --data SPEC"))
+                    : throw new BadInputException("give images to invert (PNG/JPEG paths) or --data SPEC"))
                 .WithLabels(parse.GetValue(label), classes).To(device);
             string outDir = Common.OutDir(parse.GetValue(Common.Out), "inversion");
             using var result = RoundTrip.Run(loaded.Model, inputs.Images, invert, generate, parse.GetValue(Common.Seed), inputs.Labels);

@@ -41,12 +41,12 @@ internal static class PurifyCommand
             var device = Common.ParseDevice(parse.GetValue(Common.Device)!);
             var shape = loaded.Model.Network.SampleShape;
             int channels = (int)shape[0], size = (int)shape[^1];
-            if (loaded.Model.Network.NumClasses > 0) throw new CliError("purification needs an unconditional model: the class is what the defence must not be told");
+            if (loaded.Model.Network.NumClasses > 0) throw new BadInputException("purification needs an unconditional model: the class is what the defence must not be told");
             var paths = parse.GetValue(images) ?? [];
             string? spec = parse.GetValue(data);
             if (spec is null)
             {
-                if (paths.Length == 0) throw new CliError("give images to purify, or --data SPEC to measure purification under attack");
+                if (paths.Length == 0) throw new BadInputException("give images to purify, or --data SPEC to measure purification under attack");
                 string m = parse.GetValue(method)!;
                 double s = parse.GetValue(sigma);
                 Purification.PlanFor(m, s); // checks σ* before any image is read
@@ -59,7 +59,7 @@ internal static class PurifyCommand
                 Console.WriteLine($"{inputs.Count} image(s) purified ({m} at σ* = {s}) → {Path.GetFullPath(outDir)}");
                 return 0;
             }
-            if (paths.Length > 0) throw new CliError("give images or --data, not both");
+            if (paths.Length > 0) throw new BadInputException("give images or --data, not both");
             return Measure(parse, loaded.Model, spec, parse.GetValue(classifier), channels, size, parse.GetValue(count), parse.GetValue(offset), new PurificationReport.Options
             {
                 Sigmas = Common.Numbers(parse.GetValue(sigmas)!, "--levels"),
@@ -77,13 +77,13 @@ internal static class PurifyCommand
     private static int Measure(System.CommandLine.ParseResult parse, Model.BcmModel model, string spec, string? classifierPath, int channels, int size, int n, int first,
         PurificationReport.Options options, TorchSharp.torch.Device device)
     {
-        if (n < 1 || first < 0) throw new CliError("--count must be ≥ 1 and --offset ≥ 0");
-        if (options.Queries is < 1 or > 100_000) throw new CliError("--queries must be in 1..100000");
-        if (!(options.LinfEpsilon is > 0 and <= 1) || !(options.L2Budget is > 0 and <= 100)) throw new CliError("--linf must be in (0, 1] and --l2 in (0, 100]");
+        if (n < 1 || first < 0) throw new BadInputException("--count must be ≥ 1 and --offset ≥ 0");
+        if (options.Queries is < 1 or > 100_000) throw new BadInputException("--queries must be in 1..100000");
+        if (!(options.LinfEpsilon is > 0 and <= 1) || !(options.L2Budget is > 0 and <= 100)) throw new BadInputException("--linf must be in (0, 1] and --l2 in (0, 100]");
         string path = classifierPath ?? Classifier.DefaultPath(spec, size);
         using var net = Common.LoadClassifier(path, spec, channels, size, device);
         var set = DataSources.Load(spec, channels, size);
-        if (set.Labels is null) throw new CliError($"{set.Name} has no labels: an attack needs the true classes");
+        if (set.Labels is null) throw new BadInputException($"{set.Name} has no labels: an attack needs the true classes");
         var idx = Common.Slice(set, first, n);
         using var images = set.Batch(idx, size, device: device);
         using var labels = set.LabelBatch(idx, device)!;

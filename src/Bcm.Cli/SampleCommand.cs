@@ -31,21 +31,21 @@ internal static class SampleCommand
         {
             Common.ApplyThreads(parse);
             long[]? seedList = parse.GetValue(seeds) is string seedText ? SeedImages.Parse(seedText) : null; // checked before the model loads
-            if (seedList is not null && parse.GetValue(Common.Out) is null) throw new CliError("--seeds writes one PNG per seed into a folder: give it with --out DIR");
+            if (seedList is not null && parse.GetValue(Common.Out) is null) throw new BadInputException("--seeds writes one PNG per seed into a folder: give it with --out DIR");
             var loaded = Common.LoadModel(parse);
             var p = parse.GetValue(jumps) is int k ? PlanPresets.Ancestral(k) : PlanPresets.Resolve(parse.GetValue(plan)!);
-            if (p.IsInversion) throw new CliError($"plan '{p}' goes up in noise level: that is an inversion, use bcm invert");
+            if (p.IsInversion) throw new BadInputException($"plan '{p}' goes up in noise level: that is an inversion, use bcm invert");
             int n = parse.GetValue(count), b = parse.GetValue(batch);
-            if (n < 1 || b < 1) throw new CliError("--count and --batch-size must be ≥ 1");
+            if (n < 1 || b < 1) throw new BadInputException("--count and --batch-size must be ≥ 1");
             int classes = loaded.Model.Network.NumClasses;
             if (parse.GetValue(label) is int c && (classes == 0 || c < 0 || c >= classes))
-                throw new CliError(classes == 0 ? "--class given, but the model is unconditional" : $"--class must be in 0..{classes - 1}");
+                throw new BadInputException(classes == 0 ? "--class given, but the model is unconditional" : $"--class must be in 0..{classes - 1}");
             if (seedList is not null && new Option[] { count, individual, trajectory, Common.Seed }.FirstOrDefault(o => parse.GetResult(o) is { Implicit: false }) is { } clash)
-                throw new CliError($"--seeds names every image's seed; {clash.Name} does not apply with it");
+                throw new BadInputException($"--seeds names every image's seed; {clash.Name} does not apply with it");
             long seed = parse.GetValue(Common.Seed);
             bool images = loaded.Model.Network.SampleShape.Length == 3;
             if (!images && (parse.GetValue(individual) || parse.GetValue(trajectory)))
-                throw new CliError("--individual and --trajectory write images; this model makes vectors (use bcm eval for its plots)");
+                throw new BadInputException("--individual and --trajectory write images; this model makes vectors (use bcm eval for its plots)");
             var job = World.Current; // under mpirun -np N each rank makes its share of the seeds
             bool lead = job.Rank == 0;
             if (seedList is not null) return PerSeed(parse, loaded.Model, p, seedList, b, parse.GetValue(label), job);

@@ -31,9 +31,9 @@ internal static class StudioCommand
         {
             Common.ApplyThreads(parse);
             int p = parse.GetValue(port);
-            if (p is < 0 or > 65535) throw new CliError($"--port {p}: a port is 0..65535 (0 picks a free one)");
+            if (p is < 0 or > 65535) throw new BadInputException($"--port {p}: a port is 0..65535 (0 picks a free one)");
             string h = parse.GetValue(host)!;
-            if (!IPAddress.TryParse(h, out var address) && h != "localhost") throw new CliError($"--host '{h}': give an IP address (127.0.0.1, ::1, 0.0.0.0) or localhost");
+            if (!IPAddress.TryParse(h, out var address) && h != "localhost") throw new BadInputException($"--host '{h}': give an IP address (127.0.0.1, ::1, 0.0.0.0) or localhost");
             using var loaded = Common.LoadImageModel(parse);
             var app = StudioServer.Build(new StudioOptions { Model = loaded, Data = parse.GetValue(data) },
                 b => b.WebHost.UseUrls($"http://{(address is { AddressFamily: System.Net.Sockets.AddressFamily.InterNetworkV6 } ? $"[{h}]" : h)}:{p}"));
@@ -43,7 +43,7 @@ internal static class StudioCommand
             }
             catch (IOException e)
             {
-                throw new CliError($"cannot listen on {h}:{p}: {e.Message} (choose another --port, or 0 for a free one)");
+                throw new BadInputException($"cannot listen on {h}:{p}: {e.Message} (choose another --port, or 0 for a free one)");
             }
             var url = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
             if (address is not null && !IPAddress.IsLoopback(address))

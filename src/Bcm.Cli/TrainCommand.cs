@@ -60,14 +60,14 @@ internal static class TrainCommand
         string preset = parse.GetValue(Preset) ?? "digits";
         double? budget = parse.GetValue(MaxMinutes);
         if (budget is double minutes && !(minutes > 0 && minutes <= MaxBudgetMinutes))
-            throw new CliError($"--max-minutes must be positive and at most {MaxBudgetMinutes:N0} (48 days), got {minutes}");
+            throw new BadInputException($"--max-minutes must be positive and at most {MaxBudgetMinutes:N0} (48 days), got {minutes}");
         string runDir = parse.GetValue(RunFolder) ?? Path.Combine("runs", preset);
         var job = World.Current; // one process, or the ranks of mpirun -np N (data-parallel)
         bool lead = job.Rank == 0;
         var printer = new ProgressPrinter(ranks: job.Size);
         var saved = Trainer.SavedOptions(runDir);
         var overrides = parse.GetValue(Override) ?? [];
-        if (saved is null && overrides.Length > 0) throw new CliError($"--override applies when resuming, but {runDir} holds no checkpoint yet");
+        if (saved is null && overrides.Length > 0) throw new BadInputException($"--override applies when resuming, but {runDir} holds no checkpoint yet");
         // A new run starts from the preset; a resumed run from its own options. Either way the options given here go on top.
         var options = Given(parse, saved ?? Presets.Get(preset), fresh: saved is null);
         if (saved is null && options.InitFrom is string start && FineTuning.Classify(start) == StartingPoint.ConsistencyModel)

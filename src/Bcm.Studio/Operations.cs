@@ -61,8 +61,8 @@ internal sealed class Operations
     public byte[] TestImage(int index)
     {
         var test = testImages.Value;
-        var set = test.Set ?? throw new StudioError($"no test images: {test.Error}");
-        if (index < 0 || index >= set.Count) throw new StudioError($"test image {index}: {set.Name} has images 0..{set.Count - 1}");
+        var set = test.Set ?? throw new BadInputException($"no test images: {test.Error}");
+        if (index < 0 || index >= set.Count) throw new BadInputException($"test image {index}: {set.Name} has images 0..{set.Count - 1}");
         using var x = set.Batch([index], Size);
         using var first = x[0];
         return ImageIO.EncodePng(first);
@@ -71,10 +71,10 @@ internal sealed class Operations
     /// <summary>A plan's text checked as the CLI checks it: its canonical form and NFE.</summary>
     public object CheckPlan(PlanRequest r)
     {
-        var plan = PlanPresets.Resolve(r.Plan ?? throw new StudioError("plan: missing"));
+        var plan = PlanPresets.Resolve(r.Plan ?? throw new BadInputException("plan: missing"));
         if (r.Direction == "generate") plan.CheckGenerates();
         else if (r.Direction == "invert" && !plan.IsInversion) throw new PlanException($"inversion plan '{plan}' does not go up in noise level (e.g. 0.07>80)");
-        else if (r.Direction is not (null or "generate" or "invert")) throw new StudioError($"direction '{r.Direction}': generate or invert");
+        else if (r.Direction is not (null or "generate" or "invert")) throw new BadInputException($"direction '{r.Direction}': generate or invert");
         return new { plan = plan.ToString(), nfe = plan.Nfe, inversion = plan.IsInversion };
     }
 
@@ -82,7 +82,7 @@ internal sealed class Operations
     {
         var plan = PlanPresets.Resolve(r.Plan ?? "onestep");
         if (plan.IsInversion) throw new PlanException($"plan '{plan}' goes up in noise level: that is an inversion (use the Invert panel)");
-        if (r.Count < 1 || r.Count > options.MaxSamples) throw new StudioError($"count: 1..{options.MaxSamples} images");
+        if (r.Count < 1 || r.Count > options.MaxSamples) throw new BadInputException($"count: 1..{options.MaxSamples} images");
         CheckNfe(plan.Nfe);
         using var made = PlanRunner.Generate(Model, plan, r.Count, r.Seed, label: r.Label, callback: (_, _) => cancel.ThrowIfCancellationRequested());
         return new StudioResult(plan.ToString(), plan.Nfe, new() { ["samples"] = Grid(made) }, Frames(made));
@@ -110,7 +110,7 @@ internal sealed class Operations
     {
         var invert = PlanPresets.Resolve(r.Plan ?? "invert1");
         var generate = PlanPresets.Resolve(r.Regenerate ?? "onestep");
-        if (r.Count < 2 || r.Count > options.MaxFrames) throw new StudioError($"count: 2..{options.MaxFrames} images along the path");
+        if (r.Count < 2 || r.Count > options.MaxFrames) throw new BadInputException($"count: 2..{options.MaxFrames} images along the path");
         Plan.CheckRoundTrip(invert, generate);
         CheckNfe(2 * invert.Nfe + r.Count * generate.Nfe);
         using var scope = NewDisposeScope();
@@ -130,7 +130,7 @@ internal sealed class Operations
         using var scope = NewDisposeScope();
         var x = Image(r.Image, "image");
         var known = Decode(r.Mask, "mask", 1, resize: false).Above(0); // white (≥ 128) = known, as bcm inpaint --mask reads it
-        if (known.all().item<bool>()) throw new StudioError("mask: no pixel to fill (paint the region to fill: black in the mask)");
+        if (known.all().item<bool>()) throw new BadInputException("mask: no pixel to fill (paint the region to fill: black in the mask)");
         var labels = Label(r.Label);
         var rounds = new List<Tensor>(); // copies of each round's image, owned here (the library's scope frees its own)
         try
@@ -154,7 +154,7 @@ internal sealed class Operations
     public StudioResult Restore(RestoreRequest r, CancellationToken cancel)
     {
         var levels = RoundLevels(r.Levels, Restoration.DefaultLevels);
-        if (r.Quality is int q && q is < 1 or > 100) throw new StudioError("quality: JPEG quality 1..100 (or null when the image is already degraded)");
+        if (r.Quality is int q && q is < 1 or > 100) throw new BadInputException("quality: JPEG quality 1..100 (or null when the image is already degraded)");
         using var scope = NewDisposeScope();
         var x = Image(r.Image, "image");
         var degraded = r.Quality is int quality ? ImageIO.JpegDegrade(x, quality) : x;
@@ -188,7 +188,7 @@ internal sealed class Operations
 
     private void CheckNfe(int nfe)
     {
-        if (nfe > options.MaxNfe) throw new StudioError($"this request costs {nfe} network evaluations; the studio allows at most {options.MaxNfe}");
+        if (nfe > options.MaxNfe) throw new BadInputException($"this request costs {nfe} network evaluations; the studio allows at most {options.MaxNfe}");
     }
 
     // An uploaded image as [1, C, S, S] in [−1, 1] on the model's device: resized to the model's size when it is not.
@@ -204,9 +204,9 @@ internal sealed class Operations
     private Tensor? Label(int? label)
     {
         if (Classes == 0)
-            return label is null ? null : throw new StudioError("class given, but the model is unconditional");
-        int c = label ?? throw new StudioError("the model is class-conditional: give a class");
-        if (c < 0 || c >= Classes) throw new StudioError($"class must be in 0..{Classes - 1}");
+            return label is null ? null : throw new BadInputException("class given, but the model is unconditional");
+        int c = label ?? throw new BadInputException("the model is class-conditional: give a class");
+        if (c < 0 || c >= Classes) throw new BadInputException($"class must be in 0..{Classes - 1}");
         return tensor(new long[] { c }, device: Model.Device);
     }
 

@@ -1,8 +1,5 @@
 namespace Bcm.Studio;
 
-/// <summary>A request the studio refuses: the page shows the message next to the field it names (HTTP 400).</summary>
-public sealed class StudioError(string message) : Exception(message);
-
 /// <summary>What a panel gets back: the plan and NFE used, the time the evaluation took, PNG data URLs and numbers.</summary>
 /// <param name="Plan">The plan (or rounds) as text, in the CLI's form.</param>
 /// <param name="Nfe">Network evaluations per image.</param>
@@ -111,17 +108,17 @@ internal static class DataUrl
     /// <summary>The bytes of a data URL (or of plain base64).</summary>
     public static byte[] Decode(string? value, string field)
     {
-        if (string.IsNullOrEmpty(value)) throw new StudioError($"{field}: missing (a PNG or JPEG as a data URL)");
+        if (string.IsNullOrEmpty(value)) throw new BadInputException($"{field}: missing (a PNG or JPEG as a data URL)");
         int comma = value.StartsWith("data:", StringComparison.Ordinal) ? value.IndexOf(',') : -1;
         if (value.StartsWith("data:", StringComparison.Ordinal) && (comma < 0 || !value[..comma].EndsWith(";base64", StringComparison.Ordinal)))
-            throw new StudioError($"{field}: a data URL must be base64 (data:image/png;base64,…)");
+            throw new BadInputException($"{field}: a data URL must be base64 (data:image/png;base64,…)");
         try
         {
             return Convert.FromBase64String(value[(comma + 1)..]);
         }
         catch (FormatException)
         {
-            throw new StudioError($"{field}: not valid base64");
+            throw new BadInputException($"{field}: not valid base64");
         }
     }
 }

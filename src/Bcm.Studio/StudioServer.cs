@@ -79,7 +79,7 @@ public static class StudioServer
         app.MapGet("/api/info", () => Results.Json(operations.Info(), Json));
         app.MapGet("/api/queue", (string? ticket) => Results.Json(new { length = queue.Length, position = ticket is null ? -1 : queue.Position(ticket) }, Json));
         app.MapGet("/api/test-image/{index}", (string index) =>
-            Answer(() => int.TryParse(index, out int i) ? Results.Bytes(operations.TestImage(i), "image/png") : throw new StudioError($"test image '{index}': not an index")));
+            Answer(() => int.TryParse(index, out int i) ? Results.Bytes(operations.TestImage(i), "image/png") : throw new BadInputException($"test image '{index}': not an index")));
         app.MapPost("/api/plan", async (HttpContext context) =>
         {
             try
@@ -149,8 +149,7 @@ public static class StudioServer
     }
 
     // The exceptions the CLI reports as bad input (exit code 2) are bad requests here.
-    private static bool IsBadInput(Exception e) =>
-        e is StudioError or PlanException or ArgumentException or InvalidDataException or CheckpointException or JsonException;
+    private static bool IsBadInput(Exception e) => BadInputException.Is(e) || e is JsonException;
 
     private static IResult BadRequest(string message) => Results.Json(new { error = message }, Json, statusCode: 400);
 
@@ -163,23 +162,23 @@ public static class StudioServer
     // The body as JSON, at most maxBytes of it.
     private static async Task<T> Read<T>(HttpContext context, long maxBytes) where T : class
     {
-        if (context.Request.ContentLength > maxBytes) throw new StudioError($"the request is {context.Request.ContentLength:N0} bytes; at most {maxBytes:N0} are accepted");
+        if (context.Request.ContentLength > maxBytes) throw new BadInputException($"the request is {context.Request.ContentLength:N0} bytes; at most {maxBytes:N0} are accepted");
         using var body = new MemoryStream();
         var buffer = new byte[81920];
         int read;
         while ((read = await context.Request.Body.ReadAsync(buffer, context.RequestAborted)) > 0)
         {
-            if (body.Length + read > maxBytes) throw new StudioError($"the request is more than the {maxBytes:N0} bytes accepted");
+            if (body.Length + read > maxBytes) throw new BadInputException($"the request is more than the {maxBytes:N0} bytes accepted");
             body.Write(buffer, 0, read);
         }
-        if (body.Length == 0) throw new StudioError("empty request: send the fields as JSON");
+        if (body.Length == 0) throw new BadInputException("empty request: send the fields as JSON");
         try
         {
-            return JsonSerializer.Deserialize<T>(body.ToArray(), Json) ?? throw new StudioError("the request is null: send the fields as JSON");
+            return JsonSerializer.Deserialize<T>(body.ToArray(), Json) ?? throw new BadInputException("the request is null: send the fields as JSON");
         }
         catch (JsonException e)
         {
-            throw new StudioError($"the request is not valid: {e.Message}");
+            throw new BadInputException($"the request is not valid: {e.Message}");
         }
     }
 }

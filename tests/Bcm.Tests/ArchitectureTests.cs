@@ -21,7 +21,7 @@ public sealed partial class ArchitectureTests
         var table = new Dictionary<string, string[]>();
         foreach (Match row in TableRow().Matches(File.ReadAllText(markdown)))
         {
-            string room = row.Groups[1].Value, mayUse = row.Groups[2].Value.Trim();
+            string room = row.Groups[1].Value, mayUse = row.Groups[3].Value.Trim();
             table[room] = mayUse switch
             {
                 "nothing" => [],
@@ -35,9 +35,16 @@ public sealed partial class ArchitectureTests
         return table;
     }
 
+    /// <summary>
+    /// The foundation under every room: the rows whose "holds" cell says "every room may use it" (scalar-safe arithmetic,
+    /// the bad-input error base).
+    /// </summary>
+    public static readonly IReadOnlySet<string> Foundation = TableRow().Matches(File.ReadAllText(Path.Combine(TestPaths.Root, "docs", "architecture.md")))
+        .Where(row => row.Groups[2].Value.Contains("every room may use it", StringComparison.Ordinal)).Select(row => row.Groups[1].Value).ToHashSet();
+
     private static HashSet<string> Allowed(string room)
     {
-        var seen = new HashSet<string> { "Tensors" }; // scalar-safe arithmetic: the foundation under every room
+        var seen = new HashSet<string>(Foundation);
         var stack = new Stack<string>(MayUse[room]);
         while (stack.Count > 0)
             if (seen.Add(stack.Peek())) foreach (var next in MayUse[stack.Pop()]) stack.Push(next);
@@ -114,10 +121,24 @@ public sealed partial class ArchitectureTests
     }
 
     [Fact]
+    public void EveryErrorTypeOfTheProjectIsBadInput()
+    {
+        // One base for the errors a user can fix: the CLI maps it to exit code 2 and the studio to HTTP 400, with no list of its own.
+        var assemblies = new[] { "Bcm", "Bcm.Cli", "Bcm.Studio", "Bcm.Onnx" }.Select(System.Reflection.Assembly.Load).ToList();
+        var errors = assemblies.SelectMany(a => a.GetTypes()).Where(t => typeof(Exception).IsAssignableFrom(t)).ToList();
+        Assert.Contains(typeof(Bcm.Errors.BadInputException), errors);
+        Assert.True(errors.Count >= 8, $"only {errors.Count} error types found");
+        Assert.All(errors, t => Assert.True(typeof(Bcm.Errors.BadInputException).IsAssignableFrom(t), $"{t.FullName} does not derive from BadInputException"));
+        Assert.True(Bcm.Errors.BadInputException.Is(new Bcm.Plans.PlanException("x")) && Bcm.Errors.BadInputException.Is(new ArgumentException("x")));
+        Assert.False(Bcm.Errors.BadInputException.Is(new InvalidOperationException("a bug")));
+    }
+
+    [Fact]
     public void TheTableIsReadFromTheArchitectureDocument()
     {
         // Spot checks of rows as docs/architecture.md states them.
         Assert.Empty(MayUse["Tensors"]);
+        Assert.Equal(new HashSet<string> { "Tensors", "Errors" }, Foundation); // "every room may use it"
         Assert.Equal(["Networks", "Schedules"], MayUse["Model"]);
         Assert.Contains("Oracle", MayUse["Reports"]); // "everything above"
         Assert.DoesNotContain(MayUse.Values, uses => uses.Contains("Reports")); // the last room: nothing in the library uses it
@@ -127,7 +148,7 @@ public sealed partial class ArchitectureTests
     [GeneratedRegex(@"^\s*(?:global\s+)?using\s+(?:static\s+)?(?:\w+\s*=\s*)?Bcm\.(\w+)", RegexOptions.Multiline)] private static partial Regex UsingBcm();
     [GeneratedRegex(@"^\s*global\s+using\s+(?:static\s+)?(?:\w+\s*=\s*)?Bcm\.(\w+)", RegexOptions.Multiline)] private static partial Regex GlobalUsingBcm();
     [GeneratedRegex(@"<Using\s+Include\s*=\s*""Bcm\.(\w+)")] private static partial Regex ProjectUsingBcm();
-    [GeneratedRegex(@"^\|\s*`(\w+)`\s*\|[^|\n]*\|([^|\n]*)\|\s*$", RegexOptions.Multiline)] private static partial Regex TableRow();
+    [GeneratedRegex(@"^\|\s*`(\w+)`\s*\|([^|\n]*)\|([^|\n]*)\|\s*$", RegexOptions.Multiline)] private static partial Regex TableRow();
     [GeneratedRegex(@"\bBcm\.(\w+)\.")] private static partial Regex QualifiedBcm();
     [GeneratedRegex(@"(?<![\w.])(\w+)\.[A-Z]\w*")] private static partial Regex RelativeName();
     [GeneratedRegex(@"//.*")] private static partial Regex LineComment();

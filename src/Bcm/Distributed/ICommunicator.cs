@@ -67,4 +67,4 @@ public sealed class SingleProcess : ICommunicator
 }
 
 /// <summary>MPI cannot be used: the library is missing, not Open MPI, or failed to start.</summary>
-public sealed class DistributedException(string message) : Exception(message);
+public sealed class DistributedException(string message) : Errors.BadInputException(message);

@@ -178,4 +178,4 @@ public sealed record Plan(double Start, IReadOnlyList<PlanStep> Steps)
 }
 
 /// <summary>A plan that is malformed or invalid; the message points at the offending token or step.</summary>
-public sealed class PlanException(string message) : Exception(message);
+public sealed class PlanException(string message) : Errors.BadInputException(message);

@@ -11,7 +11,7 @@ namespace Bcm.Training;
 public sealed record OptionOverride(long Step, string Name, string From, string To);
 
 /// <summary>A resume asked for options that differ from the run's own without naming them as overrides.</summary>
-public sealed class ResumeConflictException(string message) : ArgumentException(message);
+public sealed class ResumeConflictException(string message) : Errors.BadInputException(message);
 
 /// <summary>
 /// How a resumed run's saved options meet the options asked for: the saved options win. A different total of steps is

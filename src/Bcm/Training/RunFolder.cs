@@ -3,7 +3,7 @@ using Bcm.Checkpoints;
 namespace Bcm.Training;
 
 /// <summary>A run folder holds a file its own run did not write (a checkpoint of another run, or a link in place of a state file).</summary>
-public sealed class ForeignFileException(string message) : ArgumentException(message);
+public sealed class ForeignFileException(string message) : Errors.BadInputException(message);
 
 /// <summary>
 /// What belongs to a run folder. A run is identified by the id in its options.json (<see cref="TrainOptions.RunId"/>,

@@ -1,7 +1,7 @@
 namespace Bcm.Training;
 
 /// <summary>A run folder is being written by another process (its training holds the folder's lock).</summary>
-public sealed class RunLockedException(string message) : IOException(message);
+public sealed class RunLockedException(string message) : Errors.BadInputException(message);
 
 /// <summary>
 /// The exclusive lock a training run holds on its folder for as long as it runs: an OS file lock on RUN/.lock

@@ -12,4 +12,4 @@ public sealed record TrainProgress(
     double? ResidentMegabytes = null);
 
 /// <summary>Training stopped because the loss became non-finite; the last good checkpoint is kept.</summary>
-public sealed class TrainingDivergedException(string message) : Exception(message);
+public sealed class TrainingDivergedException(string message) : Errors.BadInputException(message);
