@@ -2,26 +2,57 @@
 # A fixed set of reports for checking that a refactor keeps every number (CONTRIBUTING: "a refactor keeps every number").
 #   tools/refactor-check.sh MODELS OUT            trains small models into MODELS once (kept), then writes every report into OUT
 #   tools/refactor-check.sh compare BEFORE AFTER  compares two OUT folders byte for byte
+# BCM=COMMAND runs another build (e.g. "dotnet /tmp/before/Bcm.Cli.dll"), so that edits made meanwhile do not reach it.
 # Run it before and after a change with the same MODELS. Wall times cannot repeat: cost (all timings) is compared by its
 # rows' names and NFE only, and files named *.log (the commands' console output) not at all.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 if [ "${1:-}" = compare ]; then
-  a=$2; b=$3; status=0; n=0
-  while IFS= read -r f; do
-    n=$((n + 1))
-    if [ ! -f "$b/$f" ]; then echo "missing after: $f"; status=1
-    elif [[ "$f" == ./cost/* ]]; then
-      [[ "$f" == *.csv ]] && ! cmp -s <(cut -d, -f1,2 "$a/$f") <(cut -d, -f1,2 "$b/$f") && { echo "rows differ: $f"; status=1; }
-    elif ! cmp -s "$a/$f" "$b/$f"; then echo "differs: $f"; status=1; fi
-  done < <(cd "$a" && find . -type f ! -name '*.log' | sort)
-  extra=$(comm -13 <(cd "$a" && find . -type f ! -name '*.log' | sort) <(cd "$b" && find . -type f ! -name '*.log' | sort))
-  [ -n "$extra" ] && { echo "new after: $extra"; status=1; }
-  [ $status = 0 ] && echo "all $n files identical (cost: rows)"
-  exit $status
+  exec python3 - "$2" "$3" <<'PY'
+import csv, io, json, os, re, sys
+# Wall times cannot repeat: columns and keys that hold them (images/s, seconds) are left out of the comparison; every
+# other byte must be equal. cost/ is all timings: its rows' names and NFE are compared.
+TIMED = re.compile(r"second|img/s|images/s|per_s|\(s\)|^s$|time", re.I)
+def csv_text(path, keep=None):
+    rows = list(csv.reader(open(path, newline="")))
+    if not rows: return rows
+    cols = [i for i, h in enumerate(rows[0]) if (keep is None and not TIMED.search(h)) or (keep is not None and i in keep)]
+    return [[r[i] for i in cols if i < len(r)] for r in rows]
+def md_text(path):
+    out, drop = [], None
+    for line in open(path, encoding="utf-8"):
+        if line.startswith("|"):
+            cells = line.rstrip("\n").split("|")
+            if drop is None: drop = {i for i, c in enumerate(cells) if TIMED.search(c)}
+            out.append("|".join(c for i, c in enumerate(cells) if i not in drop))
+        else:
+            drop = None
+            out.append(re.sub(r"[0-9.]+ ?(s|min|img/s)\b", "T", line))
+    return out
+def json_text(path):
+    def strip(v):
+        if isinstance(v, dict): return {k: strip(x) for k, x in v.items() if not TIMED.search(k)}
+        if isinstance(v, list): return [strip(x) for x in v]
+        return v
+    return strip(json.load(open(path, encoding="utf-8")))
+def same(a, b, rel):
+    if rel.startswith("./cost/"): return not rel.endswith(".csv") or csv_text(a, {0, 1}) == csv_text(b, {0, 1})
+    if rel.endswith(".csv"): return csv_text(a) == csv_text(b)
+    if rel.endswith(".md"): return md_text(a) == md_text(b)
+    if rel.endswith(".json"): return json_text(a) == json_text(b)
+    return open(a, "rb").read() == open(b, "rb").read()
+def files(root):
+    return sorted("./" + os.path.relpath(os.path.join(d, f), root) for d, _, fs in os.walk(root) for f in fs if not f.endswith(".log"))
+a, b = sys.argv[1], sys.argv[2]
+fa, fb = files(a), files(b)
+bad = [f"missing after: {f}" for f in fa if f not in fb] + [f"new after: {f}" for f in fb if f not in fa]
+bad += [f"differs: {f}" for f in fa if f in fb and not same(os.path.join(a, f), os.path.join(b, f), f)]
+print("\n".join(bad) if bad else f"all {len(fa)} files identical (timings left out; cost: its rows)")
+sys.exit(1 if bad else 0)
+PY
 fi
 M=${1:?MODELS folder}; O=${2:?OUT folder}
-B="./bcm"; T="--threads 1"; E="--engine torch"
+B="${BCM:-./bcm}"; T="--threads 1"; E="--engine torch"
 mkdir -p "$M" "$O"
 train() { local out=$1; shift; [ -d "$M/$out/checkpoints" ] || $B train --no-report $T --out "$M/$out" "$@" > "$M/$out.log" 2>&1; }
 train tiny --preset tiny --steps 60 --checkpoint-every 60
