@@ -17,6 +17,21 @@ internal static class Common
     public static readonly Option<string?> Preset = new("--preset", "-p") { Description = "Preset: " + string.Join(", ", Presets.All.Keys) };
     public static readonly Option<string?> Data = new("--data", "-d") { Description = "Data: " + Bcm.Data.DataSources.Help };
     public static readonly Option<long> Seed = new("--seed", "-s") { Description = "Seed; results are reproducible and independent of batch size (default 0)", DefaultValueFactory = _ => 0 };
+    /// <summary>The classifier whose features score a measurement; its default is found in one place (<see cref="Bcm.Evaluation.EvaluationSetOptions.DefaultClassifierPath"/>).</summary>
+    public static readonly Option<string?> Classifier = new("--classifier") { Description = "The classifier whose features score the images (bcm classifier); default classifiers/DATA-SIZE.safetensors" };
+
+    /// <summary>--count / -n: how many images, samples or points a command makes or measures (<paramref name="what"/> says which, and its default).</summary>
+    public static Option<int> Count(string what, int @default) => new("--count", "-n") { Description = what, DefaultValueFactory = _ => @default };
+
+    /// <summary>--count / -n whose default depends on the model (null: the command's default).</summary>
+    public static Option<int?> CountOrDefault(string what) => new("--count", "-n") { Description = what };
+
+    /// <summary>--offset: the index of the first real image a command measures.</summary>
+    public static Option<int> Offset(string what = "With --data: index of the first image measured") => new("--offset") { Description = what, DefaultValueFactory = _ => 0 };
+
+    /// <summary>--data / -d of a command that measures on a data set instead of its own inputs (<paramref name="what"/> says what it measures).</summary>
+    public static Option<string?> DataToMeasure(string what) => new("--data", "-d") { Description = what + ": " + Bcm.Data.DataSources.Help };
+
     public static readonly Option<int?> Threads = new("--threads") { Description = "CPU threads for tensor operations (default: all cores)" };
     /// <summary>The engine that runs the network forward: libtorch, or ONNX Runtime over the network's ONNX graph.</summary>
     public static readonly Option<string> Engine = EngineOption();
@@ -48,20 +63,6 @@ internal static class Common
         int code = Run(body);
         if (code != 0 && code != 130 && code != 143 && Bcm.Distributed.World.Started is { } job) job.Abort(code);
         return code;
-    }
-
-    /// <summary>
-    /// Runs <paramref name="action"/> on rank 0 first and on the other ranks after it (a barrier between), so that a data
-    /// set is downloaded once, not by N processes into the same folder.
-    /// </summary>
-    public static T RankZeroFirst<T>(Bcm.Distributed.ICommunicator job, Func<T> action)
-    {
-        if (job.Size == 1) return action();
-        T result = default!;
-        if (job.Rank == 0) result = action();
-        job.Barrier();
-        if (job.Rank != 0) result = action();
-        return result;
     }
 
     private static int Run(Func<int> body)
@@ -210,23 +211,6 @@ internal static class Common
         if (create) Directory.CreateDirectory(dir);
         return dir;
     }
-
-    /// <summary>
-    /// The classifier of --classifier (default classifiers/DATA-SIZE.safetensors), checked to take the model's images.
-    /// </summary>
-    public static Bcm.Metrics.Classifier LoadClassifier(string? path, string dataSpec, int channels, int size, TorchSharp.torch.Device device)
-    {
-        path ??= Bcm.Metrics.Classifier.DefaultPath(dataSpec, size);
-        var net = Bcm.Metrics.Classifier.Load(path, device);
-        if (net.Size == size && net.Channels == channels) return net;
-        net.Dispose();
-        throw new BadInputException($"{path} classifies {net.Channels}x{net.Size}² images; the model makes {channels}x{size}²");
-    }
-
-    /// <summary>The indices of images first..first + n − 1 of <paramref name="set"/> (--offset and -n), refused when they go past its end.</summary>
-    public static int[] Slice(Bcm.Data.ImageDataset set, int first, int n) =>
-        first + n <= set.Count ? Enumerable.Range(first, n).ToArray()
-            : throw new BadInputException($"{set.Name} has {set.Count} images: --offset {first} -n {n} goes past the end");
 
     /// <summary>A comma-separated list of integers in <paramref name="min"/>..<paramref name="max"/> (an empty entry is an error).</summary>
     public static int[] Integers(string text, string option, int min, int max) =>

@@ -3,8 +3,10 @@ using System.Globalization;
 using Bcm.Metrics;
 using Bcm.Distributed;
 using Bcm.Editing;
+using Bcm.Evaluation;
 using Bcm.Imaging;
 using Bcm.Plans;
+using Bcm.Reports;
 using static TorchSharp.torch;
 using Bcm.Tensors;
 using static Bcm.Tensors.ScalarMath;
@@ -22,16 +24,15 @@ internal static class EditCommands
         var image = new Argument<string?>("image") { Description = "Image to complete (the model's size and channels); omit it with --data", Arity = ArgumentArity.ZeroOrOne };
         var mask = new Option<string?>("--mask") { Description = "Mask PNG of the same size: white (≥ 128) = known pixels kept, black = pixels to fill" };
         var box = new Option<string?>("--box") { Description = "Region to fill as x,y,w,h in pixels (instead of --mask; with --data the default is the centre square of half the side)" };
-        var data = new Option<string?>("--data", "-d") { Description = "Measure on a data set instead of one image (the same region removed from each): " + Bcm.Data.DataSources.Help };
-        var count = new Option<int>("--count", "-n") { Description = "Images to measure with --data", DefaultValueFactory = _ => 200 };
-        var offset = new Option<int>("--offset") { Description = "First image index with --data", DefaultValueFactory = _ => 0 };
-        var classifierPath = new Option<string?>("--classifier") { Description = "With --data: the classifier whose features give FID and KID (default classifiers/DATA-SIZE.safetensors when it exists)" };
+        var data = Common.DataToMeasure("Measure on a data set instead of one image (the same region removed from each)");
+        var count = Common.Count("Images to measure with --data", 200);
+        var offset = Common.Offset();
         var cmd = new Command("inpaint", "Fill the unknown pixels of an image: noise, then rounds of invert-to-t_r → generate → paste the known pixels back " +
                                          $"(default levels {string.Join(",", Inpainting.DefaultLevels)}: 14 NFE). Known pixels of the output equal the input exactly. " +
                                          "With --data, a measurement instead: the region removed from N images of a data set and filled by BCM, by consistency-model " +
                                          "rounds without inversion (same levels, 1 NFE a round) and by harmonic filling; error in the region, FID/KID and kept predictions.")
         {
-            image, mask, box, data, count, offset, classifierPath, LevelsOption, Label, Common.Checkpoint, Common.Weights, Common.Preset, Common.Out, Common.Seed,
+            image, mask, box, data, count, offset, Common.Classifier, LevelsOption, Label, Common.Checkpoint, Common.Weights, Common.Preset, Common.Out, Common.Seed,
             Common.Device, Common.Threads, Common.Engine,
         };
         cmd.SetAction(parse => Common.Guard(() =>
@@ -54,37 +55,30 @@ internal static class EditCommands
             else if (spec is not null) known = Inpainting.BoxMask(size, size, size / 4, size / 4, size / 2, size / 2).to(device);
             else throw new BadInputException("give the region to fill: --mask MASK.png or --box x,y,w,h");
             var levels = Levels(parse, Inpainting.DefaultLevels);
-            if (spec is not null) return MeasureInpainting(parse, model, channels, size, device, labels, spec, known, levels, parse.GetValue(count), parse.GetValue(offset), parse.GetValue(classifierPath));
+            if (spec is not null) return MeasureInpainting(parse, model, device, labels, known, levels,
+                new EvaluationSetOptions { Data = spec, Count = parse.GetValue(count), Offset = parse.GetValue(offset), Classifier = parse.GetValue(Common.Classifier), ClassifierNeed = ClassifierNeed.IfPresent });
             var x = ImageIO.ReadBatch([parse.GetValue(image)!], channels, size).to(device);
             var rounds = new List<Tensor>();
             var result = Inpainting.Run(model, x, known, levels, parse.GetValue(Common.Seed), labels, (_, cur) => rounds.Add(cur.cpu().DetachFromDisposeScope()));
-            string outDir = Common.OutDir(parse.GetValue(Common.Out), "inpainting");
-            using (var r0 = result[0]) ImageIO.SavePng(r0, Path.Combine(outDir, "inpainted.png"));
-            using (var masked = where(known.expand_as(x), x, FullLike(x, -1)))
-            using (var strip = cat([x.cpu(), masked.cpu(), .. rounds], 0))
-                ImageIO.SaveGrid(strip, Path.Combine(outDir, "rounds.png"), columns: (int)strip.shape[0]);
-            Console.WriteLine($"inpainted with {levels.Length} rounds ({Rounds.Nfe(levels)} NFE) → {Path.GetFullPath(Path.Combine(outDir, "inpainted.png"))} (rounds.png: input, masked, each round)");
+            string written = EditOutputs.Inpainting(Common.OutDir(parse.GetValue(Common.Out), "inpainting"), x, known, result, rounds);
+            Console.WriteLine($"inpainted with {levels.Length} rounds ({Rounds.Nfe(levels)} NFE) → {Path.GetFullPath(written)} (rounds.png: input, masked, each round)");
             return 0;
         }));
         return cmd;
     }
 
     // inpaint --data: the region removed from N images of a data set, filled by each method and scored.
-    private static int MeasureInpainting(ParseResult parse, Model.BcmModel model, int channels, int size, Device device, Tensor? labels, string spec, Tensor known,
-        double[] levels, int n, int first, string? classifierPath)
+    private static int MeasureInpainting(ParseResult parse, Model.BcmModel model, Device device, Tensor? labels, Tensor known, double[] levels, EvaluationSetOptions data)
     {
         if (World.LaunchedSize > 1) throw new BadInputException("inpaint --data runs as one process");
-        if (labels is not null || model.Network.NumClasses > 0) throw new BadInputException("inpaint --data measures unconditional models");
-        if (n < 1 || first < 0) throw new BadInputException("-n must be ≥ 1 and --offset ≥ 0");
-        string defaultClassifier = Bcm.Metrics.Classifier.DefaultPath(spec, size);
-        using var net = classifierPath is not null || File.Exists(defaultClassifier) ? Common.LoadClassifier(classifierPath, spec, channels, size, device) : null;
-        var set = Bcm.Data.DataSources.Load(spec, channels, size);
-        using var clean = set.Batch(Common.Slice(set, first, n), size, device: device);
+        if (labels is not null) throw new BadInputException("inpaint --data measures unconditional models");
+        EvaluationSet.RequireUnconditional(model.Network.NumClasses, "inpaint --data");
+        using var set = EvaluationSet.Open(data, model.Network.SampleShape, device);
         string outDir = Common.OutDir(parse.GetValue(Common.Out), "inpainting");
-        Console.WriteLine($"{set.Name} images {first}..{first + n - 1}, rounds {string.Join(",", levels)}" +
-                          (net is null ? $" (no classifier at {defaultClassifier}: no FID/KID; train one with bcm classifier --data {spec} --size {size})" : ""));
-        Bcm.Reports.InpaintingReport.Write(model, net, clean, known, levels, parse.GetValue(Common.Seed), outDir,
-            new SyncProgress<Bcm.Reports.InpaintingReport.Row>(r => Console.WriteLine(
+        Console.WriteLine($"{set.Description}, rounds {string.Join(",", levels)}" + (set.Classifier is null
+            ? $" (no classifier at {set.ClassifierPath}: no FID/KID; train one with bcm classifier --data {data.Data} --size {model.Network.SampleShape[^1]})" : ""));
+        InpaintingReport.Write(model, set.Classifier, set.Images!, known, levels, parse.GetValue(Common.Seed), outDir,
+            new SyncProgress<InpaintingReport.Row>(r => Console.WriteLine(
                 $"{r.Method,-10} NFE {r.Nfe,3}  hole RMSE {r.HoleRmse:F4}  PSNR {r.Psnr,6:F2} dB" +
                 (double.IsNaN(r.Fid) ? "" : $"  FID {r.Fid,8:F2}  KID×1000 {1000 * r.Kid,7:F2}  prediction kept {r.PredictionKept:P1}"))));
         Console.WriteLine($"→ {Path.GetFullPath(Path.Combine(outDir, "inpainting.md"))} (inpainting.png rows: clean, masked, BCM, consistency-model rounds, harmonic)");
@@ -139,12 +133,9 @@ internal static class EditCommands
             var levels = Levels(parse, SuperResolution.DefaultLevels);
             var rounds = new List<Tensor>();
             var result = SuperResolution.Run(model, low, f, levels, parse.GetValue(Common.Seed), labels, (_, cur) => rounds.Add(cur.cpu().DetachFromDisposeScope()));
-            string outDir = Common.OutDir(parse.GetValue(Common.Out), "superres");
-            using (var r0 = result[0]) ImageIO.SavePng(r0, Path.Combine(outDir, "superres.png"));
+            string written = EditOutputs.SuperResolution(Common.OutDir(parse.GetValue(Common.Out), "superres"), SuperResolution.Upsample(low, f), result, rounds);
             using var bilinear = nn.functional.interpolate(low, [size, size], mode: InterpolationMode.Bilinear, align_corners: false);
-            using (var strip = cat([SuperResolution.Upsample(low, f).cpu(), .. rounds], 0))
-                ImageIO.SaveGrid(strip, Path.Combine(outDir, "rounds.png"), columns: (int)strip.shape[0]);
-            string report = $"upsampled {f}x with {levels.Length} rounds ({Rounds.Nfe(levels)} NFE) → {Path.GetFullPath(Path.Combine(outDir, "superres.png"))}";
+            string report = $"upsampled {f}x with {levels.Length} rounds ({Rounds.Nfe(levels)} NFE) → {Path.GetFullPath(written)}";
             if (parse.GetValue(clean) is string cleanPath)
             {
                 using var c = ImageIO.ReadBatch([cleanPath], channels, size).to(device);
@@ -158,39 +149,36 @@ internal static class EditCommands
 
     public static Command Restore()
     {
-        var data = new Option<string?>("--data", "-d") { Description = "Measure on a data set instead of one image: " + Bcm.Data.DataSources.Help };
-        var count = new Option<int>("--count", "-n") { Description = "Images to measure with --data", DefaultValueFactory = _ => 200 };
-        var offset = new Option<int>("--offset") { Description = "First image index with --data (default 0)", DefaultValueFactory = _ => 0 };
+        var data = Common.DataToMeasure("Measure on a data set instead of one image");
+        var count = Common.Count("Images to measure with --data", 200);
+        var offset = Common.Offset();
         var qualities = new Option<string>("--jpeg-quality", "-q") { Description = "JPEG qualities to measure with --data, comma-separated (default 10,15,20)", DefaultValueFactory = _ => "10,15,20" };
         var nfes = new Option<string?>("--nfe") { Description = "With --data: measure by FID/KID over these NFE budgets instead (e.g. 2,4,6,8,12), against the JPEG input, a blur and consistency-model-style rounds; each method's levels are chosen on the --choose-count images after the measured ones" };
         var chooseCount = new Option<int>("--choose-count") { Description = "With --nfe: images (after the measured ones) on which each method's levels are chosen", DefaultValueFactory = _ => 200 };
-        var classifierPath = new Option<string?>("--classifier") { Description = "With --nfe: the classifier whose features give FID and KID; default classifiers/DATA-SIZE.safetensors" };
         return RoundsCommand("restore", "Degraded image (the model's size and channels); omit it with --data",
             "Blind restoration: zigzag rounds on the degraded image, without knowing the degradation " +
             $"(default levels {string.Join(",", Restoration.DefaultLevels)}: {Rounds.Nfe(Restoration.DefaultLevels)} NFE). With --data, a measurement " +
             "instead: JPEG-compress N images of a data set at each quality, restore them and report PSNR before and after.",
-            Restoration.DefaultLevels, (m, x, l, s, y) => Restoration.Run(m, x, l, s, y), "restored.png", "restoration", [data, count, offset, qualities, nfes, chooseCount, classifierPath], (parse, image) =>
+            Restoration.DefaultLevels, (m, x, l, s, y) => Restoration.Run(m, x, l, s, y), "restored.png", "restoration", [data, count, offset, qualities, nfes, chooseCount, Common.Classifier], (parse, image) =>
         {
             if (parse.GetValue(data) is null)
                 return World.LaunchedSize > 1 ? throw new BadInputException("under mpirun, bcm restore measures a data set (--data); restore one image as one process") : null;
             if (parse.GetValue(image) is not null) throw new BadInputException("give an image or --data, not both");
-            var (model, channels, size, device, labels) = Load(parse);
-            int n = parse.GetValue(count), first = parse.GetValue(offset);
-            if (n < 1 || first < 0) throw new BadInputException("-n must be ≥ 1 and --offset ≥ 0");
+            var (model, _, _, device, labels) = Load(parse);
+            var images = new EvaluationSetOptions { Data = parse.GetValue(data)!, Count = parse.GetValue(count), Offset = parse.GetValue(offset), ClassifierNeed = ClassifierNeed.None };
+            images.Validate();
             var qs = Common.Integers(parse.GetValue(qualities)!, "--jpeg-quality", 1, 100);
             if (parse.GetValue(nfes) is string sweep)
-                return NfeSweep(parse, model, channels, size, device, parse.GetValue(data)!, n, first, parse.GetValue(chooseCount), qs, sweep, parse.GetValue(classifierPath));
+                return NfeSweep(parse, model, device, qs, sweep, images with { ChooseCount = parse.GetValue(chooseCount), Classifier = parse.GetValue(Common.Classifier), ClassifierNeed = ClassifierNeed.Required });
             var levels = Levels(parse, Restoration.DefaultLevels);
             var job = World.Current; // under mpirun each rank restores its share of the images
-            var set = Common.RankZeroFirst(job, () => Bcm.Data.DataSources.Load(parse.GetValue(data)!, channels, size));
-            var idx = Common.Slice(set, first, n);
-            using var clean = set.Batch(idx, size, device: device);
-            using var batchLabels = labels is null ? null : labels.expand(n);
+            if (images.Count < job.Size) throw new BadInputException($"-n {images.Count} images cannot be shared by {job.Size} processes");
+            using var set = EvaluationSet.Open(images, model.Network.SampleShape, device, job);
+            using var batchLabels = labels?.expand(set.Count);
             bool lead = job.Rank == 0;
             string outDir = Common.OutDir(parse.GetValue(Common.Out), "restoration", create: lead);
-            if (lead) Console.WriteLine($"{set.Name} images {first}..{first + n - 1}, rounds {string.Join(",", levels)} ({Rounds.Nfe(levels)} NFE){(job.Size > 1 ? $" over {job.Size} ranks" : "")}");
-            if (n < job.Size) throw new BadInputException($"-n {n} images cannot be shared by {job.Size} processes");
-            Bcm.Reports.RestorationReport.Write(model, clean, qs, levels, parse.GetValue(Common.Seed), batchLabels, outDir, new SyncProgress<Bcm.Reports.RestorationReport.Row>(r =>
+            if (lead) Console.WriteLine($"{set.Description}, rounds {string.Join(",", levels)} ({Rounds.Nfe(levels)} NFE){(job.Size > 1 ? $" over {job.Size} ranks" : "")}");
+            RestorationReport.Write(model, set.Images!, qs, levels, parse.GetValue(Common.Seed), batchLabels, outDir, new SyncProgress<RestorationReport.Row>(r =>
                 Console.WriteLine($"JPEG Q={r.JpegQuality}: PSNR {r.PsnrBefore:F2} dB → {r.PsnrAfter:F2} dB (gain {r.Gain:+0.00;-0.00} ± {r.GainStandardError:F2} dB, " +
                                   $"{r.ImprovedFraction:P0} of images improved); Gaussian-blur baseline {r.BlurPsnr:F2} dB (best σ = {r.BlurSigma} px)")), job);
             if (lead) Console.WriteLine($"→ {Path.GetFullPath(Path.Combine(outDir, "restoration.csv"))} (restoration-qQ.png: clean, JPEG, restored rows)");
@@ -199,23 +187,17 @@ internal static class EditCommands
     }
 
     // restore --data --nfe: FID/KID over NFE, each method's levels chosen on the images after the measured ones.
-    private static int NfeSweep(ParseResult parse, Model.BcmModel model, int channels, int size, Device device, string spec, int n, int first, int choose,
-        int[] qualities, string nfeText, string? classifierPath)
+    private static int NfeSweep(ParseResult parse, Model.BcmModel model, Device device, int[] qualities, string nfeText, EvaluationSetOptions images)
     {
         if (World.LaunchedSize > 1) throw new BadInputException("restore --nfe runs as one process");
-        if (model.Network.NumClasses > 0) throw new BadInputException("restore --nfe measures unconditional models");
-        if (choose < 2) throw new BadInputException("--choose-count must be ≥ 2");
+        EvaluationSet.RequireUnconditional(model.Network.NumClasses, "restore --nfe");
+        if (images.ChooseCount < 2) throw new BadInputException("--choose-count must be ≥ 2");
         var budgets = Common.Integers(nfeText, "--nfe", 1, 200);
-        using var net = Common.LoadClassifier(classifierPath, spec, channels, size, device);
-        var set = Bcm.Data.DataSources.Load(spec, channels, size);
-        if (first + n + choose > set.Count)
-            throw new BadInputException($"{set.Name} has {set.Count} images: --offset {first}, --count {n} and --choose-count {choose} need {first + n + choose}");
-        using var report = set.Batch(Enumerable.Range(first, n).ToArray(), size, device: device);
-        using var chooseImages = set.Batch(Enumerable.Range(first + n, choose).ToArray(), size, device: device);
+        using var set = EvaluationSet.Open(images, model.Network.SampleShape, device);
         string outDir = Common.OutDir(parse.GetValue(Common.Out), "restoration");
-        Console.WriteLine($"{set.Name}: measured on images {first}..{first + n - 1}, levels chosen on {first + n}..{first + n + choose - 1}");
-        Bcm.Reports.RestorationSweep.Write(model, net, chooseImages, report, qualities, budgets, parse.GetValue(Common.Seed), outDir,
-            new SyncProgress<Bcm.Reports.RestorationSweep.Row>(r => Console.WriteLine(
+        Console.WriteLine($"{set.Data.Name}: measured on images {set.First}..{set.First + set.Count - 1}, levels chosen on {set.First + set.Count}..{set.First + set.Count + images.ChooseCount - 1}");
+        RestorationSweep.Write(model, set.Classifier!, set.ChooseImages!, set.Images!, qualities, budgets, parse.GetValue(Common.Seed), outDir,
+            new SyncProgress<RestorationSweep.Row>(r => Console.WriteLine(
                 $"Q={r.JpegQuality,-3} {r.Method,-10} NFE {r.Nfe,3}  FID {r.Fid,8:F2}  KID×1000 {1000 * r.Kid,7:F2}  PSNR {r.Psnr,6:F2} dB  ({r.Choice})")));
         Console.WriteLine($"→ {Path.GetFullPath(Path.Combine(outDir, "restoration-nfe.md"))}");
         return 0;
@@ -248,9 +230,8 @@ internal static class EditCommands
             var x = ImageIO.ReadBatch([path], channels, size).to(device);
             var levels = Levels(parse, defaults);
             var result = run(model, x, levels, parse.GetValue(Common.Seed), labels);
-            string outDir = Common.OutDir(parse.GetValue(Common.Out), defaultOut);
-            using (var r0 = result[0]) ImageIO.SavePng(r0, Path.Combine(outDir, fileName));
-            string report = $"{levels.Length} round(s) ({Rounds.Nfe(levels)} NFE) → {Path.GetFullPath(Path.Combine(outDir, fileName))}";
+            string written = EditOutputs.Single(Common.OutDir(parse.GetValue(Common.Out), defaultOut), fileName, result);
+            string report = $"{levels.Length} round(s) ({Rounds.Nfe(levels)} NFE) → {Path.GetFullPath(written)}";
             if (parse.GetValue(clean) is string cleanPath)
             {
                 using var c = ImageIO.ReadBatch([cleanPath], channels, size).to(device);

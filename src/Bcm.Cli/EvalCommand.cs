@@ -1,6 +1,7 @@
 using System.CommandLine;
 using Bcm.Data;
 using Bcm.Distributed;
+using Bcm.Evaluation;
 using Bcm.Metrics;
 using Bcm.Plans;
 using Bcm.Reports;
@@ -12,8 +13,7 @@ namespace Bcm.Cli;
 internal static class EvalCommand
 {
     private static readonly Option<string?> Baseline = new("--baseline") { Description = "An EDM baseline run (bcm train --objective edm) on the same data: Heun sampling and ODE inversion over NFE beside the BCM" };
-    private static readonly Option<int?> Samples = new("--count", "-n") { Description = "Generated samples per method (default 2000 for mixtures, 1000 for images)" };
-    private static readonly Option<string?> ClassifierPath = new("--classifier") { Description = "Classifier for image metrics (bcm classifier); default classifiers/DATA-SIZE.safetensors" };
+    private static readonly Option<int?> Samples = Common.CountOrDefault("Generated samples per method (default 2000 for mixtures, 1000 for images)");
     private static readonly Option<int?> Inversions = new("--inversion-images") { Description = "Real images for the inversion round trips (default 256)" };
     private static readonly Option<string?> Plans = new("--plans") { Description = "Generation plans to measure, comma-separated names (default onestep,ancestral2,zigzag3,mixed4; e.g. onestep,cm-multistep for an iCT model)" };
     private static readonly Option<string?> BaselineNfe = new("--baseline-nfe") { Description = "With --baseline: NFE budgets of its Heun sampler, comma-separated (default 2,4,10,20,40,80 for images: 1, 3, 9, 19, 39 and 79 NFE; 2,4,6,10,20,40,80 for mixtures)" };
@@ -28,7 +28,7 @@ internal static class EvalCommand
                                       "coverage on a classifier's features (with the real-versus-real floor), reconstruction MSE/PSNR/SSIM of inversion " +
                                       "round trips, throughput. With --baseline, the EDM baseline's Heun sampler and ODE inversion over NFE beside the BCM.")
         {
-            Common.Checkpoint, Common.Weights, Baseline, Samples, Plans, ClassifierPath, Inversions, BaselineNfe, InversionNfe, Common.Data, Mixture, Common.Out, Common.Seed, Common.Device, Common.Threads, Common.Engine,
+            Common.Checkpoint, Common.Weights, Baseline, Samples, Plans, Common.Classifier, Inversions, BaselineNfe, InversionNfe, Common.Data, Mixture, Common.Out, Common.Seed, Common.Device, Common.Threads, Common.Engine,
         };
         cmd.SetAction(parse => Common.Guard(() =>
         {
@@ -56,7 +56,7 @@ internal static class EvalCommand
         bool Given(Option option) => parse.GetResult(option) is { Implicit: false };
         if (!vectorModel && Given(Mixture))
             throw new BadInputException("--mixture applies to a model of a Gaussian mixture; this is an image model (give its data with --data)");
-        if (vectorModel && (new Option[] { Common.Data, ClassifierPath, Inversions }.FirstOrDefault(Given) is { } imageOption))
+        if (vectorModel && (new Option[] { Common.Data, Common.Classifier, Inversions }.FirstOrDefault(Given) is { } imageOption))
             throw new BadInputException($"{imageOption.Name} applies to an image model; this is a model of a Gaussian mixture (give the mixture with --mixture)");
     }
 
@@ -99,26 +99,18 @@ internal static class EvalCommand
 
     private static int Images(ParseResult parse, ModelLoader.Loaded loaded, ModelLoader.Loaded? baseline, string[]? planNames, (int[]? Heun, int[]? Ode) budgets, string device)
     {
-        var shape = loaded.Config.SampleShape;
-        int channels = (int)shape[0], size = (int)shape[^1];
         string spec = parse.GetValue(Common.Data) ?? loaded.Options?.Data.Replace("@test", "", StringComparison.Ordinal)
             ?? throw new BadInputException("this checkpoint does not say its data: pass --data (e.g. mnist)");
-        string classifierPath = parse.GetValue(ClassifierPath) ?? Classifier.DefaultPath(spec, size);
-        if (!File.Exists(classifierPath))
-            throw new BadInputException($"no classifier at {classifierPath}: train one with: bcm classifier --data {spec} --size {size} -o {classifierPath}");
-        using var net = Classifier.Load(classifierPath, Common.ParseDevice(device));
         var job = World.Current; // under mpirun each rank measures its share of the samples and images
-        string outDir = Common.OutDir(parse.GetValue(Common.Out), "eval", create: job.Rank == 0);
         var printer = new ProgressPrinter();
-        var (train, test) = Common.RankZeroFirst(job, () =>
-        {
-            var trainSet = DataSources.Load(spec, channels, size, printer);
-            return (trainSet, DataSources.LoadTest(spec, channels, size, printer) ?? trainSet); // no test split: reference and floor both from the training set
-        });
+        // The whole training set and its test split (no test split: reference and floor both from the training set).
+        using var set = EvaluationSet.Open(new EvaluationSetOptions { Data = spec, WholeSet = true, WithTestSplit = true, Classifier = parse.GetValue(Common.Classifier) },
+            loaded.Config.SampleShape, Common.ParseDevice(device), job, printer);
+        string outDir = Common.OutDir(parse.GetValue(Common.Out), "eval", create: job.Rank == 0);
         var options = new ImageReport.Options { Samples = parse.GetValue(Samples) ?? 1000, InversionImages = parse.GetValue(Inversions) ?? 256, Seed = parse.GetValue(Common.Seed) };
         if (planNames is not null) options = options with { BcmPlans = planNames };
         options = options with { BaselineNfe = budgets.Heun ?? options.BaselineNfe, InversionNfe = budgets.Ode ?? options.InversionNfe };
-        var r = ImageReport.Write(loaded.Model, loaded.Source, baseline?.Model, baseline?.Source, net, classifierPath, test, train, outDir, options, printer, job);
+        var r = ImageReport.Write(loaded.Model, loaded.Source, baseline?.Model, baseline?.Source, set.Classifier!, set.ClassifierPath, set.Test!, set.Data, outDir, options, printer, job);
         if (r is null) return 0; // not rank 0
         Console.WriteLine($"report: {Path.GetFullPath(Path.Combine(outDir, "report.md"))}");
         foreach (var g in r.Generation.Prepend(r.Floor))

@@ -52,12 +52,8 @@ internal static class InterpolateCommand
                 (_, _, path) = Interpolation.BetweenImages(loaded.Model, x[..1], x[1..], n, invert, generate, seed, slerp, labels, !parse.GetValue(independent));
                 ends = x;
             }
-            string outDir = Common.OutDir(parse.GetValue(Common.Out), "interpolation");
-            using (var strip = cat([ends[..1].cpu(), path.cpu(), ends[1..].cpu()], 0))
-                ImageIO.SaveGrid(strip, Path.Combine(outDir, "strip.png"), columns: n + 2);
-            Checkpoints.SafeTensors.Save(Path.Combine(outDir, "path.safetensors"), new Dictionary<string, Tensor> { ["path"] = path },
-                new Dictionary<string, string> { ["generate"] = generate.ToString(), ["mix"] = slerp ? "slerp" : "lerp", ["checkpoint"] = loaded.Source });
-            Console.WriteLine($"{n} images from α = 0 to 1 ({(slerp ? "slerp" : "lerp")}, regenerated with {generate}) → {Path.GetFullPath(Path.Combine(outDir, "strip.png"))}");
+            string written = Bcm.Reports.EditOutputs.Interpolation(Common.OutDir(parse.GetValue(Common.Out), "interpolation"), ends, path, generate, slerp, loaded.Source);
+            Console.WriteLine($"{n} images from α = 0 to 1 ({(slerp ? "slerp" : "lerp")}, regenerated with {generate}) → {Path.GetFullPath(written)}");
             return 0;
         }));
         return cmd;

@@ -1,6 +1,7 @@
 using System.CommandLine;
 using Bcm.Data;
 using Bcm.Editing;
+using Bcm.Evaluation;
 using Bcm.Imaging;
 using Bcm.Metrics;
 using Bcm.Plans;
@@ -17,10 +18,9 @@ internal static class PurifyCommand
         var method = new Option<string>("--method") { Description = "Purifier: bcm2 (invert to σ* and regenerate, 2 NFE), bcm1 (noise to σ*, jump down, 1 NFE), ode2 (one Euler ODE step up and one down, 2 NFE), noise-blur (no network)", DefaultValueFactory = _ => "bcm2" };
         method.AcceptOnlyFromAmong(Purification.Methods);
         var sigma = new Option<double>("--sigma") { Description = "Purification level σ* on the [−1, 1] scale of the images", DefaultValueFactory = _ => 0.5 };
-        var data = new Option<string?>("--data", "-d") { Description = "Measure under attack on a data set instead (use its test split, e.g. mnist:DIR@test): " + DataSources.Help };
-        var classifier = new Option<string?>("--classifier") { Description = "With --data: the attacked classifier (bcm classifier); default classifiers/DATA-SIZE.safetensors" };
-        var count = new Option<int>("--count", "-n") { Description = "With --data: images to attack", DefaultValueFactory = _ => 500 };
-        var offset = new Option<int>("--offset") { Description = "With --data: first image index", DefaultValueFactory = _ => 0 };
+        var data = Common.DataToMeasure("Measure under attack on a data set instead (use its test split, e.g. mnist:DIR@test)");
+        var count = Common.Count("With --data: images to attack", 500);
+        var offset = Common.Offset();
         var sigmas = new Option<string>("--levels") { Description = "With --data: the σ* sweep, comma-separated", DefaultValueFactory = _ => "0.25,0.5,1" };
         var methods = new Option<string>("--methods") { Description = "With --data: purifiers to measure, comma-separated (no defence is always measured)", DefaultValueFactory = _ => string.Join(",", Purification.Methods) };
         var queries = new Option<int>("--queries") { Description = "With --data: query budget per image and attack", DefaultValueFactory = _ => 100 };
@@ -32,7 +32,7 @@ internal static class PurifyCommand
                                         "clean and robust accuracy go to purification.csv and report.md.")
         {
             images, Common.Checkpoint, Common.Weights, Common.Preset, Common.Out, Common.Seed, Common.Device, Common.Threads, Common.Engine,
-            method, sigma, data, classifier, count, offset, sigmas, methods, queries, linf, l2,
+            method, sigma, data, Common.Classifier, count, offset, sigmas, methods, queries, linf, l2,
         };
         cmd.SetAction(parse => Common.Guard(() =>
         {
@@ -41,7 +41,7 @@ internal static class PurifyCommand
             var device = Common.ParseDevice(parse.GetValue(Common.Device)!);
             var shape = loaded.Model.Network.SampleShape;
             int channels = (int)shape[0], size = (int)shape[^1];
-            if (loaded.Model.Network.NumClasses > 0) throw new BadInputException("purification needs an unconditional model: the class is what the defence must not be told");
+            EvaluationSet.RequireUnconditional(loaded.Model.Network.NumClasses, "purification", "the class is what the defence must not be told");
             var paths = parse.GetValue(images) ?? [];
             string? spec = parse.GetValue(data);
             if (spec is null)
@@ -53,14 +53,13 @@ internal static class PurifyCommand
                 var inputs = ImageInputs.FromFiles(paths, channels, size).To(device);
                 using var purified = Purification.Run(loaded.Model, inputs.Images, m, s, PlanRunner.SeedRange(parse.GetValue(Common.Seed), inputs.Count));
                 string outDir = Common.OutDir(parse.GetValue(Common.Out), "purified");
-                for (int i = 0; i < inputs.Count; i++)
-                    using (var image = purified[i].cpu())
-                        ImageIO.SavePng(image, Path.Combine(outDir, Path.GetFileNameWithoutExtension(inputs.Names[i]) + ".purified.png"));
+                EditOutputs.Purified(outDir, inputs.Names, purified);
                 Console.WriteLine($"{inputs.Count} image(s) purified ({m} at σ* = {s}) → {Path.GetFullPath(outDir)}");
                 return 0;
             }
             if (paths.Length > 0) throw new BadInputException("give images or --data, not both");
-            return Measure(parse, loaded.Model, spec, parse.GetValue(classifier), channels, size, parse.GetValue(count), parse.GetValue(offset), new PurificationReport.Options
+            var attacked = new EvaluationSetOptions { Data = spec, Count = parse.GetValue(count), Offset = parse.GetValue(offset), Classifier = parse.GetValue(Common.Classifier), NeedsLabels = true };
+            return Measure(parse, loaded.Model, attacked, new PurificationReport.Options
             {
                 Sigmas = Common.Numbers(parse.GetValue(sigmas)!, "--levels"),
                 Methods = parse.GetValue(methods)!.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries),
@@ -74,22 +73,16 @@ internal static class PurifyCommand
         return cmd;
     }
 
-    private static int Measure(System.CommandLine.ParseResult parse, Model.BcmModel model, string spec, string? classifierPath, int channels, int size, int n, int first,
-        PurificationReport.Options options, TorchSharp.torch.Device device)
+    private static int Measure(ParseResult parse, Model.BcmModel model, EvaluationSetOptions images, PurificationReport.Options options, TorchSharp.torch.Device device)
     {
-        if (n < 1 || first < 0) throw new BadInputException("--count must be ≥ 1 and --offset ≥ 0");
+        images.Validate();
         if (options.Queries is < 1 or > 100_000) throw new BadInputException("--queries must be in 1..100000");
         if (!(options.LinfEpsilon is > 0 and <= 1) || !(options.L2Budget is > 0 and <= 100)) throw new BadInputException("--linf must be in (0, 1] and --l2 in (0, 100]");
-        string path = classifierPath ?? Classifier.DefaultPath(spec, size);
-        using var net = Common.LoadClassifier(path, spec, channels, size, device);
-        var set = DataSources.Load(spec, channels, size);
-        if (set.Labels is null) throw new BadInputException($"{set.Name} has no labels: an attack needs the true classes");
-        var idx = Common.Slice(set, first, n);
-        using var images = set.Batch(idx, size, device: device);
-        using var labels = set.LabelBatch(idx, device)!;
+        using var set = EvaluationSet.Open(images, model.Network.SampleShape, device);
+        var net = set.Classifier!;
         string outDir = Common.OutDir(parse.GetValue(Common.Out), "purification");
-        Console.WriteLine($"{set.Name} images {first}..{first + n - 1}; classifier {Path.GetFileName(path)} ({net.Metadata.GetValueOrDefault("test_accuracy") ?? net.Metadata.GetValueOrDefault("training_accuracy") ?? "accuracy not recorded"})");
-        PurificationReport.Write(model, net, images, labels, outDir, options, new SyncProgress<PurificationReport.Row>(r =>
+        Console.WriteLine($"{set.Description}; classifier {Path.GetFileName(set.ClassifierPath)} ({net.Metadata.GetValueOrDefault("test_accuracy") ?? net.Metadata.GetValueOrDefault("training_accuracy") ?? "accuracy not recorded"})");
+        PurificationReport.Write(model, net, set.Images!, set.Labels!, outDir, options, new SyncProgress<PurificationReport.Row>(r =>
             Console.WriteLine($"{r.Defence,-16} {r.Attack,-36} clean {r.CleanAccuracy,7:P1}  robust {r.RobustAccuracy,7:P1}  queries {r.MeanQueries,6:F1}  {r.Seconds,5:F0} s")));
         Console.WriteLine($"→ {Path.GetFullPath(Path.Combine(outDir, "report.md"))}");
         return 0;

@@ -108,7 +108,7 @@ public sealed class PurificationTests
                      (new[] { "purify", png, "-c", run, "--sigma", "0" }, "σ* must lie in"),
                      (new[] { "purify", png, "-c", run, "--method", "magic" }, "magic"),
                      (new[] { "purify", "-c", run }, "give images to purify"),
-                     (new[] { "purify", "-c", run, "--data", "digits", "--classifier", Path.Combine(dir, "none.safetensors") }, "no such classifier"),
+                     (new[] { "purify", "-c", run, "--data", "digits", "--classifier", Path.Combine(dir, "none.safetensors") }, "no classifier at"),
                      (new[] { "purify", "-c", run, "--data", "digits", "--queries", "0" }, "--queries"),
                  })
         {
