@@ -17,6 +17,7 @@ internal static class EvalCommand
     private static readonly Option<int?> Inversions = new("--inversion-images") { Description = "Real images for the inversion round trips (default 256)" };
     private static readonly Option<string?> Plans = new("--plans") { Description = "Generation plans to measure, comma-separated names (default onestep,ancestral2,zigzag3,mixed4; e.g. onestep,cm-multistep for an iCT model)" };
     private static readonly Option<string?> BaselineNfe = new("--baseline-nfe") { Description = "With --baseline: NFE budgets of its Heun sampler, comma-separated (default 2,4,10,20,40,80 for images: 1, 3, 9, 19, 39 and 79 NFE; 2,4,6,10,20,40,80 for mixtures)" };
+    private static readonly Option<string?> Solvers = new("--baseline-solvers") { Description = "With --baseline: the ODE solvers it generates and inverts with, comma-separated: heun (EDM's Algorithm 1, the default), euler, dpmpp2m (DPM-Solver++(2M)); each on the Karras grid, at every budget of --baseline-nfe and --inversion-nfe" };
     private static readonly Option<string?> InversionNfe = new("--inversion-nfe") { Description = "With --baseline: NFE budgets of each direction of its ODE round trips (default 2,4,10,20,50,100)" };
     private static readonly Option<string?> Mixture = new("--mixture") { Description = "Mixture to evaluate against (default: the one the model was trained on): " + GaussianMixture.Help };
 
@@ -28,7 +29,7 @@ internal static class EvalCommand
                                       "coverage on a classifier's features (with the real-versus-real floor), reconstruction MSE/PSNR/SSIM of inversion " +
                                       "round trips, throughput. With --baseline, the EDM baseline's Heun sampler and ODE inversion over NFE beside the BCM.")
         {
-            Common.Checkpoint, Common.Weights, Baseline, Samples, Plans, Common.Classifier, Inversions, BaselineNfe, InversionNfe, Common.Data, Mixture, Common.Out, Common.Seed, Common.Device, Common.Threads, Common.Engine,
+            Common.Checkpoint, Common.Weights, Baseline, Samples, Plans, Common.Classifier, Inversions, BaselineNfe, InversionNfe, Solvers, Common.Data, Mixture, Common.Out, Common.Seed, Common.Device, Common.Threads, Common.Engine,
         };
         cmd.SetAction(parse => Common.Guard(() =>
         {
@@ -71,15 +72,18 @@ internal static class EvalCommand
     }
 
     /// <summary>The baseline's Heun and ODE round-trip budgets of --baseline-nfe and --inversion-nfe (null: the report's default), checked before any work.</summary>
-    private static (int[]? Heun, int[]? Ode) BaselineBudgets(ParseResult parse)
+    private static (int[]? Heun, int[]? Ode, string[]? Solvers) BaselineBudgets(ParseResult parse)
     {
-        string? heun = parse.GetValue(BaselineNfe), ode = parse.GetValue(InversionNfe);
-        if ((heun ?? ode) is not null && parse.GetValue(Baseline) is null)
-            throw new BadInputException("--baseline-nfe and --inversion-nfe measure the baseline: give --baseline RUN too");
-        return (heun is null ? null : Common.Integers(heun, "--baseline-nfe", 1, 1000), ode is null ? null : Common.Integers(ode, "--inversion-nfe", 1, 1000));
+        string? heun = parse.GetValue(BaselineNfe), ode = parse.GetValue(InversionNfe), solvers = parse.GetValue(Solvers);
+        if ((heun ?? ode ?? solvers) is not null && parse.GetValue(Baseline) is null)
+            throw new BadInputException("--baseline-nfe, --inversion-nfe and --baseline-solvers measure the baseline: give --baseline RUN too");
+        var keys = solvers?.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+        if (keys is { Length: 0 }) throw new BadInputException("--baseline-solvers: give at least one of heun, euler, dpmpp2m");
+        foreach (var key in keys ?? []) BaselineSolver.Get(key);
+        return (heun is null ? null : Common.Integers(heun, "--baseline-nfe", 1, 1000), ode is null ? null : Common.Integers(ode, "--inversion-nfe", 1, 1000), keys);
     }
 
-    private static int Mixtures(ParseResult parse, ModelLoader.Loaded loaded, ModelLoader.Loaded? baseline, string[]? planNames, (int[]? Heun, int[]? Ode) budgets)
+    private static int Mixtures(ParseResult parse, ModelLoader.Loaded loaded, ModelLoader.Loaded? baseline, string[]? planNames, (int[]? Heun, int[]? Ode, string[]? Solvers) budgets)
     {
         if (World.LaunchedSize > 1) throw new BadInputException("the mixture report runs as one process (it takes a minute or two): run bcm eval without mpirun");
         string? data = loaded.Options?.Data;
@@ -89,7 +93,7 @@ internal static class EvalCommand
         string outDir = Common.OutDir(parse.GetValue(Common.Out), "eval");
         var options = new MixtureReport.Options { Samples = parse.GetValue(Samples) ?? 2000, Seed = parse.GetValue(Common.Seed) };
         if (planNames is not null) options = options with { BcmPlans = planNames };
-        options = options with { BaselineNfe = budgets.Heun ?? options.BaselineNfe, InversionNfe = budgets.Ode ?? options.InversionNfe };
+        options = options with { BaselineNfe = budgets.Heun ?? options.BaselineNfe, InversionNfe = budgets.Ode ?? options.InversionNfe, BaselineSolvers = budgets.Solvers ?? options.BaselineSolvers };
         var r = MixtureReport.Write(loaded.Model, loaded.Source, baseline?.Model, baseline?.Source, gm, outDir, options, new ProgressPrinter());
         Console.WriteLine($"report: {Path.GetFullPath(Path.Combine(outDir, "report.md"))}");
         foreach (var g in r.Generation.Prepend(r.Floor))
@@ -97,7 +101,7 @@ internal static class EvalCommand
         return 0;
     }
 
-    private static int Images(ParseResult parse, ModelLoader.Loaded loaded, ModelLoader.Loaded? baseline, string[]? planNames, (int[]? Heun, int[]? Ode) budgets, string device)
+    private static int Images(ParseResult parse, ModelLoader.Loaded loaded, ModelLoader.Loaded? baseline, string[]? planNames, (int[]? Heun, int[]? Ode, string[]? Solvers) budgets, string device)
     {
         string spec = parse.GetValue(Common.Data) ?? loaded.Options?.Data.Replace("@test", "", StringComparison.Ordinal)
             ?? throw new BadInputException("this checkpoint does not say its data: pass --data (e.g. mnist)");
@@ -109,7 +113,7 @@ internal static class EvalCommand
         string outDir = Common.OutDir(parse.GetValue(Common.Out), "eval", create: job.Rank == 0);
         var options = new ImageReport.Options { Samples = parse.GetValue(Samples) ?? 1000, InversionImages = parse.GetValue(Inversions) ?? 256, Seed = parse.GetValue(Common.Seed) };
         if (planNames is not null) options = options with { BcmPlans = planNames };
-        options = options with { BaselineNfe = budgets.Heun ?? options.BaselineNfe, InversionNfe = budgets.Ode ?? options.InversionNfe };
+        options = options with { BaselineNfe = budgets.Heun ?? options.BaselineNfe, InversionNfe = budgets.Ode ?? options.InversionNfe, BaselineSolvers = budgets.Solvers ?? options.BaselineSolvers };
         var r = ImageReport.Write(loaded.Model, loaded.Source, baseline?.Model, baseline?.Source, set.Classifier!, set.ClassifierPath, set.Test!, set.Data, outDir, options, printer, job);
         if (r is null) return 0; // not rank 0
         Console.WriteLine($"report: {Path.GetFullPath(Path.Combine(outDir, "report.md"))}");

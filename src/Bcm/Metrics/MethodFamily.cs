@@ -10,6 +10,10 @@ public enum MethodFamily
     Reference,
     /// <summary>A plan of the BCM (one network, jumps in both directions).</summary>
     Bcm,
-    /// <summary>The EDM diffusion baseline: its denoiser run by an ODE solver (Heun / Euler).</summary>
+    /// <summary>The EDM diffusion baseline: its denoiser run by Heun's second-order method (EDM's Algorithm 1).</summary>
     EdmBaseline,
+    /// <summary>The EDM baseline run by Euler's method (first order, one evaluation a step).</summary>
+    EdmEuler,
+    /// <summary>The EDM baseline run by DPM-Solver++(2M) (Lu et al. 2022: second-order multistep, one evaluation a step).</summary>
+    EdmDpmSolver2M,
 }

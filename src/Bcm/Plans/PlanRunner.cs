@@ -72,8 +72,9 @@ public static class PlanRunner
     // DPM-Solver++(2M) (Lu et al. 2022, Algorithm 2; k-diffusion's sample_dpmpp_2m) from σ_i to σ_{i+1}, in λ = −log σ
     // with h = log(σ_i/σ_{i+1}): x ← (σ_{i+1}/σ_i)·x + (1 − σ_{i+1}/σ_i)·D', where D' = D_i on the first step and
     // (1 + 1/2r)·D_i − (1/2r)·D_{i−1} after it, r = h_{i−1}/h. Run upward (σ_{i+1} > σ_i) it is the DPM-Solver inversion
-    // that editing uses. A step out of ε takes D at its end on x (D(x, ε) = x by the boundary condition, as for Euler's
-    // inversion), to first order; a step into ε needs no evaluation at ε.
+    // that editing uses. A step out of ε cannot evaluate D at its start (D(x, ε) = x by the boundary condition), so it is
+    // Euler's (DDIM's) inversion step with D at its end on x, x + (σ_{i+1} − ε)·(x − D)/σ_{i+1}: the exponential form with
+    // that D would multiply x − D by σ_{i+1}/ε (thousands on a two-step grid). A step into ε needs no evaluation at ε.
     private static Tensor DpmSolver2MStep(BcmModel denoiser, Tensor x, OdeStep step, Tensor? labels, MultistepHistory history)
     {
         double ratio = step.To / step.From;
@@ -85,7 +86,9 @@ public static class PlanRunner
             double h = Math.Log(step.From / step.To), hLast = Math.Log(history.Sigma / step.From), r = hLast / h;
             prediction = d.Times(1 + 1 / (2 * r)) - history.Denoised.Times(1 / (2 * r)); // two tensors: no Scalar involved
         }
-        var next = x.Times(ratio).Plus(prediction.Times(1 - ratio));
+        var next = fromBoundary
+            ? x.Plus((x - d).Times((step.To - step.From) / step.To))
+            : x.Times(ratio).Plus(prediction.Times(1 - ratio));
         if (fromBoundary) history.Clear();
         else history.Set(d, step.From);
         return next;

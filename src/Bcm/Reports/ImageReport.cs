@@ -44,8 +44,10 @@ public static class ImageReport
         public int BatchSize { get; init; } = 250;
         /// <summary>BCM plans to measure (names or text).</summary>
         public string[] BcmPlans { get; init; } = ["onestep", "ancestral2", "zigzag3", "mixed4"];
-        /// <summary>NFE budgets of the baseline's Heun sampler.</summary>
+        /// <summary>NFE budgets of the baseline's samplers (Heun takes the most steps within each).</summary>
         public int[] BaselineNfe { get; init; } = [2, 4, 10, 20, 40, 80];
+        /// <summary>The ODE solvers the baseline generates and inverts with (keys of <see cref="BaselineSolver.All"/>).</summary>
+        public string[] BaselineSolvers { get; init; } = ["heun"];
         /// <summary>NFE budgets of the inversion round trips.</summary>
         public int[] InversionNfe { get; init; } = [2, 4, 10, 20, 50, 100];
     }
@@ -116,11 +118,13 @@ public static class ImageReport
         foreach (var name in options.BcmPlans)
             if (Measure($"BCM {name}", MethodFamily.Bcm, bcm, PlanPresets.Resolve(name), $"samples-bcm-{FileSafe(name)}.png") is { } q) generation.Add(q);
         if (baseline is not null)
-            foreach (var nfe in options.BaselineNfe)
-            {
-                var plan = PlanPresets.HeunWithin(nfe);
-                if (Measure("EDM Heun", MethodFamily.EdmBaseline, baseline, plan, $"samples-edm-{plan.Nfe}.png") is { } q) generation.Add(q);
-            }
+            foreach (var solver in options.BaselineSolvers.Select(BaselineSolver.Get))
+                foreach (var nfe in options.BaselineNfe)
+                {
+                    var plan = solver.Within(nfe);
+                    string grid = solver.Method == OdeMethod.Heun ? $"samples-edm-{plan.Nfe}.png" : $"samples-edm-{solver.Key}-{plan.Nfe}.png";
+                    if (Measure($"EDM {solver.Name}", solver.Family, baseline, plan, grid) is { } q) generation.Add(q);
+                }
 
         var reconstruction = Reconstructions(bcm, baseline, reference, size, options, device, outDir, log, comm);
         if (!lead) return null;
@@ -212,19 +216,21 @@ public static class ImageReport
                 ImageIO.SavePairs(images[..Math.Min(32, share)], rt.Reconstructions[..Math.Min(32, share)], Path.Combine(outDir, $"roundtrip-bcm-{name}.png"));
         }
         if (baseline is not null)
+            foreach (var solver in options.BaselineSolvers.Select(BaselineSolver.Get))
             foreach (var nfe in options.InversionNfe)
             {
-                var (invert, generateOde) = (PlanPresets.HeunWithin(nfe, invert: true), PlanPresets.HeunWithin(nfe));
+                var (invert, generateOde) = (solver.Within(nfe, invert: true), solver.Within(nfe));
                 int actual = invert.Nfe;
-                log?.Report($"EDM ODE inversion + generation, Heun {invert.Steps.Count} steps each ({actual} + {generateOde.Nfe} NFE)");
+                log?.Report($"EDM ODE inversion + generation, {solver.Name} {invert.Steps.Count} steps each ({actual} + {generateOde.Nfe} NFE)");
                 var watch = Stopwatch.StartNew();
                 using var scope = NewDisposeScope();
                 var odeSeeds = PlanRunner.SeedRange(seed, share);
                 var latents = PlanRunner.Run(baseline, images, invert, odeSeeds, labels, addStartNoise: false);
                 var recon = PlanRunner.Run(baseline, latents, generateOde, odeSeeds, labels, addStartNoise: false);
-                Measure("EDM ODE inversion + ODE generation (Heun)", MethodFamily.EdmBaseline, actual, generateOde.Nfe, latents, recon, watch.Elapsed.TotalSeconds);
+                Measure($"EDM ODE inversion + ODE generation ({solver.Name})", solver.Family, actual, generateOde.Nfe, latents, recon, watch.Elapsed.TotalSeconds);
                 if (comm.Rank == 0 && (nfe == options.InversionNfe[^1] || nfe == 20))
-                    ImageIO.SavePairs(images[..Math.Min(32, share)], recon[..Math.Min(32, share)], Path.Combine(outDir, $"roundtrip-edm-{actual}.png"));
+                    ImageIO.SavePairs(images[..Math.Min(32, share)], recon[..Math.Min(32, share)],
+                        Path.Combine(outDir, solver.Method == OdeMethod.Heun ? $"roundtrip-edm-{actual}.png" : $"roundtrip-edm-{solver.Key}-{actual}.png"));
             }
         return list;
     }
@@ -246,7 +252,8 @@ public static class ImageReport
         Curve("nfe-fid.png", "FID (classifier features) vs NFE", "FID", g => Math.Max(g.Fid, 1e-3));
         Curve("nfe-kid.png", "KID (classifier features) vs NFE", "KID", g => Math.Max(g.Kid, 1e-6));
         var rec = new Plot { Title = "inversion round trip: reconstruction MSE vs NFE", XLabel = "NFE of the inversion", YLabel = "MSE on [0, 1]", LogX = true, LogY = true };
-        foreach (var group in r.Reconstruction.GroupBy(q => q.Family == MethodFamily.Bcm ? "BCM inversion + 1-step generation" : "EDM ODE inversion + ODE generation"))
+        foreach (var group in r.Reconstruction.GroupBy(q => q.Family == MethodFamily.Bcm ? "BCM inversion + 1-step generation"
+                     : q.Family == MethodFamily.EdmBaseline ? "EDM ODE inversion + ODE generation" : $"{BaselineSolver.Legend(q.Family)} ODE inversion + generation"))
             rec.Add(new Series(group.Key, group.Select(q => (double)q.InversionNfe).ToArray(), group.Select(q => q.Mse).ToArray()));
         rec.Save(Path.Combine(outDir, "nfe-reconstruction.png"));
 

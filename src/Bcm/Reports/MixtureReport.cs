@@ -32,8 +32,10 @@ public static class MixtureReport
         public long Seed { get; init; }
         /// <summary>BCM plans to measure (names or text).</summary>
         public string[] BcmPlans { get; init; } = ["onestep", "ancestral2", "zigzag3", "mixed4"];
-        /// <summary>NFE budgets of the baseline's Heun sampler.</summary>
+        /// <summary>NFE budgets of the baseline's samplers (Heun takes the most steps within each).</summary>
         public int[] BaselineNfe { get; init; } = [2, 4, 6, 10, 20, 40, 80];
+        /// <summary>The ODE solvers the baseline generates and inverts with (keys of <see cref="BaselineSolver.All"/>).</summary>
+        public string[] BaselineSolvers { get; init; } = ["heun"];
         /// <summary>NFE budgets of the inversion round trips.</summary>
         public int[] InversionNfe { get; init; } = [2, 4, 10, 20, 50, 100];
         /// <summary>Noise levels of the jump-error map.</summary>
@@ -90,15 +92,16 @@ public static class MixtureReport
             generation.Add(eval.Quality("exact ODE from T·z", 0, exact));
             generated.Add(new("exact ODE", MethodFamily.Reference, 0, exact));
             if (baseline is not null)
-                foreach (var nfe in options.BaselineNfe)
-                {
-                    var plan = PlanPresets.HeunWithin(nfe);
-                    log?.Report($"baseline Heun, {plan.Steps.Count} steps");
-                    using var x = PlanRunner.Run(baseline, zeros, plan, seeds);
-                    var values = MixtureEvaluation.ToDoubles(x);
-                    generation.Add(eval.Quality("EDM Heun", plan.Nfe, values, MethodFamily.EdmBaseline));
-                    generated.Add(new($"EDM Heun {plan.Nfe} NFE", MethodFamily.EdmBaseline, plan.Nfe, values));
-                }
+                foreach (var solver in options.BaselineSolvers.Select(BaselineSolver.Get))
+                    foreach (var nfe in options.BaselineNfe)
+                    {
+                        var plan = solver.Within(nfe);
+                        log?.Report($"baseline {solver.Name}, {plan.Steps.Count} steps");
+                        using var x = PlanRunner.Run(baseline, zeros, plan, seeds);
+                        var values = MixtureEvaluation.ToDoubles(x);
+                        generation.Add(eval.Quality($"EDM {solver.Name}", plan.Nfe, values, solver.Family));
+                        generated.Add(new($"EDM {solver.Name} {plan.Nfe} NFE", solver.Family, plan.Nfe, values));
+                    }
         }
         foreach (var name in options.BcmPlans)
         {
@@ -179,15 +182,16 @@ public static class MixtureReport
                 MixtureEvaluation.ToDoubles(latents), MixtureEvaluation.ToDoubles(recon), bcm.SigmaMax));
         }
         if (baseline is not null)
-            foreach (var nfe in options.InversionNfe)
-            {
-                var (invert, generateOde) = (PlanPresets.HeunWithin(nfe, invert: true), PlanPresets.HeunWithin(nfe));
-                using var scope = NewDisposeScope();
-                var latents = PlanRunner.Run(baseline, cleanT, invert, seeds, addStartNoise: false);
-                var recon = PlanRunner.Run(baseline, latents, generateOde, seeds, addStartNoise: false);
-                list.Add(eval.Inversion("EDM Heun ODE inversion + Heun", MethodFamily.EdmBaseline, invert.Nfe, clean, clean, baseline.SigmaMin,
-                    MixtureEvaluation.ToDoubles(latents), MixtureEvaluation.ToDoubles(recon), baseline.SigmaMax));
-            }
+            foreach (var solver in options.BaselineSolvers.Select(BaselineSolver.Get))
+                foreach (var nfe in options.InversionNfe)
+                {
+                    var (invert, generateOde) = (solver.Within(nfe, invert: true), solver.Within(nfe));
+                    using var scope = NewDisposeScope();
+                    var latents = PlanRunner.Run(baseline, cleanT, invert, seeds, addStartNoise: false);
+                    var recon = PlanRunner.Run(baseline, latents, generateOde, seeds, addStartNoise: false);
+                    list.Add(eval.Inversion($"EDM {solver.Name} ODE inversion + {solver.Name}", solver.Family, invert.Nfe, clean, clean, baseline.SigmaMin,
+                        MixtureEvaluation.ToDoubles(latents), MixtureEvaluation.ToDoubles(recon), baseline.SigmaMax));
+                }
         return list;
     }
 
@@ -260,7 +264,8 @@ public static class MixtureReport
 
         var inv = new Plot { Title = $"{mixture.Name}: inversion round trip vs NFE", XLabel = "NFE of the inversion", YLabel = "reconstruction RMSE", LogX = true, LogY = true };
         foreach (var group in r.Inversion.GroupBy(i => i.Family))
-            inv.Add(new Series(group.Key == MethodFamily.Bcm ? "BCM invert + 1-step generate" : "EDM ODE inversion + ODE generation", group.Select(i => (double)i.Nfe).ToArray(), group.Select(i => i.ReconstructionRmse).ToArray()));
+            inv.Add(new Series(group.Key == MethodFamily.Bcm ? "BCM invert + 1-step generate" : group.Key == MethodFamily.EdmBaseline ? "EDM ODE inversion + ODE generation"
+                : $"{BaselineSolver.Legend(group.Key)} ODE inversion + generation", group.Select(i => (double)i.Nfe).ToArray(), group.Select(i => i.ReconstructionRmse).ToArray()));
         inv.Save(Path.Combine(outDir, "inversion.png"));
 
         var labels = r.Levels.Select(v => v.ToString("G3", CultureInfo.InvariantCulture)).ToArray();
@@ -280,6 +285,7 @@ public static class MixtureReport
             foreach (var (name, family, nfe, values) in generated.Prepend(new PointSet("data", MethodFamily.Reference, 0, reference)))
             {
                 if (family == MethodFamily.EdmBaseline && nfe is not (3 or 19 or 79)) continue; // the baseline's scatter at three NFE, not all
+                if (family is MethodFamily.EdmEuler or MethodFamily.EdmDpmSolver2M) continue; // the other solvers: in the tables and curves
                 var plot = new Plot { Title = name, XLabel = "x1", YLabel = "x2", XRange = (-1.6, 1.6), YRange = (-1.6, 1.6), EqualAspect = true };
                 plot.Add(Series.Points(values, 1.6f));
                 string file = $"samples-{index++:D2}.png";

@@ -439,6 +439,17 @@ public sealed class CliTests
         Assert.True(budgets.Code == 0, budgets.Err);
         Assert.Equal(["3"], File.ReadAllLines(Path.Combine(budgetDir, "generation.csv")).Where(l => l.StartsWith("\"EDM Heun\"", StringComparison.Ordinal)).Select(l => l.Split(',')[2]));
         Assert.Equal(["1"], File.ReadAllLines(Path.Combine(budgetDir, "inversion.csv")).Where(l => l.StartsWith("\"EDM Heun ODE", StringComparison.Ordinal)).Select(l => l.Split(',')[2]));
+        // ... and its solvers: Euler and DPM-Solver++(2M) spend one evaluation a step, each in its own family (rows, curves).
+        string solverDir = Path.Combine(dir, "eval-solvers");
+        var solvers = Bcm("eval", "--checkpoint", bcm, "--baseline", edm, "--plans", "onestep", "-n", "100", "--baseline-nfe", "2,4",
+            "--inversion-nfe", "3", "--baseline-solvers", "euler,dpmpp2m", "--out", solverDir);
+        Assert.True(solvers.Code == 0, solvers.Err);
+        var generated = File.ReadAllLines(Path.Combine(solverDir, "generation.csv"));
+        Assert.Equal(["EdmEuler,2", "EdmEuler,4", "EdmDpmSolver2M,2", "EdmDpmSolver2M,4"],
+            generated.Where(l => l.StartsWith("\"EDM", StringComparison.Ordinal)).Select(l => string.Join(',', l.Split(',')[1..3])));
+        Assert.Equal(["EdmEuler,3", "EdmDpmSolver2M,3"],
+            File.ReadAllLines(Path.Combine(solverDir, "inversion.csv")).Where(l => l.StartsWith("\"EDM", StringComparison.Ordinal)).Select(l => string.Join(',', l.Split(',')[1..3])));
+        AssertCleanError(Bcm("eval", "--checkpoint", bcm, "--baseline", edm, "--baseline-solvers", "rk4"), "choose from heun, euler, dpmpp2m");
         // A BCM run is not a baseline, and an image model needs its classifier.
         AssertCleanError(Bcm("eval", "--checkpoint", bcm, "--baseline", bcm), "not an EDM baseline run");
         AssertCleanError(Bcm("eval", "--checkpoint", TinyRun.Value, "--classifier", Path.Combine(dir, "none.safetensors")), "bcm classifier");
