@@ -71,7 +71,6 @@ internal static class EditCommands
     private static int MeasureInpainting(ParseResult parse, Model.BcmModel model, Device device, Tensor? labels, Tensor known, double[] levels, EvaluationSetOptions data)
     {
         if (World.LaunchedSize > 1) throw new BadInputException("inpaint --data runs as one process");
-        if (labels is not null) throw new BadInputException("inpaint --data measures unconditional models");
         EvaluationSet.RequireUnconditional(model.Network.NumClasses, "inpaint --data");
         using var set = EvaluationSet.Open(data, model.Network.SampleShape, device);
         string outDir = Common.OutDir(parse.GetValue(Common.Out), "inpainting");

@@ -13,7 +13,7 @@ internal static class InterpolateCommand
     {
         var images = new Argument<string[]>("images") { Description = "Two PNG/JPEG images of the model's size and channels (or use --seeds)", Arity = ArgumentArity.ZeroOrMore };
         var seeds = new Option<long[]?>("--seeds") { Description = "Interpolate between the noises of two seeds instead of two images", AllowMultipleArgumentsPerToken = true };
-        var count = new Option<int>("--count", "-n") { Description = "Images along the path, both ends included (default 9)", DefaultValueFactory = _ => 9 };
+        var count = Common.Count("Images along the path, both ends included (default 9)", 9);
         var lerp = new Option<bool>("--lerp") { Description = "Mix the latents linearly instead of by slerp" };
         var plan = new Option<string>("--plan") { Description = "Inversion plan (default invert1 = 0.07>80)", DefaultValueFactory = _ => "invert1" };
         var regen = new Option<string>("--regenerate") { Description = "Generation plan for each mix (default onestep)", DefaultValueFactory = _ => "onestep" };

@@ -14,7 +14,7 @@ internal static class InvertCommand
         var images = new Argument<string[]>("images") { Description = "PNG/JPEG images of the model's size and channels", Arity = ArgumentArity.ZeroOrMore };
         var plan = new Option<string>("--plan") { Description = "Inversion plan (default invert1 = 0.07>80): " + PlanPresets.Help, DefaultValueFactory = _ => "invert1" };
         var regen = new Option<string>("--regenerate") { Description = "Plan that regenerates images from the latents (default onestep)", DefaultValueFactory = _ => "onestep" };
-        var count = new Option<int>("--count", "-n") { Description = "With --data: how many images to take (default 32)", DefaultValueFactory = _ => 32 };
+        var count = Common.Count("With --data: how many images to take (default 32)", 32);
         var label = new Option<int[]?>("--class") { Description = "Class labels for a conditional model (one, or one per image)", AllowMultipleArgumentsPerToken = true };
         var cmd = new Command("invert", "Invert images to latent noise along the PF-ODE and regenerate them: writes latents.safetensors, " +
                                         "reconstructions (PNG), roundtrip.png (rows of originals above their reconstructions) and metrics.csv (per-image MSE and PSNR on [0, 1]).")

@@ -13,7 +13,7 @@ internal static class SampleCommand
     {
         var plan = new Option<string>("--plan") { Description = "Sampling plan: " + PlanPresets.Help + " (default onestep)", DefaultValueFactory = _ => "onestep" };
         var jumps = new Option<int?>("--jumps") { Description = "Shorthand for --plan ancestral:K: K jumps on a Karras schedule from T to ε" };
-        var count = new Option<int>("--count", "-n") { Description = "Number of images (default 64)", DefaultValueFactory = _ => 64 };
+        var count = Common.Count("Number of images (default 64)", 64);
         var batch = new Option<int>("--batch-size", "-b") { Description = "Images per forward pass; results do not depend on it (default 64)", DefaultValueFactory = _ => 64 };
         var label = new Option<int?>("--class") { Description = "Class label for conditional models (default: 0, 1, 2, … in turn)" };
         var individual = new Option<bool>("--individual") { Description = "Also write each image as its own PNG" };

@@ -43,7 +43,7 @@ public static class Interpolation
         // Every mix uses the same seed, so any fresh noise a plan injects is shared and the path stays smooth.
         var seeds = Enumerable.Repeat(seed, mixes.Length).ToArray();
         var y = labels is null ? null : labels.expand(mixes.Length);
-        return PlanRunner.Run(model, batch, generate, seeds, y, addStartNoise: false).MoveToOuterDisposeScope();
+        return PlanRunner.Run(model, batch, generate.FromGiven(), seeds, y).MoveToOuterDisposeScope();
     }
 
     /// <summary>

@@ -33,12 +33,12 @@ public static class Rounds
     /// </summary>
     public static Tensor Run(BcmModel model, Tensor x, IReadOnlyList<double> levels, long seed, Func<Tensor, Tensor>? project,
         Tensor? labels = null, Action<int, Tensor>? afterRound = null) =>
-        Run(model, x, levels, seed, project, level => Checked(Round(level)), addStartNoise: true, labels, afterRound);
+        Run(model, x, levels, seed, project, level => Checked(Round(level)), labels, afterRound);
 
     // The loop of every kind of round: per level the round's (validated) plan, from per-sample seeds offset by the round
     // index (fresh noise each round), then the projection.
     private static Tensor Run(BcmModel model, Tensor x, IReadOnlyList<double> levels, long seed, Func<Tensor, Tensor>? project,
-        Func<double, Plan> round, bool addStartNoise, Tensor? labels = null, Action<int, Tensor>? afterRound = null)
+        Func<double, Plan> round, Tensor? labels = null, Action<int, Tensor>? afterRound = null)
     {
         if (levels.Count == 0) throw new ArgumentException("give at least one round");
         using var scope = NewDisposeScope();
@@ -46,7 +46,7 @@ public static class Rounds
         var current = project is null ? x.clone() : project(x);
         for (int r = 0; r < levels.Count; r++)
         {
-            var next = PlanRunner.Run(model, current, round(levels[r]), seeds.Select(s => s + 1_000_003L * (r + 1)).ToArray(), labels, addStartNoise: addStartNoise);
+            var next = PlanRunner.Run(model, current, round(levels[r]), seeds.Select(s => s + 1_000_003L * (r + 1)).ToArray(), labels);
             current = project is null ? next : project(next);
             afterRound?.Invoke(r, current);
         }
@@ -61,12 +61,12 @@ public static class Rounds
     public static Tensor ConsistencyRounds(BcmModel model, Tensor x, IReadOnlyList<double> levels, long seed, Func<Tensor, Tensor>? project = null)
     {
         if (project is not null)
-            return Run(model, x, levels, seed, project, level => Checked(ConsistencyRound(model, level), model.SigmaMin, model.SigmaMax), addStartNoise: false);
+            return Run(model, x, levels, seed, project, level => Checked(ConsistencyRound(model, level), model.SigmaMin, model.SigmaMax).FromGiven());
         if (levels.Count == 0) throw new ArgumentException("give at least one round");
         // Without a projection the rounds are one plan: each sample draws the noise of every round from its own seed.
         var plan = new Plan(model.SigmaMin, levels.SelectMany(l => ConsistencyRound(model, l).Steps).ToList());
         plan.Validate(model.SigmaMin, model.SigmaMax);
-        return PlanRunner.Run(model, x, plan, PlanRunner.SeedRange(seed, (int)x.shape[0]), addStartNoise: false);
+        return PlanRunner.Run(model, x, plan.FromGiven(), PlanRunner.SeedRange(seed, (int)x.shape[0]));
     }
 
     private static Plan Checked(Plan plan, double sigmaMin = Schedules.Sigmas.Min, double sigmaMax = Schedules.Sigmas.Max)

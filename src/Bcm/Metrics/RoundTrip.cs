@@ -35,7 +35,7 @@ public static class RoundTrip
         var seeds = PlanRunner.SeedRange(seed, n);
         var latents = PlanRunner.Run(model, images, invert, seeds, labels);
         // Regeneration starts exactly from the latents (no fresh start noise).
-        var recon = PlanRunner.Run(model, latents, generate, seeds, labels, addStartNoise: false);
+        var recon = PlanRunner.Run(model, latents, generate.FromGiven(), seeds, labels);
         var (mse, psnr) = Metrics(images, recon);
         return new Result(latents, recon, mse, psnr);
     }

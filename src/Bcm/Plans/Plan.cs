@@ -13,6 +13,15 @@ namespace Bcm.Plans;
 /// </summary>
 public sealed record Plan(double Start, IReadOnlyList<PlanStep> Steps)
 {
+    /// <summary>
+    /// Whether the plan's first step adds <see cref="Start"/>·z to its input (x₀ = base + Start·z: generation from zeros,
+    /// inversion of an image); false for a plan run on a point already at <see cref="Start"/> (<see cref="FromGiven"/>).
+    /// </summary>
+    public bool StartsWithNoise { get; init; } = true;
+
+    /// <summary>This plan, run on a point already at its start level (latents, an ODE state, a point the caller noised): no start noise.</summary>
+    public Plan FromGiven() => this with { StartsWithNoise = false };
+
     /// <summary>Network evaluations the plan costs per sample.</summary>
     public int Nfe => Steps.Sum(s => s.Nfe);
 

@@ -15,16 +15,16 @@ public sealed record PlanProgress(int Index, PlanStep Step, double Sigma, Tensor
 public static class PlanRunner
 {
     /// <summary>
-    /// Runs <paramref name="plan"/> on <paramref name="base"/>: adds <c>Start</c>·z first (unless <paramref name="addStartNoise"/> is false, e.g. for latents),
-    /// then each step; sample i draws its noise from <paramref name="sampleSeeds"/>[i]. <paramref name="callback"/> sees the batch after each step.
+    /// Runs <paramref name="plan"/> on <paramref name="base"/>: adds <c>Start</c>·z first where the plan starts with noise
+    /// (<see cref="Plan.StartsWithNoise"/>; not for latents: <see cref="Plan.FromGiven"/>), then each step; sample i draws its noise from <paramref name="sampleSeeds"/>[i]. <paramref name="callback"/> sees the batch after each step.
     /// </summary>
     public static Tensor Run(BcmModel model, Tensor @base, Plan plan, IReadOnlyList<long> sampleSeeds, Tensor? labels = null,
-        Action<PlanProgress>? callback = null, bool addStartNoise = true)
+        Action<PlanProgress>? callback = null)
     {
         if (sampleSeeds.Count != @base.shape[0]) throw new ArgumentException($"{sampleSeeds.Count} seeds for a batch of {@base.shape[0]}");
         using var _ = no_grad();
         using var outer = NewDisposeScope();
-        var x = addStartNoise ? @base.Plus(Noise(sampleSeeds, @base, 0).Times(plan.Start)) : @base.clone();
+        var x = plan.StartsWithNoise ? @base.Plus(Noise(sampleSeeds, @base, 0).Times(plan.Start)) : @base.clone();
         var history = new MultistepHistory();
         for (int i = 0; i < plan.Steps.Count; i++)
         {

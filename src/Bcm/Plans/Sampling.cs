@@ -51,6 +51,6 @@ public static class Sampling
         var resolved = PlanPresets.Resolve(plan);
         resolved.CheckGenerates();
         using var _ = no_grad();
-        return PlanRunner.Run(model, latents.to(model.Device), resolved, PlanRunner.SeedRange(seed, (int)latents.shape[0]), labels, addStartNoise: false).cpu();
+        return PlanRunner.Run(model, latents.to(model.Device), resolved.FromGiven(), PlanRunner.SeedRange(seed, (int)latents.shape[0]), labels).cpu();
     }
 }

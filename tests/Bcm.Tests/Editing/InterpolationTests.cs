@@ -17,8 +17,8 @@ public sealed class InterpolationTests
         var generate = PlanPresets.Resolve("onestep");
         var (za, zb, path) = Interpolation.BetweenImages(model, a, b, 5, invert, generate, seed: 3);
         Assert.Equal(new long[] { 5, 1, 8, 8 }, path.shape);
-        using var ra = PlanRunner.Run(model, za, generate, [3], addStartNoise: false);
-        using var rb = PlanRunner.Run(model, zb, generate, [3], addStartNoise: false);
+        using var ra = PlanRunner.Run(model, za, generate.FromGiven(), [3]);
+        using var rb = PlanRunner.Run(model, zb, generate.FromGiven(), [3]);
         Assertions.Close(ra, path[..1], 1e-5, 1e-6, "α = 0");
         Assertions.Close(rb, path[4..5], 1e-5, 1e-6, "α = 1");
         Assert.True((path[2] - path[0]).abs().max().item<float>() > 1e-3, "the middle differs from the ends");

@@ -141,7 +141,7 @@ public sealed class MetricsTests
             // The exact flow scales x by sqrt((s² + to²)/(s² + from²)); errors relative to the exact end point.
             double from = invert ? 0.002 : 80, to = invert ? 80 : 0.002;
             using var start = x * from;
-            using var result = PlanRunner.Run(model, start, PlanPresets.Ode(method, steps, invert), PlanRunner.SeedRange(0, 2), addStartNoise: false);
+            using var result = PlanRunner.Run(model, start, PlanPresets.Ode(method, steps, invert).FromGiven(), PlanRunner.SeedRange(0, 2));
             using var expected = start * Math.Sqrt((s * s + to * to) / (s * s + from * from));
             return ((result - expected).abs().max() / expected.abs().max()).item<float>();
         }
@@ -170,10 +170,10 @@ public sealed class MetricsTests
         double slope = sigma / (s * s + sigma * sigma); // (x − D(x, σ))/σ = x·σ/(s² + σ²) for D = s²/(s² + σ²)·x
         foreach (var method in new[] { "heun", "euler" })
         {
-            using var down = PlanRunner.Run(model, x, Plan.Parse($"{method}:{sigma}>{eps}"), [0], addStartNoise: false);
+            using var down = PlanRunner.Run(model, x, Plan.Parse($"{method}:{sigma}>{eps}").FromGiven(), [0]);
             using var expectedDown = x * (1 + (eps - sigma) * slope);
             Assert.True(allclose(down, expectedDown, rtol: 1e-5, atol: 1e-9), $"{method} into ε");
-            using var up = PlanRunner.Run(model, x, Plan.Parse($"{method}:{eps}>{sigma}"), [0], addStartNoise: false);
+            using var up = PlanRunner.Run(model, x, Plan.Parse($"{method}:{eps}>{sigma}").FromGiven(), [0]);
             using var expectedUp = x * (1 + (sigma - eps) * slope);
             Assert.True(allclose(up, expectedUp, rtol: 1e-5, atol: 1e-9), $"{method} out of ε");
             Assert.Equal(1, Plan.Parse($"{method}:{sigma}>{eps}").Nfe);
@@ -192,7 +192,7 @@ public sealed class MetricsTests
             Assert.Equal(nfe, plan.Nfe);
             int evaluations = 0;
             using var start = x * (invert ? 0.002 : 80);
-            using (PlanRunner.Run(new BcmModel(new CountingNetwork(model.Network, () => evaluations++)), start, plan, PlanRunner.SeedRange(0, 2), addStartNoise: false)) { }
+            using (PlanRunner.Run(new BcmModel(new CountingNetwork(model.Network, () => evaluations++)), start, plan.FromGiven(), PlanRunner.SeedRange(0, 2))) { }
             Assert.Equal(nfe, evaluations);
         }
         Assert.Equal(20, PlanPresets.HeunWithin(40).Steps.Count);

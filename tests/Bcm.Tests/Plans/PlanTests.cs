@@ -1,3 +1,4 @@
+using Bcm.Tensors;
 using Bcm.Plans;
 using Xunit;
 using static TorchSharp.torch;
@@ -93,12 +94,29 @@ public sealed class PlanTests
     }
 
     [Fact]
+    public void StartNoiseIsThePlansFirstStepUnlessItRunsFromAGivenPoint()
+    {
+        var model = TestModels.RandomTiny(5);
+        var plan = Plan.Parse("0.5>3");
+        Assert.True(plan.StartsWithNoise);
+        using var @base = randn(2, 1, 8, 8);
+        using var z = PlanRunner.Noise([7, 8], @base, 0);
+        using var noised = PlanRunner.Run(model, @base, plan, [7, 8]);
+        using var expected = model.Jump(@base.Plus(z.Times(0.5)), 0.5, 3.0);
+        Assertions.Close(expected, noised, 1e-6, 0, "x₀ = base + Start·z, then the jump");
+        var given = Plan.FromJson(plan.FromGiven().ToJson()); // the JSON form keeps it
+        Assert.False(given.StartsWithNoise);
+        Assert.Equal(plan.ToString(), given.ToString());
+        Assert.True(Plan.FromJson(plan.ToJson()).StartsWithNoise);
+    }
+
+    [Fact]
     public void JumpIsTheConsistencyFunction()
     {
         var model = TestModels.RandomTiny(5);
         var plan = Plan.Parse("0.5>3");
         using var @base = randn(2, 1, 8, 8);
-        using var x = PlanRunner.Run(model, @base, plan, [7, 8], addStartNoise: false);
+        using var x = PlanRunner.Run(model, @base, plan.FromGiven(), [7, 8]);
         using var expected = model.Jump(@base, 0.5, 3.0);
         Assertions.Close(expected, x, 1e-6, 0, "one-jump plan");
     }

@@ -22,7 +22,7 @@ public sealed class SolverOrderTests(ITestOutputHelper output)
         var plan = PlanPresets.Resolve($"{family}{(invert ? "-invert" : "")}:{k}");
         double from = invert ? Eps : T, to = invert ? T : Eps;
         using var start = tensor(new[] { 0.3, -1.1, 0.7, 2.0 }, [4, 1]).mul(Math.Sqrt(S * S + from * from));
-        using var solved = PlanRunner.Run(model, start, plan, PlanRunner.SeedRange(0, 4), addStartNoise: false);
+        using var solved = PlanRunner.Run(model, start, plan.FromGiven(), PlanRunner.SeedRange(0, 4));
         using var exact = start.mul(Math.Sqrt((S * S + to * to) / (S * S + from * from)));
         return (solved - exact).abs().max().item<double>() / exact.abs().max().item<double>();
     }
@@ -63,7 +63,7 @@ public sealed class SolverOrderTests(ITestOutputHelper output)
             Assert.Equal(nfe, plan.Nfe);
             int evaluations = 0;
             using var start = ones(2, 1).mul(text.Contains("invert") ? Eps : T);
-            using (PlanRunner.Run(new BcmModel(new CountingNetwork(model.Network, () => evaluations++)), start, plan, PlanRunner.SeedRange(0, 2), addStartNoise: false)) { }
+            using (PlanRunner.Run(new BcmModel(new CountingNetwork(model.Network, () => evaluations++)), start, plan.FromGiven(), PlanRunner.SeedRange(0, 2))) { }
             Assert.Equal(nfe, evaluations);
         }
         // The text form names the method and round-trips.
