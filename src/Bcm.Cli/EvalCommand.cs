@@ -38,7 +38,7 @@ internal static class EvalCommand
             string device = parse.GetValue(Common.Device)!;
             var loaded = Common.OnEngine(parse, Common.LoadModel(parse.GetValue(Common.Checkpoint), null, device, parse.GetValue(Common.Weights) != "online"));
             var baseline = parse.GetValue(Baseline) is string b ? Common.OnEngine(parse, Common.LoadModel(b, null, device)) : null;
-            if (baseline is not null && (baseline.Options is null || TrainingObjectives.For(baseline.Options).TrainsU))
+            if (baseline is not null && baseline.Kind != ModelKind.Denoiser)
                 throw new BadInputException($"--baseline {baseline.Source}: not an EDM baseline run (train one with: bcm train --objective edm)");
             if (baseline is not null && !baseline.Config.SampleShape.SequenceEqual(loaded.Config.SampleShape))
                 throw new BadInputException("the baseline's samples have another shape than the model's");

@@ -70,7 +70,7 @@ internal static class TrainCommand
         if (saved is null && overrides.Length > 0) throw new BadInputException($"--override applies when resuming, but {runDir} holds no checkpoint yet");
         // A new run starts from the preset; a resumed run from its own options. Either way the options given here go on top.
         var options = Given(parse, saved ?? Presets.Get(preset), fresh: saved is null);
-        if (saved is null && options.InitFrom is string start && FineTuning.Classify(start) == StartingPoint.ConsistencyModel)
+        if (saved is null && options.InitFrom is string start && ModelKinds.Read(start) == ModelKind.ConsistencyModel)
         {
             // The paper's recipe from a consistency model, unless the command line says otherwise.
             options = options with
@@ -94,11 +94,11 @@ internal static class TrainCommand
         if (lead)
             Console.Error.WriteLine($"training {o.Preset} on {o.Data}: {parameters:N0} parameters, batch {o.BatchSize}" +
                                     $"{(job.Size > 1 ? $" ({o.BatchSize / job.Size} on each of {job.Size} ranks)" : "")}, {o.Steps} steps" +
-                                    $"{(o.CtOnly ? ", CT term only" : "")}{(trainer.Objective.TrainsU ? "" : ", EDM denoiser objective")} → {Path.GetFullPath(runDir)}");
+                                    $"{trainer.Objective.Kind switch { ModelKind.ConsistencyModel => ", CT term only", ModelKind.Denoiser => ", EDM denoiser objective", _ => "" }} → {Path.GetFullPath(runDir)}");
         var stop = RunUntilStopped(trainer, lead ? printer : null, budget);
         if (lead && trainer.Step > 0) Console.WriteLine($"training curves: {Path.GetFullPath(TrainingCurves.Write(runDir).Png)}");
         if (stop is not null || !lead) return stop ?? 0;
-        if (o.Network.SampleShape.Length != 3 || !trainer.Objective.TrainsU)
+        if (o.Network.SampleShape.Length != 3 || trainer.Objective.Kind == ModelKind.Denoiser)
             Console.WriteLine($"trained; measure it with: bcm eval -c {runDir}");
         else if (!parse.GetValue(NoReport))
             FinalReport(trainer, runDir, printer);

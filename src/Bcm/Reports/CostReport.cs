@@ -68,9 +68,8 @@ public static class CostReport
             using var loaded = ModelLoader.Load(run);
             var options = loaded.Options ?? throw new ArgumentException($"{run}: not a bcm run (its options are needed for the training step)");
             double? trained = TrainingSeconds(run);
-            var objective = TrainingObjectives.For(options);
-            var plans = !objective.TrainsU ? HeunNfe.Select(n => (Label: $"heun:{(n + 1) / 2}", Plan: PlanPresets.HeunWithin(n))).ToList()
-                : (options.CtOnly ? ConsistencyPlans : BcmPlans).Select(p => (Label: p, Plan: PlanPresets.Resolve(p))).ToList();
+            var plans = loaded.Kind == ModelKind.Denoiser ? HeunNfe.Select(n => (Label: $"heun:{(n + 1) / 2}", Plan: PlanPresets.HeunWithin(n))).ToList()
+                : (loaded.Kind == ModelKind.ConsistencyModel ? ConsistencyPlans : BcmPlans).Select(p => (Label: p, Plan: PlanPresets.Resolve(p))).ToList();
             foreach (var (label, plan) in plans)
             {
                 double seconds = 0;
@@ -104,8 +103,9 @@ public static class CostReport
             double? peak = Throughput.PeakResidentMegabytes(() => seconds = Throughput.Time(repeats, () => trainer.TrainStep()));
             // Forward passes' worth per step: BCT 9 (A and E forward and backward, B forward, C forward and input gradient);
             // iCT 4 (A forward and backward, B forward); EDM 3 (one forward and its backward).
-            int passes = !trainer.Objective.TrainsU ? 3 : options.CtOnly ? 4 : Throughput.PassesPerTrainingStep;
-            return new Row(name, "training step", options.CtOnly ? "ct only (iCT)" : options.Objective, passes, options.BatchSize / seconds, peak, trained);
+            var kind = trainer.Objective.Kind;
+            int passes = kind switch { ModelKind.Denoiser => 3, ModelKind.ConsistencyModel => 4, _ => Throughput.PassesPerTrainingStep };
+            return new Row(name, "training step", kind == ModelKind.ConsistencyModel ? "ct only (iCT)" : options.Objective, passes, options.BatchSize / seconds, peak, trained);
         }
         finally
         {

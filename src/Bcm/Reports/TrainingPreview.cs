@@ -14,7 +14,7 @@ public static class TrainingPreview
     public static void Save(Trainer trainer)
     {
         if (trainer.Options.Network.SampleShape.Length != 3) return;
-        var (name, plan) = trainer.Objective.TrainsU ? ("onestep", PlanPresets.Resolve("onestep")) : ("heun19", PlanPresets.Ode(OdeMethod.Heun, 10));
+        var (name, plan) = trainer.Objective.Kind != ModelKind.Denoiser ? ("onestep", PlanPresets.Resolve("onestep")) : ("heun19", PlanPresets.Ode(OdeMethod.Heun, 10));
         using var grid = PlanRunner.Generate(trainer.Ema, plan, 64, seed: 0);
         ImageIO.SaveGrid(grid, Path.Combine(trainer.RunDir, "samples", $"{name}-{trainer.Step:D8}.png"));
     }

@@ -13,7 +13,7 @@ public sealed class BctObjective(TrainOptions options) : ITrainingObjective
     /// <inheritdoc/>
     public string Name => "bct";
     /// <inheritdoc/>
-    public bool TrainsU => true;
+    public ModelKind Kind => options.CtOnly ? ModelKind.ConsistencyModel : ModelKind.Bcm;
 
     /// <summary>N(k): fixed when the options fix it, else the doubling curriculum over the run's total steps.</summary>
     public int Scales(long step) => options.FixedScales > 0 ? options.FixedScales

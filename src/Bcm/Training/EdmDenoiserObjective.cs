@@ -13,7 +13,7 @@ public sealed class EdmDenoiserObjective(bool randomFlip) : ITrainingObjective
     /// <inheritdoc/>
     public string Name => "edm";
     /// <inheritdoc/>
-    public bool TrainsU => false;
+    public ModelKind Kind => ModelKind.Denoiser;
     /// <inheritdoc/>
     public int Scales(long step) => 0;
 

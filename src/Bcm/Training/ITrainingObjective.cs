@@ -13,8 +13,8 @@ public interface ITrainingObjective
     /// <summary>The <see cref="TrainOptions.Objective"/> name (<c>bct</c>, <c>edm</c>).</summary>
     string Name { get; }
 
-    /// <summary>False for a denoiser, which ignores u: the network starts with align = [I | 0] and its u parameters stay frozen.</summary>
-    bool TrainsU { get; }
+    /// <summary>The kind of model it trains (a denoiser ignores u: the network starts with align = [I | 0] and its u parameters stay frozen).</summary>
+    ModelKind Kind { get; }
 
     /// <summary>The number of grid points N at an optimiser step (0 when the objective has no grid).</summary>
     int Scales(long step);

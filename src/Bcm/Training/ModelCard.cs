@@ -63,8 +63,8 @@ public static class ModelCard
         var o = loaded.Options;
         string? run = RunOf(loaded.Source);
         var md = new StringBuilder();
-        md.AppendLine($"# {(o is null ? Path.GetFileNameWithoutExtension(loaded.Source) : $"{o.Preset} ({Objective(o)})")}: a model exported by bcm\n");
-        md.AppendLine(o is null || TrainingObjectives.For(o).TrainsU
+        md.AppendLine($"# {(o is null ? Path.GetFileNameWithoutExtension(loaded.Source) : $"{o.Preset} ({loaded.Kind.Describe()})")}: a model exported by bcm\n");
+        md.AppendLine(loaded.Kind != ModelKind.Denoiser
             ? "A Bidirectional Consistency Model (Li & He, 2024, arXiv 2403.18035): one network f(x, t, u) that jumps along the " +
               "probability-flow ODE of a diffusion model from noise level t to u in either direction: one-step generation " +
               "(t = 80 → u = 0.002), one-step inversion (u > t), and few-step samplers.\n"
@@ -85,7 +85,7 @@ public static class ModelCard
         {
             md.AppendLine("## Data and training budget\n");
             md.AppendLine($"- data: `{o.Data}`{(o.DataLimit > 0 ? $" (first {o.DataLimit:N0} images)" : "")}");
-            md.AppendLine($"- objective: {Objective(o)}{(o.InitFrom is null ? "" : $", started from `{Path.GetFileName(o.InitFrom)}`")}");
+            md.AppendLine($"- objective: {loaded.Kind.Describe()}{(o.InitFrom is null ? "" : $", started from `{Path.GetFileName(o.InitFrom)}`")}");
             md.AppendLine($"- {o.Steps:N0} steps planned at batch {o.BatchSize} ({(double)o.Steps * o.BatchSize:N0} images), RAdam at learning rate {o.LearningRate.ToString("G", CultureInfo.InvariantCulture)}, " +
                           $"EMA half-life {o.EmaHalfLifeImages:N0} images, seed {o.Seed}");
             if (run is not null && TrainingSeconds(run) is double seconds)
@@ -111,8 +111,6 @@ public static class ModelCard
         md.AppendLine("bcm is MIT-licensed; the weights are the trainer's, and the licence of the data they were trained on applies to them.");
         return md.ToString();
     }
-
-    private static string Objective(TrainOptions o) => o.Objective == "edm" ? "EDM denoiser" : o.CtOnly ? "iCT (consistency term only)" : "BCT";
 
     // The run folder a training checkpoint lives in (RUN/checkpoints/ckpt-….safetensors), or null.
     private static string? RunOf(string source)

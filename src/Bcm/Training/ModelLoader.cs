@@ -19,7 +19,8 @@ public static class ModelLoader
     /// <param name="Source">The checkpoint file it was read from.</param>
     /// <param name="Step">The training step of a bcm checkpoint (null for an official state_dict).</param>
     /// <param name="Options">The training options of a bcm checkpoint (null for an official state_dict).</param>
-    public sealed record Loaded(BcmModel Model, NetworkConfig Config, string Source, long? Step, TrainOptions? Options) : IDisposable
+    /// <param name="Kind">What the model is (read once: from the options, or from its weights for an official state_dict).</param>
+    public sealed record Loaded(BcmModel Model, NetworkConfig Config, string Source, long? Step, TrainOptions? Options, ModelKind Kind) : IDisposable
     {
         /// <summary>Frees the model's weights.</summary>
         public void Dispose() => Model.Dispose();
@@ -74,7 +75,7 @@ public static class ModelLoader
             StateDict.Load(net.Module, weights, path, prefix, consume: true); // each file tensor freed once copied
             if (device is not null) net.Module.to(device);
             net.Module.eval();
-            return new Loaded(new BcmModel(net), config, path, step, options);
+            return new Loaded(new BcmModel(net), config, path, step, options, options is null ? ModelKinds.OfWeights(tensors.Keys) : ModelKinds.Of(options));
         }
         finally
         {

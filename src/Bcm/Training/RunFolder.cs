@@ -99,7 +99,7 @@ public static class RunFolder
         string ourNet = System.Text.Json.JsonSerializer.Serialize(own.Network, IO.JsonFormat.Lines);
         string theirNet = System.Text.Json.JsonSerializer.Serialize(theirs.Network, IO.JsonFormat.Lines);
         if (ourNet != theirNet) return $"its network differs (it has {theirNet}, the run has {ourNet})";
-        if (theirs.Objective != own.Objective || theirs.CtOnly != own.CtOnly)
+        if (ModelKinds.Of(theirs) != ModelKinds.Of(own))
             return $"its objective differs (it has {Objective(theirs)}, the run has {Objective(own)})";
         if (own.RunId is not null && theirs.RunId != own.RunId)
             return $"it belongs to another run (run id {theirs.RunId ?? "none"}, this run's is {own.RunId})";

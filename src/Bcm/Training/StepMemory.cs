@@ -19,7 +19,7 @@ public static class StepMemory
     /// <summary>Bytes one training step needs on one process at <paramref name="batchPerProcess"/> images.</summary>
     public static long Estimate(IBcmNetwork network, TrainOptions options, int batchPerProcess)
     {
-        double numbersPerActivation = options.Objective == "edm" || options.CtOnly ? 2.5 : 8;
+        double numbersPerActivation = ModelKinds.Of(options) != ModelKind.Bcm ? 2.5 : 8;
         long parameters = network.Module.parameters().Sum(p => p.numel());
         return (long)(4 * (numbersPerActivation * network.ActivationsPerSample * batchPerProcess + 6.0 * parameters));
     }

@@ -71,14 +71,14 @@ public sealed class Trainer : IDisposable
             throw;
         }
         if (options.InitFrom is not null) LoadConsistencyModel(online, options.InitFrom);
-        else if (!Objective.TrainsU) online.InitialiseFromConsistencyModel();
+        else if (!Objective.Kind.TrainsU()) online.InitialiseFromConsistencyModel();
         target = NetworkFactory.Create(options.Network);
         ema = NetworkFactory.Create(options.Network);
         online.Module.to(device);
         target.Module.to(device);
         ema.Module.to(device);
         // A denoiser (the EDM baseline) ignores u: its u parameters (align [I | 0], u embedding) stay frozen.
-        var trainable = online.Module.named_parameters().Where(p => Objective.TrainsU || !online.IsUParameter(p.name)).ToArray();
+        var trainable = online.Module.named_parameters().Where(p => Objective.Kind.TrainsU() || !online.IsUParameter(p.name)).ToArray();
         var names = trainable.Select(p => p.name).ToHashSet();
         foreach (var (name, p) in online.Module.named_parameters()) p.requires_grad = names.Contains(name);
         onlineParams = trainable.Select(p => p.parameter).ToArray();

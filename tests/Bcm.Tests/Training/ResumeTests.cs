@@ -107,9 +107,9 @@ public sealed class ResumeTests
         using (var t = Trainer.OpenOrResume(Tiny(1) with { CtOnly = true }, ict)) t.Run();
         var edm = TestPaths.NewTempDir();
         using (var t = Trainer.OpenOrResume(Tiny(1) with { Objective = "edm" }, edm)) t.Run();
-        Assert.Equal(StartingPoint.ConsistencyModel, FineTuning.Classify(ict));
-        Assert.Equal(StartingPoint.Denoiser, FineTuning.Classify(edm));
-        Assert.Equal(StartingPoint.Bcm, FineTuning.Classify(TestPaths.Golden("adm-tiny-uncond.safetensors")));
+        Assert.Equal(ModelKind.ConsistencyModel, ModelKinds.Read(ict));
+        Assert.Equal(ModelKind.Denoiser, ModelKinds.Read(edm));
+        Assert.Equal(ModelKind.Bcm, ModelKinds.Read(TestPaths.Golden("adm-tiny-uncond.safetensors")));
 
         TrainOptions Train(string from, params string[] extra)
         {
