@@ -30,12 +30,7 @@ public static class RoundTrip
     /// <summary>Inverts <paramref name="images"/> (in [−1, 1]) with <paramref name="invert"/>, regenerates with <paramref name="generate"/>.</summary>
     public static Result Run(BcmModel model, Tensor images, Plan invert, Plan generate, long seed, Tensor? labels = null)
     {
-        int n = (int)images.shape[0];
-        Plan.CheckRoundTrip(invert, generate);
-        var seeds = PlanRunner.SeedRange(seed, n);
-        var latents = PlanRunner.Run(model, images, invert, seeds, labels);
-        // Regeneration starts exactly from the latents (no fresh start noise).
-        var recon = PlanRunner.Run(model, latents, generate.FromGiven(), seeds, labels);
+        var (latents, recon) = PlanRunner.RoundTrip(model, images, invert, generate, PlanRunner.SeedRange(seed, (int)images.shape[0]), labels);
         var (mse, psnr) = Metrics(images, recon);
         return new Result(latents, recon, mse, psnr);
     }

@@ -49,6 +49,19 @@ public static class PlanRunner
         return x.MoveToOuterDisposeScope();
     }
 
+    /// <summary>
+    /// The round trip, written once: <paramref name="invert"/> on <paramref name="x"/> (with its start noise, unless it is
+    /// <see cref="Plan.FromGiven"/>), then <paramref name="generate"/> from exactly the latents it reached, both with
+    /// <paramref name="sampleSeeds"/>. Checked first: the inversion goes up and the generation starts where it ended.
+    /// </summary>
+    public static (Tensor Latents, Tensor Reconstructions) RoundTrip(BcmModel model, Tensor x, Plan invert, Plan generate, IReadOnlyList<long> sampleSeeds,
+        Tensor? labels = null)
+    {
+        Plan.CheckRoundTrip(invert, generate);
+        var latents = Run(model, x, invert, sampleSeeds, labels);
+        return (latents, Run(model, latents, generate.FromGiven(), sampleSeeds, labels));
+    }
+
     // The previous step's data prediction D(x_{i−1}, σ_{i−1}) and its level, while consecutive DPM-Solver++(2M) steps run.
     private sealed class MultistepHistory
     {

@@ -225,8 +225,7 @@ public static class ImageReport
                 var watch = Stopwatch.StartNew();
                 using var scope = NewDisposeScope();
                 var odeSeeds = PlanRunner.SeedRange(seed, share);
-                var latents = PlanRunner.Run(baseline, images, invert.FromGiven(), odeSeeds, labels);
-                var recon = PlanRunner.Run(baseline, latents, generateOde.FromGiven(), odeSeeds, labels);
+                var (latents, recon) = PlanRunner.RoundTrip(baseline, images, invert.FromGiven(), generateOde, odeSeeds, labels);
                 Measure($"EDM ODE inversion + ODE generation ({solver.Name})", solver.Family, actual, generateOde.Nfe, latents, recon, watch.Elapsed.TotalSeconds);
                 if (comm.Rank == 0 && (nfe == options.InversionNfe[^1] || nfe == 20))
                     ImageIO.SavePairs(images[..Math.Min(32, share)], recon[..Math.Min(32, share)],

@@ -176,8 +176,7 @@ public static class MixtureReport
             using var scope = NewDisposeScope();
             // The start point x₀ + t₀·z is made here so the exact ODE starts from the same point.
             var start = cleanT.Plus(PlanRunner.Noise(seeds, cleanT, 0).Times(plan.Start));
-            var latents = PlanRunner.Run(bcm, start, plan.FromGiven(), seeds);
-            var recon = PlanRunner.Run(bcm, latents, generate.FromGiven(), seeds);
+            var (latents, recon) = PlanRunner.RoundTrip(bcm, start, plan.FromGiven(), generate, seeds);
             list.Add(eval.Inversion($"BCM {name} + onestep", MethodFamily.Bcm, plan.Nfe, clean, MixtureEvaluation.ToDoubles(start), plan.Start,
                 MixtureEvaluation.ToDoubles(latents), MixtureEvaluation.ToDoubles(recon), bcm.SigmaMax));
         }
@@ -187,8 +186,7 @@ public static class MixtureReport
                 {
                     var (invert, generateOde) = (solver.Within(nfe, invert: true), solver.Within(nfe));
                     using var scope = NewDisposeScope();
-                    var latents = PlanRunner.Run(baseline, cleanT, invert.FromGiven(), seeds);
-                    var recon = PlanRunner.Run(baseline, latents, generateOde.FromGiven(), seeds);
+                    var (latents, recon) = PlanRunner.RoundTrip(baseline, cleanT, invert.FromGiven(), generateOde, seeds);
                     list.Add(eval.Inversion($"EDM {solver.Name} ODE inversion + {solver.Name}", solver.Family, invert.Nfe, clean, clean, baseline.SigmaMin,
                         MixtureEvaluation.ToDoubles(latents), MixtureEvaluation.ToDoubles(recon), baseline.SigmaMax));
                 }
