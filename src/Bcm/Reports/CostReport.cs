@@ -33,7 +33,9 @@ public static class CostReport
     /// <param name="ImagesPerSecond">Images (or vectors) per second.</param>
     /// <param name="PeakMegabytes">Peak resident memory of the process during the measurement (null where the OS cannot say).</param>
     /// <param name="TrainingSeconds">The run's own training time, summed over its stats.jsonl (null without one).</param>
-    public sealed record Row(string Model, string Kind, string What, int Nfe, double ImagesPerSecond, double? PeakMegabytes, double? TrainingSeconds);
+    /// <param name="Family">The family of the rows `bcm eval` wrote for this plan (what the quality tables are joined on, with the NFE).</param>
+    public sealed record Row(string Model, string Kind, string What, int Nfe, double ImagesPerSecond, double? PeakMegabytes, double? TrainingSeconds,
+        Metrics.MethodFamily Family = Metrics.MethodFamily.Bcm);
 
     /// <summary>The quality `bcm eval` measured for one run's plans: the run's name and its generation.csv.</summary>
     public sealed record Quality(string Model, string GenerationCsv);
@@ -78,7 +80,8 @@ public static class CostReport
                     using var scope = NewDisposeScope();
                     PlanRunner.Generate(loaded.Model, plan, batchSize, seed: 0, batchSize: batchSize);
                 }));
-                Add(new Row(name, "sampling", label, plan.Nfe, batchSize / seconds, peak, trained));
+                Add(new Row(name, "sampling", label, plan.Nfe, batchSize / seconds, peak, trained,
+                    loaded.Kind == ModelKind.Denoiser ? Metrics.MethodFamily.EdmBaseline : Metrics.MethodFamily.Bcm));
             }
             Add(Step(name, run, options with { BatchSize = batchSize }, repeats, trained));
         }
@@ -101,11 +104,7 @@ public static class CostReport
             using var trainer = new Trainer(options with { InitFrom = null }, Trainer.LoadData(options), scratch);
             double seconds = 0;
             double? peak = Throughput.PeakResidentMegabytes(() => seconds = Throughput.Time(repeats, () => trainer.TrainStep()));
-            // Forward passes' worth per step: BCT 9 (A and E forward and backward, B forward, C forward and input gradient);
-            // iCT 4 (A forward and backward, B forward); EDM 3 (one forward and its backward).
-            var kind = trainer.Objective.Kind;
-            int passes = kind switch { ModelKind.Denoiser => 3, ModelKind.ConsistencyModel => 4, _ => Throughput.PassesPerTrainingStep };
-            return new Row(name, "training step", kind == ModelKind.ConsistencyModel ? "ct only (iCT)" : options.Objective, passes, options.BatchSize / seconds, peak, trained);
+            return new Row(name, "training step", trainer.Objective.Kind == ModelKind.ConsistencyModel ? "ct only (iCT)" : options.Objective, trainer.Objective.PassesPerStep, options.BatchSize / seconds, peak, trained);
         }
         finally
         {
@@ -179,9 +178,8 @@ public static class CostReport
 
     private static double? PlanQuality(List<Dictionary<string, string>> table, Row row, string metric, string csv)
     {
-        bool heun = row.What.StartsWith("heun:", StringComparison.Ordinal);
-        var match = table.Where(r => heun ? r["family"] == "EdmBaseline" && r["nfe"] == row.Nfe.ToString(CultureInfo.InvariantCulture)
-                                          : r["family"] == "Bcm" && r["method"] == "BCM " + row.What).ToList();
+        // Joined on the family and the NFE, never on a display name.
+        var match = table.Where(r => r["family"] == row.Family.ToString() && r["nfe"] == row.Nfe.ToString(CultureInfo.InvariantCulture)).ToList();
         return match.Count switch
         {
             0 => null,

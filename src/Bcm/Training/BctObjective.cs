@@ -14,6 +14,8 @@ public sealed class BctObjective(TrainOptions options) : ITrainingObjective
     public string Name => "bct";
     /// <inheritdoc/>
     public ModelKind Kind => options.CtOnly ? ModelKind.ConsistencyModel : ModelKind.Bcm;
+    /// <inheritdoc/>
+    public int PassesPerStep => options.CtOnly ? 4 : 9;
 
     /// <summary>N(k): fixed when the options fix it, else the doubling curriculum over the run's total steps.</summary>
     public int Scales(long step) => options.FixedScales > 0 ? options.FixedScales

@@ -15,6 +15,8 @@ public sealed class EdmDenoiserObjective(bool randomFlip) : ITrainingObjective
     /// <inheritdoc/>
     public ModelKind Kind => ModelKind.Denoiser;
     /// <inheritdoc/>
+    public int PassesPerStep => 3;
+    /// <inheritdoc/>
     public int Scales(long step) => 0;
 
     /// <summary>The noise levels of one step.</summary>

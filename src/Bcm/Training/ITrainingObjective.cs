@@ -16,6 +16,13 @@ public interface ITrainingObjective
     /// <summary>The kind of model it trains (a denoiser ignores u: the network starts with align = [I | 0] and its u parameters stay frozen).</summary>
     ModelKind Kind { get; }
 
+    /// <summary>
+    /// Forward passes' worth of FLOPs per sample in one step (a backward pass counts as two): BCT 9 (A and E forward and
+    /// backward, B forward, C forward and input gradient), the consistency term alone 4 (A forward and backward, B
+    /// forward), EDM 3 (one forward and its backward).
+    /// </summary>
+    int PassesPerStep { get; }
+
     /// <summary>The number of grid points N at an optimiser step (0 when the objective has no grid).</summary>
     int Scales(long step);
 

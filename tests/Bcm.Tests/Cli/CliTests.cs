@@ -152,8 +152,10 @@ public sealed class CliTests
         // Quality as bcm eval writes it (made up: the floor at 10, so the default targets are 20, 15, 12.5 and 11).
         string quality = Path.Combine(TestPaths.NewTempDir(), "generation.csv");
         var table = new IO.CsvTable(["method", "family", "nfe", "fid", "kid"]).Row("real vs real (floor)", "Reference", 0, 10.0, 0.0);
-        foreach (var (plan, nfe, fid) in new[] { ("onestep", 1, 30.0), ("ancestral2", 2, 18.0), ("zigzag3", 3, 14.0), ("mixed4", 4, 40.0) }) table.Row("BCM " + plan, "Bcm", nfe, fid, 0.0);
-        foreach (var (nfe, fid) in new[] { (3, 100.0), (9, 19.0), (19, 12.0), (39, 11.5), (79, 10.5) }) table.Row("EDM Heun", "EdmBaseline", nfe, fid, 0.0);
+        // Rows are joined on family and NFE, not on display names (these are not the plans' names).
+        foreach (var (plan, nfe, fid) in new[] { ("one step", 1, 30.0), ("two", 2, 18.0), ("three", 3, 14.0), ("four", 4, 40.0) }) table.Row("ours, " + plan, "Bcm", nfe, fid, 0.0);
+        foreach (var (nfe, fid) in new[] { (3, 100.0), (9, 19.0), (19, 12.0), (39, 11.5), (79, 10.5) }) table.Row("the baseline", "EdmBaseline", nfe, fid, 0.0);
+        table.Row("the baseline, Euler", "EdmEuler", 9, 1.0, 0.0); // another solver at the same NFE is not the Heun row
         table.Write(quality);
         var outDir = TestPaths.NewTempDir();
         var c = Bcm(["cost", .. runs, "-b", "4", "--repeats", "1", "--threads", "1", "--quality", $"bcm={quality}", "--quality", $"edm={quality}", "--out", outDir]);
