@@ -34,7 +34,7 @@ internal static class EvalCommand
         cmd.SetAction(parse => Common.Guard(() =>
         {
             Common.ApplyThreads(parse);
-            var budgets = BaselineBudgets(parse);
+            var (mixtureOptions, imageOptions) = ReportOptions(parse); // both validated before any work: the model's kind decides which runs
             string device = parse.GetValue(Common.Device)!;
             var loaded = Common.OnEngine(parse, Common.LoadModel(parse.GetValue(Common.Checkpoint), null, device, parse.GetValue(Common.Weights) != "online"));
             var baseline = parse.GetValue(Baseline) is string b ? Common.OnEngine(parse, Common.LoadModel(b, null, device)) : null;
@@ -42,11 +42,10 @@ internal static class EvalCommand
                 throw new BadInputException($"--baseline {baseline.Source}: not an EDM baseline run (train one with: bcm train --objective edm)");
             if (baseline is not null && !baseline.Config.SampleShape.SequenceEqual(loaded.Config.SampleShape))
                 throw new BadInputException("the baseline's samples have another shape than the model's");
-            string[]? planNames = GenerationPlans(parse.GetValue(Plans));
             RefuseOptionsOfTheOtherKind(parse, vectorModel: loaded.Config.SampleShape.Length == 1);
             return loaded.Config.SampleShape.Length == 1
-                ? Mixtures(parse, loaded, baseline, planNames, budgets)
-                : Images(parse, loaded, baseline, planNames, budgets, device);
+                ? Mixtures(parse, loaded, baseline, mixtureOptions)
+                : Images(parse, loaded, baseline, imageOptions, device);
         }));
         return cmd;
     }
@@ -61,29 +60,32 @@ internal static class EvalCommand
             throw new BadInputException($"{imageOption.Name} applies to an image model; this is a model of a Gaussian mixture (give the mixture with --mixture)");
     }
 
-    /// <summary>The plan names of --plans, each checked to be a generation plan; null when not given.</summary>
-    private static string[]? GenerationPlans(string? given)
-    {
-        string[]? names = given?.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
-        if (names is { Length: 0 }) throw new BadInputException("--plans: give at least one plan name");
-        foreach (var p in names ?? [])
-            if (PlanPresets.Resolve(p).IsInversion) throw new BadInputException($"--plans: '{p}' is an inversion plan; give generation plans (e.g. onestep)");
-        return names;
-    }
-
-    /// <summary>The baseline's Heun and ODE round-trip budgets of --baseline-nfe and --inversion-nfe (null: the report's default), checked before any work.</summary>
-    private static (int[]? Heun, int[]? Ode, string[]? Solvers) BaselineBudgets(ParseResult parse)
+    /// <summary>The options of both reports from the command line (each report's defaults where an option is not given), validated.</summary>
+    private static (MixtureReport.Options, ImageReport.Options) ReportOptions(ParseResult parse)
     {
         string? heun = parse.GetValue(BaselineNfe), ode = parse.GetValue(InversionNfe), solvers = parse.GetValue(Solvers);
         if ((heun ?? ode ?? solvers) is not null && parse.GetValue(Baseline) is null)
             throw new BadInputException("--baseline-nfe, --inversion-nfe and --baseline-solvers measure the baseline: give --baseline RUN too");
-        var keys = solvers?.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
-        if (keys is { Length: 0 }) throw new BadInputException("--baseline-solvers: give at least one of heun, euler, dpmpp2m");
-        foreach (var key in keys ?? []) BaselineSolver.Get(key);
-        return (heun is null ? null : Common.Integers(heun, "--baseline-nfe", 1, 1000), ode is null ? null : Common.Integers(ode, "--inversion-nfe", 1, 1000), keys);
+        string[]? List(string? text) => text?.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+        string[]? plans = List(parse.GetValue(Plans)), keys = List(solvers);
+        int[]? heunNfe = heun is null ? null : Common.Integers(heun, "--baseline-nfe", 1, 1000), odeNfe = ode is null ? null : Common.Integers(ode, "--inversion-nfe", 1, 1000);
+        long seed = parse.GetValue(Common.Seed);
+        var mixture = new MixtureReport.Options { Samples = parse.GetValue(Samples) ?? 2000, Seed = seed };
+        mixture = mixture with
+        {
+            BcmPlans = plans ?? mixture.BcmPlans, BaselineNfe = heunNfe ?? mixture.BaselineNfe, InversionNfe = odeNfe ?? mixture.InversionNfe, BaselineSolvers = keys ?? mixture.BaselineSolvers,
+        };
+        var image = new ImageReport.Options { Samples = parse.GetValue(Samples) ?? 1000, InversionImages = parse.GetValue(Inversions) ?? 256, Seed = seed };
+        image = image with
+        {
+            BcmPlans = plans ?? image.BcmPlans, BaselineNfe = heunNfe ?? image.BaselineNfe, InversionNfe = odeNfe ?? image.InversionNfe, BaselineSolvers = keys ?? image.BaselineSolvers,
+        };
+        mixture.Validate();
+        image.Validate();
+        return (mixture, image);
     }
 
-    private static int Mixtures(ParseResult parse, ModelLoader.Loaded loaded, ModelLoader.Loaded? baseline, string[]? planNames, (int[]? Heun, int[]? Ode, string[]? Solvers) budgets)
+    private static int Mixtures(ParseResult parse, ModelLoader.Loaded loaded, ModelLoader.Loaded? baseline, MixtureReport.Options options)
     {
         if (World.LaunchedSize > 1) throw new BadInputException("the mixture report runs as one process (it takes a minute or two): run bcm eval without mpirun");
         string? data = loaded.Options?.Data;
@@ -91,9 +93,6 @@ internal static class EvalCommand
             : throw new BadInputException("this vector model does not say which mixture it learnt: pass --mixture NAME")));
         if (gm.Dim != loaded.Config.SampleShape[0]) throw new BadInputException($"mixture {gm.Name} is {gm.Dim}-dimensional, the model takes {loaded.Config.SampleShape[0]}");
         string outDir = Common.OutDir(parse.GetValue(Common.Out), "eval");
-        var options = new MixtureReport.Options { Samples = parse.GetValue(Samples) ?? 2000, Seed = parse.GetValue(Common.Seed) };
-        if (planNames is not null) options = options with { BcmPlans = planNames };
-        options = options with { BaselineNfe = budgets.Heun ?? options.BaselineNfe, InversionNfe = budgets.Ode ?? options.InversionNfe, BaselineSolvers = budgets.Solvers ?? options.BaselineSolvers };
         var r = MixtureReport.Write(loaded.Model, loaded.Source, baseline?.Model, baseline?.Source, gm, outDir, options, new ProgressPrinter());
         Console.WriteLine($"report: {Path.GetFullPath(Path.Combine(outDir, "report.md"))}");
         foreach (var g in r.Generation.Prepend(r.Floor))
@@ -101,7 +100,7 @@ internal static class EvalCommand
         return 0;
     }
 
-    private static int Images(ParseResult parse, ModelLoader.Loaded loaded, ModelLoader.Loaded? baseline, string[]? planNames, (int[]? Heun, int[]? Ode, string[]? Solvers) budgets, string device)
+    private static int Images(ParseResult parse, ModelLoader.Loaded loaded, ModelLoader.Loaded? baseline, ImageReport.Options options, string device)
     {
         string spec = parse.GetValue(Common.Data) ?? loaded.Options?.Data.Replace("@test", "", StringComparison.Ordinal)
             ?? throw new BadInputException("this checkpoint does not say its data: pass --data (e.g. mnist)");
@@ -111,9 +110,6 @@ internal static class EvalCommand
         using var set = EvaluationSet.Open(new EvaluationSetOptions { Data = spec, WholeSet = true, WithTestSplit = true, Classifier = parse.GetValue(Common.Classifier) },
             loaded.Config.SampleShape, Common.ParseDevice(device), job, printer);
         string outDir = Common.OutDir(parse.GetValue(Common.Out), "eval", create: job.Rank == 0);
-        var options = new ImageReport.Options { Samples = parse.GetValue(Samples) ?? 1000, InversionImages = parse.GetValue(Inversions) ?? 256, Seed = parse.GetValue(Common.Seed) };
-        if (planNames is not null) options = options with { BcmPlans = planNames };
-        options = options with { BaselineNfe = budgets.Heun ?? options.BaselineNfe, InversionNfe = budgets.Ode ?? options.InversionNfe, BaselineSolvers = budgets.Solvers ?? options.BaselineSolvers };
         var r = ImageReport.Write(loaded.Model, loaded.Source, baseline?.Model, baseline?.Source, set.Classifier!, set.ClassifierPath, set.Test!, set.Data, outDir, options, printer, job);
         if (r is null) return 0; // not rank 0
         Console.WriteLine($"report: {Path.GetFullPath(Path.Combine(outDir, "report.md"))}");

@@ -76,8 +76,7 @@ internal static class PurifyCommand
     private static int Measure(ParseResult parse, Model.BcmModel model, EvaluationSetOptions images, PurificationReport.Options options, TorchSharp.torch.Device device)
     {
         images.Validate();
-        if (options.Queries is < 1 or > 100_000) throw new BadInputException("--queries must be in 1..100000");
-        if (!(options.LinfEpsilon is > 0 and <= 1) || !(options.L2Budget is > 0 and <= 100)) throw new BadInputException("--linf must be in (0, 1] and --l2 in (0, 100]");
+        options.Validate();
         using var set = EvaluationSet.Open(images, model.Network.SampleShape, device);
         var net = set.Classifier!;
         string outDir = Common.OutDir(parse.GetValue(Common.Out), "purification");

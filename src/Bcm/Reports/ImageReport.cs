@@ -50,6 +50,9 @@ public static class ImageReport
         public string[] BaselineSolvers { get; init; } = ["heun"];
         /// <summary>NFE budgets of the inversion round trips.</summary>
         public int[] InversionNfe { get; init; } = [2, 4, 10, 20, 50, 100];
+
+        /// <summary>Refuses values out of range, naming the option, the value and the range allowed.</summary>
+        public void Validate() => EvalOptions.Validate(Samples, BcmPlans, BaselineNfe, InversionNfe, BaselineSolvers);
     }
 
     /// <summary>Everything the report holds, as written to results.json.</summary>

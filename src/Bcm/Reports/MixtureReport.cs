@@ -44,6 +44,9 @@ public static class MixtureReport
         public double[] ZigzagLevels { get; init; } = [0.5, 2, 10];
         /// <summary>Rounds per zigzag-drift run.</summary>
         public int ZigzagRounds { get; init; } = 10;
+
+        /// <summary>Refuses values out of range, naming the option, the value and the range allowed.</summary>
+        public void Validate() => EvalOptions.Validate(Samples, BcmPlans, BaselineNfe, InversionNfe, BaselineSolvers);
     }
 
     /// <summary>Everything the report holds, as written to results.json.</summary>

@@ -38,6 +38,17 @@ public static class PurificationReport
         public double SimBaStep { get; init; } = 0.25;
         /// <summary>Seed of the attacks' choices and the purifiers' noise.</summary>
         public long Seed { get; init; }
+
+        /// <summary>Refuses values out of range, naming the option, the value and the range allowed.</summary>
+        public void Validate()
+        {
+            if (Queries is < 1 or > 100_000) throw new Errors.BadInputException($"--queries {Queries}: must be in 1..100000");
+            if (!(LinfEpsilon is > 0 and <= 1)) throw new Errors.BadInputException($"--linf {LinfEpsilon}: must be in (0, 1]");
+            if (!(L2Budget is > 0 and <= 100)) throw new Errors.BadInputException($"--l2 {L2Budget}: must be in (0, 100]");
+            if (Sigmas.Length == 0) throw new Errors.BadInputException("--levels: give at least one σ*");
+            foreach (var m in Methods)
+                if (m != "none") foreach (var s in Sigmas) Purification.PlanFor(m, s); // an unknown purifier or a σ* out of range, named
+        }
     }
 
     /// <summary>One defence under one attack.</summary>
