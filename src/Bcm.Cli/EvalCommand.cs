@@ -18,6 +18,7 @@ internal static class EvalCommand
     private static readonly Option<string?> Plans = new("--plans") { Description = "Generation plans to measure, comma-separated names (default onestep,ancestral2,zigzag3,mixed4; e.g. onestep,cm-multistep for an iCT model)" };
     private static readonly Option<string?> BaselineNfe = new("--baseline-nfe") { Description = "With --baseline: NFE budgets of its Heun sampler, comma-separated (default 2,4,10,20,40,80 for images: 1, 3, 9, 19, 39 and 79 NFE; 2,4,6,10,20,40,80 for mixtures)" };
     private static readonly Option<string?> Solvers = new("--baseline-solvers") { Description = "With --baseline: the ODE solvers it generates and inverts with, comma-separated: heun (EDM's Algorithm 1, the default), euler, dpmpp2m (DPM-Solver++(2M)); each on the Karras grid, at every budget of --baseline-nfe and --inversion-nfe" };
+    private static readonly Option<string?> InversionPlans = new("--inversion-plans") { Description = "The BCM's inversion plans of the round trips, comma-separated, each followed by one-step generation (default invert1,invert2; e.g. invert1,invert2,invert4)" };
     private static readonly Option<string?> InversionNfe = new("--inversion-nfe") { Description = "With --baseline: NFE budgets of each direction of its ODE round trips (default 2,4,10,20,50,100)" };
     private static readonly Option<string?> Mixture = new("--mixture") { Description = "Mixture to evaluate against (default: the one the model was trained on): " + GaussianMixture.Help };
 
@@ -29,7 +30,7 @@ internal static class EvalCommand
                                       "coverage on a classifier's features (with the real-versus-real floor), reconstruction MSE/PSNR/SSIM of inversion " +
                                       "round trips, throughput. With --baseline, the EDM baseline's Heun sampler and ODE inversion over NFE beside the BCM.")
         {
-            Common.Checkpoint, Common.Weights, Baseline, Samples, Plans, Common.Classifier, Inversions, BaselineNfe, InversionNfe, Solvers, Common.Data, Mixture, Common.Out, Common.Seed, Common.Device, Common.Threads, Common.Engine,
+            Common.Checkpoint, Common.Weights, Baseline, Samples, Plans, Common.Classifier, Inversions, BaselineNfe, InversionNfe, Solvers, InversionPlans, Common.Data, Mixture, Common.Out, Common.Seed, Common.Device, Common.Threads, Common.Engine,
         };
         cmd.SetAction(parse => Common.Guard(() =>
         {
@@ -67,18 +68,20 @@ internal static class EvalCommand
         if ((heun ?? ode ?? solvers) is not null && parse.GetValue(Baseline) is null)
             throw new BadInputException("--baseline-nfe, --inversion-nfe and --baseline-solvers measure the baseline: give --baseline RUN too");
         string[]? List(string? text) => text?.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
-        string[]? plans = List(parse.GetValue(Plans)), keys = List(solvers);
+        string[]? plans = List(parse.GetValue(Plans)), keys = List(solvers), inversions = List(parse.GetValue(InversionPlans));
         int[]? heunNfe = heun is null ? null : Common.Integers(heun, "--baseline-nfe", 1, 1000), odeNfe = ode is null ? null : Common.Integers(ode, "--inversion-nfe", 1, 1000);
         long seed = parse.GetValue(Common.Seed);
         var mixture = new MixtureReport.Options { Samples = parse.GetValue(Samples) ?? 2000, Seed = seed };
         mixture = mixture with
         {
             BcmPlans = plans ?? mixture.BcmPlans, BaselineNfe = heunNfe ?? mixture.BaselineNfe, InversionNfe = odeNfe ?? mixture.InversionNfe, BaselineSolvers = keys ?? mixture.BaselineSolvers,
+            InversionPlans = inversions ?? mixture.InversionPlans,
         };
         var image = new ImageReport.Options { Samples = parse.GetValue(Samples) ?? 1000, InversionImages = parse.GetValue(Inversions) ?? 256, Seed = seed };
         image = image with
         {
             BcmPlans = plans ?? image.BcmPlans, BaselineNfe = heunNfe ?? image.BaselineNfe, InversionNfe = odeNfe ?? image.InversionNfe, BaselineSolvers = keys ?? image.BaselineSolvers,
+            InversionPlans = inversions ?? image.InversionPlans,
         };
         mixture.Validate();
         image.Validate();

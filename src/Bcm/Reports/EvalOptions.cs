@@ -9,12 +9,14 @@ internal static class EvalOptions
     /// <summary>The most NFE a baseline budget may ask for.</summary>
     public const int MaxNfe = 1000;
 
-    public static void Validate(int samples, string[] plans, int[] baselineNfe, int[] inversionNfe, string[] solvers)
+    public static void Validate(int samples, string[] plans, int[] baselineNfe, int[] inversionNfe, string[] solvers, string[] inversions)
     {
         if (samples < 1) throw new BadInputException($"--count {samples}: give at least 1 sample");
         if (plans.Length == 0) throw new BadInputException("--plans: give at least one plan name");
         foreach (var p in plans)
             if (PlanPresets.Resolve(p).IsInversion) throw new BadInputException($"--plans: '{p}' is an inversion plan; give generation plans (e.g. onestep)");
+        foreach (var p in inversions)
+            if (!PlanPresets.Resolve(p).IsInversion) throw new BadInputException($"--inversion-plans: '{p}' does not go up in noise level; give inversion plans (e.g. invert2)");
         Budgets(baselineNfe, "--baseline-nfe");
         Budgets(inversionNfe, "--inversion-nfe");
         if (solvers.Length == 0) throw new BadInputException("--baseline-solvers: give at least one of heun, euler, dpmpp2m");

@@ -48,11 +48,13 @@ public static class ImageReport
         public int[] BaselineNfe { get; init; } = [2, 4, 10, 20, 40, 80];
         /// <summary>The ODE solvers the baseline generates and inverts with (keys of <see cref="BaselineSolver.All"/>).</summary>
         public string[] BaselineSolvers { get; init; } = ["heun"];
+        /// <summary>The BCM's inversion plans of the round trips (each followed by one-step generation).</summary>
+        public string[] InversionPlans { get; init; } = ["invert1", "invert2"];
         /// <summary>NFE budgets of the inversion round trips.</summary>
         public int[] InversionNfe { get; init; } = [2, 4, 10, 20, 50, 100];
 
         /// <summary>Refuses values out of range, naming the option, the value and the range allowed.</summary>
-        public void Validate() => EvalOptions.Validate(Samples, BcmPlans, BaselineNfe, InversionNfe, BaselineSolvers);
+        public void Validate() => EvalOptions.Validate(Samples, BcmPlans, BaselineNfe, InversionNfe, BaselineSolvers, InversionPlans);
     }
 
     /// <summary>Everything the report holds, as written to results.json.</summary>
@@ -208,7 +210,7 @@ public static class ImageReport
             list.Add(new ReconstructionQuality(method, invNfe, genNfe, mseAll.Average(), psnrAll.Average(), ssimAll.Average(), latentStd, n / slowest, family));
         }
         var generate = PlanPresets.Resolve("onestep");
-        foreach (var name in new[] { "invert1", "invert2" })
+        foreach (var name in options.InversionPlans)
         {
             var invert = PlanPresets.Resolve(name);
             log?.Report($"BCM {name} + onestep on {n} real images");

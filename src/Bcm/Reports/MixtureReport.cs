@@ -36,6 +36,8 @@ public static class MixtureReport
         public int[] BaselineNfe { get; init; } = [2, 4, 6, 10, 20, 40, 80];
         /// <summary>The ODE solvers the baseline generates and inverts with (keys of <see cref="BaselineSolver.All"/>).</summary>
         public string[] BaselineSolvers { get; init; } = ["heun"];
+        /// <summary>The BCM's inversion plans of the round trips (each followed by one-step generation).</summary>
+        public string[] InversionPlans { get; init; } = ["invert1", "invert2"];
         /// <summary>NFE budgets of the inversion round trips.</summary>
         public int[] InversionNfe { get; init; } = [2, 4, 10, 20, 50, 100];
         /// <summary>Noise levels of the jump-error map.</summary>
@@ -46,7 +48,7 @@ public static class MixtureReport
         public int ZigzagRounds { get; init; } = 10;
 
         /// <summary>Refuses values out of range, naming the option, the value and the range allowed.</summary>
-        public void Validate() => EvalOptions.Validate(Samples, BcmPlans, BaselineNfe, InversionNfe, BaselineSolvers);
+        public void Validate() => EvalOptions.Validate(Samples, BcmPlans, BaselineNfe, InversionNfe, BaselineSolvers, InversionPlans);
     }
 
     /// <summary>Everything the report holds, as written to results.json.</summary>
@@ -173,7 +175,7 @@ public static class MixtureReport
         using var cleanT = MixtureEvaluation.ToTensor(clean, d, device);
         var seeds = PlanRunner.SeedRange(options.Seed + 31, n);
         var generate = PlanPresets.Resolve("onestep");
-        foreach (var name in new[] { "invert1", "invert2" })
+        foreach (var name in options.InversionPlans)
         {
             var plan = PlanPresets.Resolve(name);
             using var scope = NewDisposeScope();
