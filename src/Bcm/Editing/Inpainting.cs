@@ -69,6 +69,21 @@ public static class Inpainting
         return current.MoveToOuterDisposeScope();
     }
 
+    /// <summary>
+    /// The known pixels [1,1,size,size] (true = kept): a mask image's pixels ≥ 128 (<paramref name="maskPath"/>), else
+    /// outside the box <paramref name="box"/> written <c>x,y,w,h</c>, else outside the centre square of half the side (the
+    /// region a measurement removes).
+    /// </summary>
+    public static Tensor KnownPixels(string? maskPath, string? box, int size)
+    {
+        if (maskPath is not null && box is not null) throw new ArgumentException("give a mask or a box, not both");
+        if (maskPath is not null) return Imaging.ImageIO.ReadBatch([maskPath], 1, size).Above(0);
+        if (box is null) return BoxMask(size, size, size / 4, size / 4, size / 2, size / 2);
+        var v = box.Split(',').Select(t => int.TryParse(t, System.Globalization.NumberStyles.Integer, System.Globalization.CultureInfo.InvariantCulture, out int i) ? i : -1).ToArray();
+        if (v.Length != 4) throw new ArgumentException($"--box '{box}': expected x,y,w,h");
+        return BoxMask(size, size, v[0], v[1], v[2], v[3]);
+    }
+
     /// <summary>A mask [1,1,H,W] that is false (unknown) inside the box and true elsewhere.</summary>
     public static Tensor BoxMask(int height, int width, int x, int y, int w, int h)
     {
