@@ -88,7 +88,7 @@ public static class Attacks
     /// <param name="images">Clean images [B, C, H, W] in [−1, 1].</param>
     /// <param name="labels">True labels [B].</param>
     /// <param name="budget">L2 budget on the [0, 1] scale.</param>
-    /// <param name="step">Step size ε on the [0, 1] scale (the paper's 0.2).</param>
+    /// <param name="step">Step size ε on the [0, 1] scale (Guo et al. 2019 use 0.2 on ImageNet; bcm purify and its reports use 0.25, capped at the budget).</param>
     /// <param name="queries">Query budget per image, the initial query included.</param>
     /// <param name="seed">Seed of the pixel order.</param>
     public static AttackResult SimBaL2(BlackBox model, Tensor images, Tensor labels, double budget, double step, int queries, long seed)
