@@ -30,6 +30,9 @@ public sealed record BaselineSolver(string Key, string Name, MethodFamily Family
     public Plan Within(int nfe, bool invert = false) =>
         Method == OdeMethod.Heun ? PlanPresets.HeunWithin(nfe, invert) : PlanPresets.Ode(Method, Math.Max(1, nfe), invert);
 
+    /// <summary>The budgets whose plans differ: Heun within 1 and within 2 NFE is the same one-step plan, measured once.</summary>
+    public IEnumerable<int> Budgets(IEnumerable<int> nfe) => nfe.DistinctBy(n => Within(n).Nfe);
+
     /// <summary>The family's name in plots' legends.</summary>
     public static string Legend(MethodFamily family) =>
         All.FirstOrDefault(s => s.Family == family) is { } s ? $"EDM baseline, {s.Name}" : family == MethodFamily.Bcm ? "BCM plans" : family.ToString();

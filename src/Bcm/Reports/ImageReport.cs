@@ -124,7 +124,7 @@ public static class ImageReport
             if (Measure($"BCM {name}", MethodFamily.Bcm, bcm, PlanPresets.Resolve(name), $"samples-bcm-{FileSafe(name)}.png") is { } q) generation.Add(q);
         if (baseline is not null)
             foreach (var solver in options.BaselineSolvers.Select(BaselineSolver.Get))
-                foreach (var nfe in options.BaselineNfe)
+                foreach (var nfe in solver.Budgets(options.BaselineNfe))
                 {
                     var plan = solver.Within(nfe);
                     string grid = solver.Method == OdeMethod.Heun ? $"samples-edm-{plan.Nfe}.png" : $"samples-edm-{solver.Key}-{plan.Nfe}.png";
@@ -222,7 +222,7 @@ public static class ImageReport
         }
         if (baseline is not null)
             foreach (var solver in options.BaselineSolvers.Select(BaselineSolver.Get))
-            foreach (var nfe in options.InversionNfe)
+            foreach (var nfe in solver.Budgets(options.InversionNfe))
             {
                 var (invert, generateOde) = (solver.Within(nfe, invert: true), solver.Within(nfe));
                 int actual = invert.Nfe;

@@ -98,7 +98,7 @@ public static class MixtureReport
             generated.Add(new("exact ODE", MethodFamily.Reference, 0, exact));
             if (baseline is not null)
                 foreach (var solver in options.BaselineSolvers.Select(BaselineSolver.Get))
-                    foreach (var nfe in options.BaselineNfe)
+                    foreach (var nfe in solver.Budgets(options.BaselineNfe))
                     {
                         var plan = solver.Within(nfe);
                         log?.Report($"baseline {solver.Name}, {plan.Steps.Count} steps");
@@ -187,7 +187,7 @@ public static class MixtureReport
         }
         if (baseline is not null)
             foreach (var solver in options.BaselineSolvers.Select(BaselineSolver.Get))
-                foreach (var nfe in options.InversionNfe)
+                foreach (var nfe in solver.Budgets(options.InversionNfe))
                 {
                     var (invert, generateOde) = (solver.Within(nfe, invert: true), solver.Within(nfe));
                     using var scope = NewDisposeScope();
