@@ -95,21 +95,27 @@ public static class InpaintingReport
 
     private static void WriteFiles(List<Row> rows, string outDir, long images, double holePixelsPerImage, IReadOnlyList<double> levels)
     {
-        var csv = new CsvTable(["method", "nfe", "hole_rmse", "psnr", "fid", "kid", "prediction_kept"], "G5");
-        foreach (var r in rows) csv.Row(r.Method, r.Nfe, r.HoleRmse, r.Psnr, r.Fid, r.Kid, r.PredictionKept);
-        csv.Write(Path.Combine(outDir, "inpainting.csv"));
+        Table.WriteCsv(rows, Path.Combine(outDir, "inpainting.csv"));
         string levelText = string.Join(",", levels.Select(l => l.ToString("0.####", CultureInfo.InvariantCulture)));
         var md = new StringBuilder("# Inpainting\n\n");
         md.AppendLine($"{images} images, {holePixelsPerImage:F0} unknown pixels each; rounds at levels {levelText} (BCM 2 NFE a round, " +
                       "consistency-model rounds 1 NFE a round), harmonic filling without a model. RMSE of the filled pixels on [0, 1]; " +
                       "FID and KID on the classifier's features of the completed images against the clean ones; \"kept\": the classifier " +
                       "predicts the same class as for the clean image.\n");
-        md.AppendLine("| method | NFE | hole RMSE | PSNR | FID | KID ×1000 | prediction kept |\n|---|---|---|---|---|---|---|");
-        foreach (var r in rows)
-            md.AppendLine($"| {r.Method} | {r.Nfe} | {r.HoleRmse:F4} | {r.Psnr:F2} | {Cell(r.Fid, "F2")} | {Cell(1000 * r.Kid, "F2")} | {Cell(r.PredictionKept, "P1")} |");
+        md.Append(Table.Markdown(rows));
         md.AppendLine("\nImage rows: clean, masked, BCM, consistency-model rounds, harmonic.");
         AtomicFile.WriteAllText(Path.Combine(outDir, "inpainting.md"), md.ToString());
     }
 
-    private static string Cell(double v, string format) => double.IsNaN(v) ? "—" : v.ToString(format, CultureInfo.InvariantCulture);
+    // The table of inpainting.csv and inpainting.md.
+    private static readonly ReportTable<Row> Table = new(
+    [
+        Column<Row>.Of("method", "method", r => r.Method),
+        Column<Row>.Of("nfe", "NFE", r => r.Nfe),
+        Column<Row>.Of("hole_rmse", "hole RMSE", r => r.HoleRmse, "F4"),
+        Column<Row>.Of("psnr", "PSNR", r => r.Psnr, "F2"),
+        Column<Row>.Of("fid", "FID", r => r.Fid, "F2"),
+        new("kid", r => r.Kid, "KID ×1000", r => ReportTable.Cell(1000 * r.Kid, "F2")),
+        Column<Row>.Of("prediction_kept", "prediction kept", r => r.PredictionKept, "P1"),
+    ]);
 }

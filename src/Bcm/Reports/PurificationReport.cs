@@ -124,9 +124,7 @@ public static class PurificationReport
 
     private static void WriteFiles(List<Row> rows, Options options, long images, string outDir)
     {
-        var csv = new CsvTable(["defence", "method", "sigma", "nfe", "attack", "clean_accuracy", "robust_accuracy", "attacker_success", "mean_queries", "seconds"], "G6");
-        foreach (var r in rows) csv.Row(r.Defence, r.Method, r.Sigma, r.Nfe, r.Attack, r.CleanAccuracy, r.RobustAccuracy, r.AttackerSuccess, r.MeanQueries, r.Seconds);
-        csv.Write(Path.Combine(outDir, "purification.csv"));
+        Table.WriteCsv(rows, Path.Combine(outDir, "purification.csv"));
         var md = new StringBuilder();
         md.AppendLine("# Adversarial purification");
         md.AppendLine();
@@ -134,10 +132,22 @@ public static class PurificationReport
                       $"Square Attack L∞ ε = {options.LinfEpsilon}, SimBA L2 budget {options.L2Budget} (step {options.SimBaStep}), both on the [0, 1] scale; σ* on the [−1, 1] scale.");
         md.AppendLine("Robust accuracy: the attacked images through the pipeline once more, with purification noise the attacker never saw.");
         md.AppendLine();
-        md.AppendLine("| defence | NFE | attack | clean accuracy | robust accuracy | attacker's success | mean queries | seconds |");
-        md.AppendLine("|---|---|---|---|---|---|---|---|");
-        foreach (var r in rows)
-            md.AppendLine($"| {r.Defence} | {r.Nfe} | {r.Attack} | {r.CleanAccuracy:P1} | {r.RobustAccuracy:P1} | {r.AttackerSuccess:P1} | {r.MeanQueries:F1} | {r.Seconds:F0} |");
+        md.Append(Table.Markdown(rows));
         AtomicFile.WriteAllText(Path.Combine(outDir, "report.md"), md.ToString());
     }
+
+    // The table of purification.csv and report.md (method and σ* in the CSV only: the defence's name holds both).
+    private static readonly ReportTable<Row> Table = new(
+    [
+        Column<Row>.Of("defence", "defence", r => r.Defence),
+        Column<Row>.Of("method", null, r => r.Method),
+        Column<Row>.Of("sigma", null, r => r.Sigma),
+        Column<Row>.Of("nfe", "NFE", r => r.Nfe),
+        Column<Row>.Of("attack", "attack", r => r.Attack),
+        Column<Row>.Of("clean_accuracy", "clean accuracy", r => r.CleanAccuracy, "P1"),
+        Column<Row>.Of("robust_accuracy", "robust accuracy", r => r.RobustAccuracy, "P1"),
+        Column<Row>.Of("attacker_success", "attacker's success", r => r.AttackerSuccess, "P1"),
+        Column<Row>.Of("mean_queries", "mean queries", r => r.MeanQueries, "F1"),
+        Column<Row>.Of("seconds", "seconds", r => r.Seconds, "F0"),
+    ], "G6");
 }

@@ -101,18 +101,27 @@ public static class RestorationSweep
     private static void WriteFiles(List<Row> rows, string outDir, long chooseCount, long reportCount)
     {
         Directory.CreateDirectory(outDir);
-        var csv = new CsvTable(["jpeg_quality", "method", "nfe", "choice", "fid", "kid", "psnr"], "G5");
-        foreach (var r in rows) csv.Row(r.JpegQuality, r.Method, r.Nfe, r.Choice, r.Fid, r.Kid, r.Psnr);
-        csv.Write(Path.Combine(outDir, "restoration-nfe.csv"));
+        Table.WriteCsv(rows, Path.Combine(outDir, "restoration-nfe.csv"));
         var md = new StringBuilder("# Blind JPEG restoration over NFE\n\n");
         md.AppendLine($"Choices made by FID on {chooseCount} held-out images, measured on {reportCount} others. FID and KID on the classifier's features " +
                       "of the restored images against the clean ones; PSNR on [0, 1].\n");
-        md.AppendLine("| JPEG quality | method | NFE | chosen | FID | KID ×1000 | PSNR |\n|---|---|---|---|---|---|---|");
-        foreach (var r in rows) md.AppendLine($"| {r.JpegQuality} | {r.Method} | {r.Nfe} | {r.Choice} | {r.Fid:F2} | {1000 * r.Kid:F2} | {r.Psnr:F2} |");
+        md.Append(Table.Markdown(rows));
         AtomicFile.WriteAllText(Path.Combine(outDir, "restoration-nfe.md"), md.ToString());
     }
 
     private static string Text(IEnumerable<double> levels) => string.Join(",", levels.Select(F));
 
     private static string F(double v) => v.ToString("0.####", CultureInfo.InvariantCulture);
+
+    // The table of restoration-nfe.csv and restoration-nfe.md.
+    private static readonly ReportTable<Row> Table = new(
+    [
+        Column<Row>.Of("jpeg_quality", "JPEG quality", r => r.JpegQuality),
+        Column<Row>.Of("method", "method", r => r.Method),
+        Column<Row>.Of("nfe", "NFE", r => r.Nfe),
+        Column<Row>.Of("choice", "chosen", r => r.Choice),
+        Column<Row>.Of("fid", "FID", r => r.Fid, "F2"),
+        new("kid", r => r.Kid, "KID ×1000", r => ReportTable.Cell(1000 * r.Kid, "F2")),
+        Column<Row>.Of("psnr", "PSNR", r => r.Psnr, "F2"),
+    ]);
 }
