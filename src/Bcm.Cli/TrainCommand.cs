@@ -70,14 +70,9 @@ internal static class TrainCommand
         if (saved is null && overrides.Length > 0) throw new BadInputException($"--override applies when resuming, but {runDir} holds no checkpoint yet");
         // A new run starts from the preset; a resumed run from its own options. Either way the options given here go on top.
         var options = Given(parse, saved ?? Presets.Get(preset), fresh: saved is null);
-        if (saved is null && options.InitFrom is string start && ModelKinds.Read(start) == ModelKind.ConsistencyModel)
+        if (saved is null && FineTuning.Recipe(options, parse.GetValue(FixedScales), parse.GetValue(Lr)) is (var recipe, true))
         {
-            // The paper's recipe from a consistency model, unless the command line says otherwise.
-            options = options with
-            {
-                FixedScales = parse.GetValue(FixedScales) ?? FineTuning.Scales,
-                LearningRate = parse.GetValue(Lr) ?? FineTuning.LearningRate,
-            };
+            options = recipe; // the paper's recipe from a consistency model, unless the command line says otherwise
             if (lead)
                 Console.Error.WriteLine($"fine-tuning from a consistency model: N fixed at {options.FixedScales}, learning rate {options.LearningRate} " +
                                         $"(the official settings are {FineTuning.Scales} and {FineTuning.LearningRate}; --fixed-scales and --lr override them)");
@@ -101,7 +96,12 @@ internal static class TrainCommand
         if (o.Network.SampleShape.Length != 3 || trainer.Objective.Kind == ModelKind.Denoiser)
             Console.WriteLine($"trained; measure it with: bcm eval -c {runDir}");
         else if (!parse.GetValue(NoReport))
-            FinalReport(trainer, runDir, printer);
+        {
+            var numbers = RunReport.ForRun(trainer, runDir, printer);
+            Console.WriteLine($"report: {Path.GetFullPath(Path.Combine(runDir, "report", "report.md"))}");
+            Console.WriteLine($"inversion round trip ({numbers.InvertPlan}, then {numbers.GeneratePlan}): MSE {numbers.RoundTripMse:F4} (PSNR {numbers.RoundTripPsnr:F2} dB; pixels on [0, 1]) " +
+                              $"vs {numbers.RandomSampleMse:F4} for an unrelated sample; {numbers.OneJumpMse:F4} with the one-jump inversion 0.07>80");
+        }
         return 0;
     }
 
@@ -187,16 +187,5 @@ internal static class TrainCommand
         {
             // no warning where the load cannot be read
         }
-    }
-
-    /// <summary>The run report of an image BCM: sample grids and the inversion round trip on held-out images where the data has a test split.</summary>
-    private static void FinalReport(Trainer trainer, string runDir, ProgressPrinter printer)
-    {
-        var shape = trainer.Options.Network.SampleShape;
-        var real = DataSources.LoadTest(trainer.Options.Data, (int)shape[0], (int)shape[^1], printer) ?? (ImageDataset)Trainer.LoadData(trainer.Options);
-        var numbers = RunReport.Write(trainer.Ema, real, Path.Combine(runDir, "report"), runDir, trainer.Step, log: printer);
-        Console.WriteLine($"report: {Path.GetFullPath(Path.Combine(runDir, "report", "report.md"))}");
-        Console.WriteLine($"inversion round trip ({numbers.InvertPlan}, then {numbers.GeneratePlan}): MSE {numbers.RoundTripMse:F4} (PSNR {numbers.RoundTripPsnr:F2} dB; pixels on [0, 1]) " +
-                          $"vs {numbers.RandomSampleMse:F4} for an unrelated sample; {numbers.OneJumpMse:F4} with the one-jump inversion 0.07>80");
     }
 }

@@ -4,6 +4,7 @@ using Bcm.Imaging;
 using Bcm.Model;
 using Bcm.Metrics;
 using Bcm.Plans;
+using Bcm.Training;
 using static TorchSharp.torch;
 using Bcm.Tensors;
 using static Bcm.Tensors.ScalarMath;
@@ -85,5 +86,13 @@ public static class RunReport
         md.AppendLine("![](inversion-roundtrip.png)");
         IO.AtomicFile.WriteAllText(Path.Combine(outDir, "report.md"), md.ToString());
         return numbers;
+    }
+
+    /// <summary>The run report of a trained image BCM in <c>RUN/report</c>: its EMA model on the held-out split of its data where there is one, else its training data.</summary>
+    public static Numbers ForRun(Trainer trainer, string runDir, IProgress<string>? log = null)
+    {
+        var shape = trainer.Options.Network.SampleShape;
+        var real = DataSources.LoadTest(trainer.Options.Data, (int)shape[0], (int)shape[^1], log) ?? (ImageDataset)Trainer.LoadData(trainer.Options);
+        return Write(trainer.Ema, real, Path.Combine(runDir, "report"), runDir, trainer.Step, log: log);
     }
 }

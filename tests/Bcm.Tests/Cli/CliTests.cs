@@ -494,6 +494,25 @@ public sealed class CliTests
 
     [Trait("Category", "Slow")]
     [Fact]
+    public void TrainWritesItsReportAndFineTunesAConsistencyModelWithThePapersSettings()
+    {
+        // A finished image run writes its report (held-out round trip, sample grids) and says its numbers.
+        var ict = TestPaths.NewTempDir();
+        var r = Bcm("train", "--preset", "tiny", "--ct-only", "--steps", "2", "--threads", "1", "--out", ict);
+        Assert.True(r.Code == 0, r.Err);
+        Assert.Contains("inversion round trip (", r.Out);
+        Assert.True(File.Exists(Path.Combine(ict, "report", "report.md")));
+        // From a consistency model, the official fine-tuning settings apply unless given: N 321 and learning rate 1e-4.
+        var tuned = TestPaths.NewTempDir();
+        r = Bcm("train", "--preset", "tiny", "--init-from", ict, "--steps", "1", "--threads", "1", "--no-report", "--out", tuned);
+        Assert.True(r.Code == 0, r.Err);
+        Assert.Contains("fine-tuning from a consistency model: N fixed at 321, learning rate 0.0001", r.Err);
+        r = Bcm("train", "--preset", "tiny", "--init-from", ict, "--fixed-scales", "11", "--steps", "1", "--threads", "1", "--no-report", "--out", TestPaths.NewTempDir());
+        Assert.Contains("N fixed at 11", r.Err);
+    }
+
+    [Trait("Category", "Slow")]
+    [Fact]
     public void TrainStopsOnItsTimeBudgetWithACheckpointAndResumes()
     {
         var dir = TestPaths.NewTempDir();
