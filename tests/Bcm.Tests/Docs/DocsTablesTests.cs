@@ -1,0 +1,95 @@
+using System.Globalization;
+using System.Text;
+using System.Text.RegularExpressions;
+using Xunit;
+
+namespace Bcm.Tests;
+
+/// <summary>
+/// Tables in the docs that are made from committed result files, and fail here when they differ from them. A table is
+/// marked in the Markdown by a comment that says how it is made, and ends at the next <c>&lt;!-- end table --&gt;</c>:
+/// <code>
+/// &lt;!-- table: nfe METRIC FILE.csv nfe=1,2,3 --&gt;
+/// </code>
+/// makes a table of METRIC (a column of a <c>bcm eval</c> generation.csv or inversion.csv) with one row per NFE and one
+/// column per method family (the BCM's best plan at that NFE, named; each baseline solver). Run with
+/// <c>BCM_UPDATE_DOCS=1</c> to rewrite the tables from their files after a new measurement.
+/// </summary>
+public sealed partial class DocsTablesTests
+{
+    private static readonly string[] Documents = ["README.md", "docs/results.md", "docs/guides/results-overview.md"];
+
+    [Fact]
+    public void EveryMarkedTableEqualsItsFile()
+    {
+        bool update = Environment.GetEnvironmentVariable("BCM_UPDATE_DOCS") is "1";
+        int tables = 0;
+        var stale = new List<string>();
+        foreach (var doc in Documents)
+        {
+            string path = Path.Combine(TestPaths.Root, doc), text = File.ReadAllText(path);
+            string made = Marked().Replace(text, m =>
+            {
+                tables++;
+                string table = Make(m.Groups["spec"].Value.Trim(), Path.GetDirectoryName(path)!);
+                if (m.Groups["table"].Value != table) stale.Add($"{doc}: the table '{m.Groups["spec"].Value.Trim()}'");
+                return m.Groups["head"].Value + table + m.Groups["end"].Value;
+            });
+            if (update && made != text) File.WriteAllText(path, made);
+        }
+        Assert.True(tables > 0, "no marked table found in the docs");
+        Assert.True(update || stale.Count == 0, "tables that differ from their files (BCM_UPDATE_DOCS=1 rewrites them):\n" + string.Join("\n", stale));
+    }
+
+    [Fact]
+    public void AChangedNumberInATableIsFound()
+    {
+        var dir = TestPaths.NewTempDir();
+        File.WriteAllText(Path.Combine(dir, "generation.csv"),
+            "method,family,nfe,mmd2\n\"BCM onestep\",Bcm,1,0.5\n\"BCM ancestral2\",Bcm,2,0.25\n\"EDM Euler\",EdmEuler,1,2\n\"EDM Euler\",EdmEuler,2,1.5\n");
+        string table = Make("nfe mmd2 generation.csv nfe=1,2", dir);
+        Assert.Equal("| NFE | BCM (best plan) | EDM, Euler |\n|---|---|---|\n| 1 | 0.5 `onestep` | 2 |\n| 2 | 0.25 `ancestral2` | 1.5 |\n", table);
+        Assert.NotEqual(table, Make("nfe mmd2 generation.csv nfe=1,2", WithChangedCell(dir)));
+    }
+
+    private static string WithChangedCell(string dir)
+    {
+        var other = TestPaths.NewTempDir();
+        File.WriteAllText(Path.Combine(other, "generation.csv"), File.ReadAllText(Path.Combine(dir, "generation.csv")).Replace(",0.25\n", ",0.26\n"));
+        return other;
+    }
+
+    // The families of a table's columns, in order, and their headers.
+    private static readonly (string Family, string Header)[] Families =
+        [("Bcm", "BCM (best plan)"), ("EdmBaseline", "EDM, Heun"), ("EdmEuler", "EDM, Euler"), ("EdmDpmSolver2M", "EDM, DPM-Solver++(2M)")];
+
+    /// <summary>The table a marker's specification makes, from files relative to <paramref name="baseDir"/>.</summary>
+    private static string Make(string spec, string baseDir)
+    {
+        var words = spec.Split(' ', StringSplitOptions.RemoveEmptyEntries);
+        if (words is not ["nfe", var metric, var file, var nfeList]) throw new InvalidDataException($"table spec '{spec}': expected 'nfe METRIC FILE nfe=LIST'");
+        var rows = IO.CsvTable.Read(Path.Combine(baseDir, file));
+        int[] nfes = nfeList["nfe=".Length..].Split(',').Select(v => int.Parse(v, CultureInfo.InvariantCulture)).ToArray();
+        string nfeColumn = rows[0].ContainsKey("nfe") ? "nfe" : "inversion_nfe";
+        var present = Families.Where(f => rows.Any(r => r["family"] == f.Family)).ToList();
+        var md = new StringBuilder($"| NFE | {string.Join(" | ", present.Select(f => f.Header))} |\n|---|{string.Concat(present.Select(_ => "---|"))}\n");
+        foreach (int n in nfes)
+        {
+            var cells = present.Select(f =>
+            {
+                var at = rows.Where(r => r["family"] == f.Family && r[nfeColumn] == n.ToString(CultureInfo.InvariantCulture)).ToList();
+                if (at.Count == 0) return "—";
+                var best = at.MinBy(r => double.Parse(r[metric], CultureInfo.InvariantCulture))!;
+                return f.Family == "Bcm" ? $"{best[metric]} `{PlanName(best["method"])}`" : best[metric];
+            });
+            md.Append($"| {n} | {string.Join(" | ", cells)} |\n");
+        }
+        return md.ToString();
+    }
+
+    // "BCM onestep" → onestep; "BCM invert2 + onestep" → invert2.
+    private static string PlanName(string method) => method.Replace("BCM ", "").Replace(" + onestep", "");
+
+    [GeneratedRegex(@"(?<head><!--\s*table:(?<spec>[^>]*?)-->\n)(?<table>.*?)(?<end><!--\s*end table\s*-->)", RegexOptions.Singleline)]
+    private static partial Regex Marked();
+}
