@@ -19,6 +19,7 @@ internal static class EvalCommand
     private static readonly Option<string?> BaselineNfe = new("--baseline-nfe") { Description = "With --baseline: NFE budgets of its Heun sampler, comma-separated (default 2,4,10,20,40,80 for images: 1, 3, 9, 19, 39 and 79 NFE; 2,4,6,10,20,40,80 for mixtures)" };
     private static readonly Option<string?> Solvers = new("--baseline-solvers") { Description = "With --baseline: the ODE solvers it generates and inverts with, comma-separated: heun (EDM's Algorithm 1, the default), euler, dpmpp2m (DPM-Solver++(2M)); each on the Karras grid, at every budget of --baseline-nfe and --inversion-nfe" };
     private static readonly Option<string?> InversionPlans = new("--inversion-plans") { Description = "The BCM's inversion plans of the round trips, comma-separated, each followed by one-step generation (default invert1,invert2; e.g. invert1,invert2,invert4)" };
+    private static readonly Option<string?> ZigzagStudy = new("--zigzag-study") { Description = "Mixtures: the levels τ of the per-sample zigzag study against the exact ODE, comma-separated (e.g. 0.5,2,10): 10 rounds from each of 500 starting noises, BCM against the baseline's ODE round trips and consistency-model multistep; writes zigzag-per-sample.csv and .md" };
     private static readonly Option<string?> InversionNfe = new("--inversion-nfe") { Description = "With --baseline: NFE budgets of each direction of its ODE round trips (default 2,4,10,20,50,100)" };
     private static readonly Option<string?> Mixture = new("--mixture") { Description = "Mixture to evaluate against (default: the one the model was trained on): " + GaussianMixture.Help };
 
@@ -30,7 +31,7 @@ internal static class EvalCommand
                                       "coverage on a classifier's features (with the real-versus-real floor), reconstruction MSE/PSNR/SSIM of inversion " +
                                       "round trips, throughput. With --baseline, the EDM baseline's Heun sampler and ODE inversion over NFE beside the BCM.")
         {
-            Common.Checkpoint, Common.Weights, Baseline, Samples, Plans, Common.Classifier, Inversions, BaselineNfe, InversionNfe, Solvers, InversionPlans, Common.Data, Mixture, Common.Out, Common.Seed, Common.Device, Common.Threads, Common.Engine,
+            Common.Checkpoint, Common.Weights, Baseline, Samples, Plans, Common.Classifier, Inversions, BaselineNfe, InversionNfe, Solvers, InversionPlans, ZigzagStudy, Common.Data, Mixture, Common.Out, Common.Seed, Common.Device, Common.Threads, Common.Engine,
         };
         cmd.SetAction(parse => Common.Guard(() =>
         {
@@ -76,6 +77,7 @@ internal static class EvalCommand
         {
             BcmPlans = plans ?? mixture.BcmPlans, BaselineNfe = heunNfe ?? mixture.BaselineNfe, InversionNfe = odeNfe ?? mixture.InversionNfe, BaselineSolvers = keys ?? mixture.BaselineSolvers,
             InversionPlans = inversions ?? mixture.InversionPlans,
+            ZigzagStudyLevels = parse.GetValue(ZigzagStudy) is string levels ? Common.Numbers(levels, "--zigzag-study", 0.003, 80) : [],
         };
         var image = new ImageReport.Options { Samples = parse.GetValue(Samples) ?? 1000, InversionImages = parse.GetValue(Inversions) ?? 256, Seed = seed };
         image = image with

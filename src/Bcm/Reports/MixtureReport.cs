@@ -46,6 +46,8 @@ public static class MixtureReport
         public double[] ZigzagLevels { get; init; } = [0.5, 2, 10];
         /// <summary>Rounds per zigzag-drift run.</summary>
         public int ZigzagRounds { get; init; } = 10;
+        /// <summary>Levels of the per-sample zigzag study against the exact ODE (<see cref="ZigzagStudy"/>); none: not run.</summary>
+        public double[] ZigzagStudyLevels { get; init; } = [];
 
         /// <summary>Refuses values out of range, naming the option, the value and the range allowed.</summary>
         public void Validate() => EvalOptions.Validate(Samples, BcmPlans, BaselineNfe, InversionNfe, BaselineSolvers, InversionPlans);
@@ -126,6 +128,12 @@ public static class MixtureReport
         var (jumpAbs, jumpRel) = eval.JumpErrors(bcm, options.Levels, options.JumpSamples, options.Seed + 99);
         log?.Report($"zigzag drift over {options.ZigzagRounds} rounds");
         var (zigLl, zigIn) = Zigzag(bcm, eval, options, device);
+        if (options.ZigzagStudyLevels.Length > 0)
+        {
+            log?.Report($"zigzag error per sample against the exact ODE at τ = {string.Join(", ", options.ZigzagStudyLevels)}");
+            ZigzagStudy.Write(ZigzagStudy.Run(bcm, baseline, eval, options.ZigzagStudyLevels, options.ZigzagRounds, options.InversionSamples, options.Seed + 313),
+                outDir, options.InversionSamples);
+        }
 
         var results = new Results(mixture.Name, modelName, baselineName, dataLl, floor, generation, inversion, options.Levels, jumpRel, jumpAbs,
             zigLl, zigIn, clock.Elapsed.TotalSeconds);

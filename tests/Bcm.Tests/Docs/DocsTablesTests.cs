@@ -67,7 +67,8 @@ public sealed partial class DocsTablesTests
     private static string Make(string spec, string baseDir)
     {
         var words = spec.Split(' ', StringSplitOptions.RemoveEmptyEntries);
-        if (words is not ["nfe", var metric, var file, var nfeList]) throw new InvalidDataException($"table spec '{spec}': expected 'nfe METRIC FILE nfe=LIST'");
+        if (words is ["throughput", var folder]) return Throughput(Path.Combine(baseDir, folder));
+        if (words is not ["nfe", var metric, var file, var nfeList]) throw new InvalidDataException($"table spec '{spec}': expected 'nfe METRIC FILE nfe=LIST' or 'throughput FOLDER'");
         var rows = IO.CsvTable.Read(Path.Combine(baseDir, file));
         int[] nfes = nfeList["nfe=".Length..].Split(',').Select(v => int.Parse(v, CultureInfo.InvariantCulture)).ToArray();
         string nfeColumn = rows[0].ContainsKey("nfe") ? "nfe" : "inversion_nfe";
@@ -86,6 +87,30 @@ public sealed partial class DocsTablesTests
         }
         return md.ToString();
     }
+
+    // The data-parallel throughput of docs/results.md §3 from the runs' stats.jsonl (docs/results/mpi-throughput/make.sh):
+    // images/s over steps 21-60 (global batch 32 × 40 steps over the elapsed time between steps 20 and 60), the
+    // all-reduce's mean and median over the same steps (tools/throughput_table.py computes the same).
+    private static string Throughput(string folder)
+    {
+        var md = new StringBuilder("| processes × threads | images/s | ms per step | all-reduce per step |\n|---|---|---|---|\n");
+        foreach (var (name, label) in new[] { ("1x1", "1 × 1"), ("1x2", "1 × 2"), ("2x1", "2 × 1"), ("2x1-barrier", "2 × 1, barrier before the all-reduce") })
+        {
+            var steps = File.ReadAllLines(Path.Combine(folder, name + ".stats.jsonl")).Where(l => l.Length > 0)
+                .Select(l => System.Text.Json.JsonDocument.Parse(l).RootElement).Where(e => e.TryGetProperty("elapsed_seconds", out _))
+                .ToDictionary(e => e.GetProperty("step").GetInt32());
+            double ips = 32.0 * 40 / (steps[60].GetProperty("elapsed_seconds").GetDouble() - steps[20].GetProperty("elapsed_seconds").GetDouble());
+            var reduce = Enumerable.Range(21, 40).Where(steps.ContainsKey).Select(k => steps[k])
+                .Where(e => e.TryGetProperty("all_reduce_seconds", out var v) && v.ValueKind == System.Text.Json.JsonValueKind.Number)
+                .Select(e => 1000 * e.GetProperty("all_reduce_seconds").GetDouble()).Order().ToArray();
+            string cell = reduce.Length == 0 ? "—"
+                : $"{reduce.Average().ToString("F1", CultureInfo.InvariantCulture)} ms mean ({Median(reduce).ToString("F1", CultureInfo.InvariantCulture)} ms median)";
+            md.Append(CultureInfo.InvariantCulture, $"| {label} | {ips:F1} | {1000 * 32 / ips:F0} | {cell} |\n");
+        }
+        return md.ToString();
+    }
+
+    private static double Median(double[] sorted) => sorted.Length % 2 == 1 ? sorted[sorted.Length / 2] : (sorted[sorted.Length / 2 - 1] + sorted[sorted.Length / 2]) / 2;
 
     // "BCM onestep" → onestep; "BCM invert2 + onestep" → invert2.
     private static string PlanName(string method) => method.Replace("BCM ", "").Replace(" + onestep", "");
