@@ -68,6 +68,7 @@ public sealed partial class DocsTablesTests
     {
         var words = spec.Split(' ', StringSplitOptions.RemoveEmptyEntries);
         if (words is ["throughput", var folder]) return Throughput(Path.Combine(baseDir, folder));
+        if (words is ["zigzag", var csv, var roundList]) return Zigzag(Path.Combine(baseDir, csv), roundList["rounds=".Length..].Split(',').ToHashSet());
         if (words is not ["nfe", var metric, var file, var nfeList]) throw new InvalidDataException($"table spec '{spec}': expected 'nfe METRIC FILE nfe=LIST' or 'throughput FOLDER'");
         var rows = IO.CsvTable.Read(Path.Combine(baseDir, file));
         int[] nfes = nfeList["nfe=".Length..].Split(',').Select(v => int.Parse(v, CultureInfo.InvariantCulture)).ToArray();
@@ -109,6 +110,19 @@ public sealed partial class DocsTablesTests
         }
         return md.ToString();
     }
+
+    // The per-sample zigzag study (ZigzagStudy's CSV) at the chosen rounds: median / 90th percentile of each distance.
+    private static string Zigzag(string csv, HashSet<string> rounds)
+    {
+        string Pair(Dictionary<string, string> r, string name) => r[name + "_median"] is "NaN" ? "—" : $"{Short(r[name + "_median"])} / {Short(r[name + "_p90"])}";
+        var md = new StringBuilder("| sampler | τ | round | NFE | to Φ(x_T) | to round 0 | jump up vs exact | jump down vs exact |\n|---|---|---|---|---|---|---|---|\n");
+        foreach (var r in IO.CsvTable.Read(csv).Where(r => rounds.Contains(r["round"])))
+            md.Append($"| {r["sampler"]} | {r["tau"]} | {r["round"]} | {r["nfe"]} | {Pair(r, "to_exact")} | {Pair(r, "to_start")} | {Pair(r, "inversion_error")} | {Pair(r, "generation_error")} |\n");
+        return md.ToString();
+    }
+
+    // Three significant digits of a CSV number, as the docs show it.
+    private static string Short(string cell) => double.Parse(cell, CultureInfo.InvariantCulture).ToString("G3", CultureInfo.InvariantCulture);
 
     private static double Median(double[] sorted) => sorted.Length % 2 == 1 ? sorted[sorted.Length / 2] : (sorted[sorted.Length / 2 - 1] + sorted[sorted.Length / 2]) / 2;
 
