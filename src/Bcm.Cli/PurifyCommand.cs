@@ -15,8 +15,8 @@ internal static class PurifyCommand
     public static Command Create()
     {
         var images = new Argument<string[]>("images") { Description = "Images to purify (the model's size and channels); omit them with --data", Arity = ArgumentArity.ZeroOrMore };
-        var method = new Option<string>("--method") { Description = "Purifier: bcm2 (invert to σ* and regenerate, 2 NFE), bcm1 (noise to σ*, jump down, 1 NFE), ode2 (one Euler ODE step up and one down, 2 NFE), noise-blur (no network)", DefaultValueFactory = _ => "bcm2" };
-        method.AcceptOnlyFromAmong(Purification.Methods);
+        var method = new Option<string>("--method") { Description = "Purifier: bcm2 (invert to σ* and regenerate, 2 NFE), bcm1 (noise to σ*, jump down, 1 NFE), ode2 (one Euler ODE step up and one down, 2 NFE), noise-blur (no network); for an EDM baseline also diffpure1 and diffpure2 (noise to σ*, then its ODE down in 1 or 2 DPM-Solver++(2M) steps)", DefaultValueFactory = _ => "bcm2" };
+        method.AcceptOnlyFromAmong([.. Purification.AllMethods]);
         var sigma = new Option<double>("--sigma") { Description = "Purification level σ* on the [−1, 1] scale of the images", DefaultValueFactory = _ => 0.5 };
         var data = Common.DataToMeasure("Measure under attack on a data set instead (use its test split, e.g. mnist:DIR@test)");
         var count = Common.Count("With --data: images to attack", 500);
@@ -25,6 +25,7 @@ internal static class PurifyCommand
         var methods = new Option<string>("--methods") { Description = "With --data: purifiers to measure, comma-separated (no defence is always measured)", DefaultValueFactory = _ => string.Join(",", Purification.Methods) };
         var queries = new Option<int>("--queries") { Description = "With --data: query budget per image and attack", DefaultValueFactory = _ => 100 };
         var linf = new Option<double>("--linf") { Description = "With --data: Square Attack's L∞ budget on the [0, 1] scale", DefaultValueFactory = _ => 0.3 };
+        var eot = new Option<int>("--eot-draws") { Description = "With --data: the attacker averages the defence over K draws of its noise per query (expectation over transformation, Athalye et al. 2018)", DefaultValueFactory = _ => 1 };
         var l2 = new Option<double>("--l2") { Description = "With --data: SimBA's L2 budget on the [0, 1] scale", DefaultValueFactory = _ => 1.5 };
         var cmd = new Command("purify", "Adversarial purification: take images to a middle noise level σ* and back to data, so that small adversarial " +
                                         "perturbations are washed out before a classifier sees them; writes NAME.purified.png. With --data, a measurement instead: " +
@@ -32,7 +33,7 @@ internal static class PurifyCommand
                                         "clean and robust accuracy go to purification.csv and report.md.")
         {
             images, Common.Checkpoint, Common.Weights, Common.Preset, Common.Out, Common.Seed, Common.Device, Common.Threads, Common.Engine,
-            method, sigma, data, Common.Classifier, count, offset, sigmas, methods, queries, linf, l2,
+            method, sigma, data, Common.Classifier, count, offset, sigmas, methods, queries, linf, l2, eot,
         };
         cmd.SetAction(parse => Common.Guard(() =>
         {
@@ -68,6 +69,7 @@ internal static class PurifyCommand
                 L2Budget = parse.GetValue(l2),
                 SimBaStep = Math.Min(0.25, parse.GetValue(l2)),
                 Seed = parse.GetValue(Common.Seed),
+                EotDraws = parse.GetValue(eot),
             }, device);
         }));
         return cmd;

@@ -25,6 +25,16 @@ public static class Purification
     /// <summary>The purifiers by name, as the CLI and the report call them.</summary>
     public static readonly string[] Methods = ["bcm2", "bcm1", "ode2", "noise-blur"];
 
+    /// <summary>
+    /// The DiffPure-style purifiers (Nie et al. 2022, with the probability-flow ODE in place of the reverse SDE): noise to
+    /// σ*, then the model's ODE down from σ* with DPM-Solver++(2M) on the Karras grid, in 1 step (<c>diffpure1</c>, a
+    /// single Euler step) or 2 (<c>diffpure2</c>): for the EDM baseline, at the NFE of <c>bcm1</c> and <c>bcm2</c>.
+    /// </summary>
+    public static readonly string[] DiffusionMethods = ["diffpure1", "diffpure2"];
+
+    /// <summary>Every purifier name <see cref="PlanFor"/> knows.</summary>
+    public static IEnumerable<string> AllMethods => Methods.Concat(DiffusionMethods);
+
     /// <summary>The plan of purifier <paramref name="method"/> at level <paramref name="sigma"/> (null for the network-free <c>noise-blur</c>).</summary>
     /// <exception cref="ArgumentException">An unknown method, or σ* outside (ε, T].</exception>
     public static Plan? PlanFor(string method, double sigma, double sigmaMin = Schedules.Sigmas.Min, double sigmaMax = Schedules.Sigmas.Max)
@@ -38,7 +48,9 @@ public static class Purification
             "bcm1" => Plan.Parse($"{s}>{e}", sigmaMin, sigmaMax),
             "ode2" => Plan.Parse($"euler:{e}>{s}>{e}", sigmaMin, sigmaMax),
             "noise-blur" => null,
-            _ => throw new ArgumentException($"unknown purifier '{method}': one of {string.Join(", ", Methods)}"),
+            "diffpure1" => Plan.Parse($"dpmpp2m:{s}>{e}", sigmaMin, sigmaMax),
+            "diffpure2" => Plan.Parse($"dpmpp2m:{string.Join(">", Schedules.KarrasGrid.Between(2, sigma, sigmaMin).Select(v => v.ToString("R", CultureInfo.InvariantCulture)))}", sigmaMin, sigmaMax),
+            _ => throw new ArgumentException($"unknown purifier '{method}': one of {string.Join(", ", AllMethods)}"),
         };
     }
 

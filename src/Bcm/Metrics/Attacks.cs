@@ -142,6 +142,36 @@ public static class Attacks
         return new AttackResult(FromUnit(adv).MoveToOuterDisposeScope(), used, predicted.Select(p => !p).ToArray());
     }
 
+    /// <summary>
+    /// Expectation over transformation (Athalye et al., ICML 2018) for a randomised defence: each query of the attacker
+    /// is answered with the defence averaged over <paramref name="draws"/> independent draws of its noise — the log of
+    /// the mean softmax probabilities, so that SimBA's true-class probability and Square's margin are those of the
+    /// expected prediction. Query q of the attacker uses draws q·k … q·k + k − 1 of <paramref name="box"/>.
+    /// </summary>
+    public static BlackBox ExpectationOverDraws(BlackBox box, int draws)
+    {
+        if (draws < 1) throw new ArgumentException($"give at least one draw per query, got {draws}");
+        if (draws == 1) return box;
+        return (images, query) =>
+        {
+            using var scope = NewDisposeScope();
+            Tensor? sum = null;
+            for (int j = 0; j < draws; j++)
+            {
+                var p = box(images, query * draws + j).softmax(1);
+                sum = sum is null ? p : sum.Plus(p);
+            }
+            return sum!.Times(1.0 / draws).log().MoveToOuterDisposeScope();
+        };
+    }
+
+    /// <summary>
+    /// The attacker's view of robust accuracy over queries: at each budget in <paramref name="budgets"/>, the share of
+    /// images the attack had not yet seen misclassified (an image fooled at its q-th query counts as fooled from q on).
+    /// </summary>
+    public static double[] AccuracyOverQueries(AttackResult result, IReadOnlyList<int> budgets) =>
+        budgets.Select(q => result.Fooled.Zip(result.Queries).Count(x => !(x.First && x.Second <= q)) / (double)result.Fooled.Length).ToArray();
+
     private static void Check(Tensor images, Tensor labels, double budget, int queries)
     {
         if (images.dim() != 4) throw new ArgumentException($"attacks take image batches [B, C, H, W], got shape [{string.Join(", ", images.shape)}]");

@@ -38,6 +38,8 @@ public static class PurificationReport
         public double SimBaStep { get; init; } = 0.25;
         /// <summary>Seed of the attacks' choices and the purifiers' noise.</summary>
         public long Seed { get; init; }
+        /// <summary>Draws of the defence's noise averaged per attacker query (expectation over transformation; 1: none).</summary>
+        public int EotDraws { get; init; } = 1;
 
         /// <summary>Refuses values out of range, naming the option, the value and the range allowed.</summary>
         public void Validate()
@@ -46,6 +48,7 @@ public static class PurificationReport
             if (!(LinfEpsilon is > 0 and <= 1)) throw new Errors.BadInputException($"--linf {LinfEpsilon}: must be in (0, 1]");
             if (!(L2Budget is > 0 and <= 100)) throw new Errors.BadInputException($"--l2 {L2Budget}: must be in (0, 100]");
             if (Sigmas.Length == 0) throw new Errors.BadInputException("--levels: give at least one σ*");
+            if (EotDraws is < 1 or > 1000) throw new Errors.BadInputException($"--eot-draws {EotDraws}: must be in 1..1000");
             foreach (var m in Methods)
                 if (m != "none") foreach (var s in Sigmas) Purification.PlanFor(m, s); // an unknown purifier or a σ* out of range, named
         }
@@ -62,8 +65,20 @@ public static class PurificationReport
     /// <param name="AttackerSuccess">Share of images the attacker saw misclassified within its budget.</param>
     /// <param name="MeanQueries">Mean queries per image.</param>
     /// <param name="Seconds">Wall time of this row.</param>
+    /// <param name="Curve">The attacker's view of robust accuracy at query budgets up to the row's (<see cref="Attacks.AccuracyOverQueries"/>).</param>
     public sealed record Row(string Defence, string Method, double Sigma, int Nfe, string Attack, double CleanAccuracy, double RobustAccuracy,
-        double AttackerSuccess, double MeanQueries, double Seconds);
+        double AttackerSuccess, double MeanQueries, double Seconds, IReadOnlyList<(int Queries, double Accuracy)>? Curve = null);
+
+    /// <summary>The query budgets of the curves: 1, 2, 5, 10, 20, 50, … up to <paramref name="queries"/>, which is always included.</summary>
+    public static int[] CurveBudgets(int queries)
+    {
+        var budgets = new List<int>();
+        for (long decade = 1; decade < queries; decade *= 10)
+            foreach (long m in new[] { 1, 2, 5 })
+                if (decade * m < queries) budgets.Add((int)(decade * m));
+        budgets.Add(queries);
+        return [.. budgets];
+    }
 
     /// <summary>
     /// Measures every defence of <paramref name="options"/> against both attacks on <paramref name="images"/> (in [−1, 1])
@@ -111,15 +126,17 @@ public static class PurificationReport
             return logits.argmax(1).eq(labels).to(ScalarType.Float64).mean().item<double>();
         }
         double clean = Accuracy(images, -1);
-        BlackBox box = (x, query) => Defended(x, query);
+        var box = Attacks.ExpectationOverDraws((x, query) => Defended(x, query), options.EotDraws);
         using var result = attack == "square-linf"
             ? Attacks.SquareLinf(box, images, labels, options.LinfEpsilon, options.Queries, options.Seed)
             : Attacks.SimBaL2(box, images, labels, options.L2Budget, options.SimBaStep, options.Queries, options.Seed);
         double robust = Accuracy(result.Adversarial, -2);
         int nfe = method == "none" ? 0 : Purification.PlanFor(method, sigma)?.Nfe ?? 0;
-        string budget = attack == "square-linf" ? $"L∞ {options.LinfEpsilon}" : $"L2 {options.L2Budget}";
+        string budget = (attack == "square-linf" ? $"L∞ {options.LinfEpsilon}" : $"L2 {options.L2Budget}") + (options.EotDraws > 1 ? $", EOT over {options.EotDraws} draws" : "");
+        var budgets = CurveBudgets(options.Queries);
+        var curve = budgets.Zip(Attacks.AccuracyOverQueries(result, budgets)).ToList();
         return new Row(method == "none" ? "none" : $"{method}@{sigma.ToString("R", CultureInfo.InvariantCulture)}", method, sigma, nfe,
-            $"{attack} ({budget}, {options.Queries} queries)", clean, robust, result.Fooled.Count(f => f) / (double)n, result.Queries.Average(), clock.Elapsed.TotalSeconds);
+            $"{attack} ({budget}, {options.Queries} queries)", clean, robust, result.Fooled.Count(f => f) / (double)n, result.Queries.Average(), clock.Elapsed.TotalSeconds, curve);
     }
 
     private static void WriteFiles(List<Row> rows, Options options, long images, string outDir)
@@ -134,6 +151,23 @@ public static class PurificationReport
         md.AppendLine();
         md.Append(Table.Markdown(rows));
         AtomicFile.WriteAllText(Path.Combine(outDir, "report.md"), md.ToString());
+        WriteCurves(rows, outDir);
+    }
+
+    // purification-curve.csv and one plot per attack: the attacker's view of robust accuracy over its query budget.
+    private static void WriteCurves(List<Row> rows, string outDir)
+    {
+        var csv = new CsvTable(["defence", "attack", "queries", "accuracy"], "G6");
+        foreach (var r in rows)
+            foreach (var (q, a) in r.Curve ?? []) csv.Row(r.Defence, r.Attack, q, a);
+        csv.Write(Path.Combine(outDir, "purification-curve.csv"));
+        foreach (var attack in new[] { "square-linf", "simba-l2" })
+        {
+            var plot = new Imaging.Plot { Title = $"{attack}: robust accuracy over queries (the attacker's view)", XLabel = "queries per image", YLabel = "accuracy", LogX = true };
+            foreach (var r in rows.Where(r => r.Attack.StartsWith(attack, StringComparison.Ordinal) && r.Curve is { Count: > 0 }))
+                plot.Add(new Imaging.Series(r.Defence, r.Curve!.Select(c => (double)c.Queries).ToArray(), r.Curve!.Select(c => c.Accuracy).ToArray()));
+            plot.Save(Path.Combine(outDir, $"curve-{attack}.png"));
+        }
     }
 
     // The table of purification.csv and report.md (method and σ* in the CSV only: the defence's name holds both).

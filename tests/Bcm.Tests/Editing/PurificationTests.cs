@@ -96,6 +96,54 @@ public sealed class PurificationTests
     }
 
     [Fact]
+    public void TheAttackerCanAverageOverTheDefencesNoiseAndIsScoredOverQueries()
+    {
+        // A randomised "defence": query q answers logits (q mod 2 == 0 ? [2, 0] : [0, 2]): a single draw flips, the
+        // expectation over two draws is the even mixture, whose log-probabilities are log 0.5 for both classes.
+        Metrics.BlackBox flip = (x, q) => tensor(q % 2 == 0 ? new float[] { 2, 0 } : [0, 2]).expand(x.shape[0], 2).clone();
+        var eot = Attacks.ExpectationOverDraws(flip, 2);
+        using (var x = zeros(3, 1, 2, 2))
+        using (var mean = eot(x, 5))
+        {
+            double p = (Math.Exp(2) / (Math.Exp(2) + 1) + 1 / (Math.Exp(2) + 1)) / 2;
+            Assert.Equal(Math.Log(p), mean[0, 0].item<float>(), 5);
+            Assert.Equal(Math.Log(p), mean[0, 1].item<float>(), 5);
+        }
+        Assert.Same(flip, Attacks.ExpectationOverDraws(flip, 1));
+
+        // The attacker's view over queries: an image fooled at its 3rd query counts as robust at budgets 1-2 only.
+        using var result = new AttackResult(zeros(4, 1, 2, 2), [3, 10, 1, 10], [true, false, true, false]);
+        Assert.Equal([0.75, 0.5, 0.5], Attacks.AccuracyOverQueries(result, [2, 3, 10]));
+        Assert.Equal([1, 2, 5, 10, 20, 50, 100, 200, 500, 1000], PurificationReport.CurveBudgets(1000));
+        Assert.Equal([1, 2, 4], PurificationReport.CurveBudgets(4));
+
+        // The report with EOT: every row's curve ends at its budget, and the curve file and plots are written.
+        var (net, _) = Digits.Value;
+        var (images, labels) = Correct(6);
+        var dir = TestPaths.NewTempDir();
+        var rows = PurificationReport.Write(TinyBcm.Value, net, images, labels, dir,
+            new PurificationReport.Options { Sigmas = [0.3], Methods = ["bcm1"], Queries = 4, EotDraws = 3 });
+        Assert.All(rows, r => Assert.Equal(4, r.Curve![^1].Queries));
+        Assert.All(rows, r => Assert.Contains("EOT over 3 draws", r.Attack));
+        Assert.Equal(1 + rows.Count * 3, File.ReadAllLines(Path.Combine(dir, "purification-curve.csv")).Length);
+        Assert.True(File.Exists(Path.Combine(dir, "curve-square-linf.png")) && File.Exists(Path.Combine(dir, "curve-simba-l2.png")));
+    }
+
+    [Fact]
+    public void DiffPureStylePurifiersRunTheModelsOdeFromSigmaStar()
+    {
+        Assert.Equal(1, Purification.PlanFor("diffpure1", 0.5)!.Nfe);
+        var two = Purification.PlanFor("diffpure2", 0.5)!;
+        Assert.Equal(2, two.Nfe);
+        Assert.Equal(0.5, two.Start);
+        Assert.True(two.StartsWithNoise); // x + σ*·z first, as DiffPure noises the input
+        Assert.StartsWith("dpmpp2m:0.5>", two.ToString());
+        using var x = zeros(2, 1, 8, 8);
+        using var purified = Purification.Run(TinyBcm.Value, x, "diffpure2", 0.5, [1, 2]);
+        Assert.Equal(x.shape, purified.shape);
+    }
+
+    [Fact]
     public void PurifyRefusesBadOptionsWithExitCode2()
     {
         var dir = TestPaths.NewTempDir();
