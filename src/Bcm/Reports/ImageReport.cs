@@ -239,17 +239,41 @@ public static class ImageReport
         return list;
     }
 
+    // generation.csv and the report's sample-quality table.
+    private static readonly ReportTable<SampleQuality> GenerationTable = new(
+    [
+        Column<SampleQuality>.Of("method", "method", g => g.Method),
+        Column<SampleQuality>.Of("family", null, g => g.Family),
+        new("nfe", g => g.Nfe, "NFE", g => g.Nfe == 0 ? "—" : ReportTable.Cell(g.Nfe)),
+        Column<SampleQuality>.Of("fid", "FID", g => g.Fid, "F2"),
+        new("kid", g => g.Kid, "KID (×10³)", g => ReportTable.Cell(1000 * g.Kid, "F2") + (g.KidStd is double sd ? $" ± {ReportTable.Cell(1000 * sd, "F2")}" : "")),
+        Column<SampleQuality>.Of("kid_std", null, g => g.KidStd),
+        Column<SampleQuality>.Of("precision", "precision", g => g.Precision, "F3"),
+        Column<SampleQuality>.Of("recall", "recall", g => g.Recall, "F3"),
+        Column<SampleQuality>.Of("class_coverage", "classes covered", g => g.ClassCoverage, "P0"),
+        Column<SampleQuality>.Of("class_tv", "class TV", g => g.ClassTv, "F3"),
+        new("images_per_second", g => g.ImagesPerSecond, "images/s", g => g.ImagesPerSecond > 0 ? ReportTable.Cell(g.ImagesPerSecond, "F0") : "—"),
+    ]);
+
+    // reconstruction.csv and the report's round-trip table.
+    private static readonly ReportTable<ReconstructionQuality> ReconstructionTable = new(
+    [
+        Column<ReconstructionQuality>.Of("method", "method", q => q.Method),
+        Column<ReconstructionQuality>.Of("family", null, q => q.Family),
+        Column<ReconstructionQuality>.Of("inversion_nfe", "NFE invert", q => q.InversionNfe),
+        Column<ReconstructionQuality>.Of("generation_nfe", "NFE generate", q => q.GenerationNfe),
+        Column<ReconstructionQuality>.Of("mse", "MSE", q => q.Mse, "F4"),
+        Column<ReconstructionQuality>.Of("psnr", "PSNR (dB)", q => q.Psnr, "F2"),
+        Column<ReconstructionQuality>.Of("ssim", "SSIM", q => q.Ssim, "F3"),
+        Column<ReconstructionQuality>.Of("latent_std_over_t", "latent std / T", q => q.LatentStd, "F3"),
+        Column<ReconstructionQuality>.Of("images_per_second", "images/s", q => q.ImagesPerSecond, "F0"),
+    ]);
+
     private static void WriteOutputs(Results r, string outDir, Options options)
     {
         IO.JsonFormat.Write(Path.Combine(outDir, "results.json"), r);
-        var generation = new IO.CsvTable(["method", "family", "nfe", "fid", "kid", "kid_std", "precision", "recall", "class_coverage", "class_tv", "images_per_second"], "G5");
-        foreach (var g in r.Generation.Prepend(r.Floor))
-            generation.Row(g.Method, g.Family, g.Nfe, g.Fid, g.Kid, g.KidStd, g.Precision, g.Recall, g.ClassCoverage, g.ClassTv, g.ImagesPerSecond);
-        generation.Write(Path.Combine(outDir, "generation.csv"));
-        var reconstruction = new IO.CsvTable(["method", "family", "inversion_nfe", "generation_nfe", "mse", "psnr", "ssim", "latent_std_over_t", "images_per_second"], "G5");
-        foreach (var q in r.Reconstruction)
-            reconstruction.Row(q.Method, q.Family, q.InversionNfe, q.GenerationNfe, q.Mse, q.Psnr, q.Ssim, q.LatentStd, q.ImagesPerSecond);
-        reconstruction.Write(Path.Combine(outDir, "reconstruction.csv"));
+        GenerationTable.WriteCsv(r.Generation.Prepend(r.Floor), Path.Combine(outDir, "generation.csv"));
+        ReconstructionTable.WriteCsv(r.Reconstruction, Path.Combine(outDir, "reconstruction.csv"));
 
         void Curve(string file, string title, string ylabel, Func<SampleQuality, double> metric) =>
             NfeCurve.Save(Path.Combine(outDir, file), title, ylabel, r.Generation, r.Floor, "real vs real (floor)", g => g.Family, g => g.Nfe, metric);
@@ -267,17 +291,13 @@ public static class ImageReport
                       $"Features: classifier `{Path.GetFileName(r.Classifier)}` (sha256 {r.ClassifierSha256[..Math.Min(16, r.ClassifierSha256.Length)]}…, test accuracy {r.ClassifierAccuracy}). " +
                       $"Took {r.Seconds:F0} s.\n");
         md.AppendLine("## Sample quality versus NFE\n");
-        md.AppendLine("| method | NFE | FID | KID (×10³) | precision | recall | classes covered | class TV | images/s |\n|---|---|---|---|---|---|---|---|---|");
-        foreach (var g in r.Generation.Prepend(r.Floor))
-            md.AppendLine($"| {g.Method} | {(g.Nfe == 0 ? "—" : g.Nfe)} | {g.Fid:F2} | {1000 * g.Kid:F2}{(g.KidStd is double sd ? $" ± {1000 * sd:F2}" : "")} | {g.Precision:F3} | {g.Recall:F3} | {g.ClassCoverage:P0} | {g.ClassTv:F3} | {(g.ImagesPerSecond > 0 ? g.ImagesPerSecond.ToString("F0", CultureInfo.InvariantCulture) : "—")} |");
+        md.Append(GenerationTable.Markdown(r.Generation.Prepend(r.Floor)));
         md.AppendLine("\n![](nfe-fid.png) ![](nfe-kid.png)\n");
         md.AppendLine(string.Join(" ", r.Generation.Where(g => g.SampleGrid is not null).Select(g => $"![{g.Method} {g.Nfe} NFE]({g.SampleGrid})")) + "\n");
         md.AppendLine("## Inversion round trips versus NFE\n");
         md.AppendLine($"{options.InversionImages} real images inverted to T = 80 and generated back; MSE/PSNR/SSIM on [0, 1]. " +
                       "Latent std / T is about 1 for noise-like latents; far below 1, the inversion left the image nearly as it was.\n");
-        md.AppendLine("| method | NFE invert | NFE generate | MSE | PSNR (dB) | SSIM | latent std / T | images/s |\n|---|---|---|---|---|---|---|---|");
-        foreach (var q in r.Reconstruction)
-            md.AppendLine($"| {q.Method} | {q.InversionNfe} | {q.GenerationNfe} | {q.Mse:F4} | {q.Psnr:F2} | {q.Ssim:F3} | {q.LatentStd:F3} | {q.ImagesPerSecond:F0} |");
+        md.Append(ReconstructionTable.Markdown(r.Reconstruction));
         md.AppendLine("\n![](nfe-reconstruction.png)");
         IO.AtomicFile.WriteAllText(Path.Combine(outDir, "report.md"), md.ToString());
     }

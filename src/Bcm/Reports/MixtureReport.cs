@@ -239,6 +239,31 @@ public static class MixtureReport
         WriteMarkdown(r, scatterFiles, mixture, outDir, options);
     }
 
+    // generation.csv and the report's generation table.
+    private static readonly ReportTable<GenerationQuality> GenerationTable = new(
+    [
+        Column<GenerationQuality>.Of("method", "method", g => g.Method),
+        Column<GenerationQuality>.Of("family", null, g => g.Family),
+        new("nfe", g => g.Nfe, "NFE", g => g.Nfe == 0 ? "—" : ReportTable.Cell(g.Nfe)),
+        Column<GenerationQuality>.Of("log_likelihood", "mean log p0", g => g.LogLikelihood, "F3"),
+        Column<GenerationQuality>.Of("mmd2", "MMD²", g => g.Mmd2, "G3"),
+        Column<GenerationQuality>.Of("sliced_w2", "sliced W2", g => g.SlicedW2, "G3"),
+        Column<GenerationQuality>.Of("mode_coverage", "modes covered", g => g.ModeCoverage, "P0"),
+        Column<GenerationQuality>.Of("in_mode_fraction", "in-mode fraction", g => g.InModeFraction, "P1"),
+        Column<GenerationQuality>.Of("mode_weight_tv", "mode-weight TV", g => g.ModeWeightTv, "F3"),
+    ], "G4");
+
+    // inversion.csv and the report's inversion table.
+    private static readonly ReportTable<InversionQuality> InversionTable = new(
+    [
+        Column<InversionQuality>.Of("method", "method", i => i.Method),
+        Column<InversionQuality>.Of("family", null, i => i.Family),
+        Column<InversionQuality>.Of("nfe", "NFE (inversion)", i => i.Nfe),
+        Column<InversionQuality>.Of("latent_rmse", "latent RMSE", i => i.LatentRmse, "G3"),
+        Column<InversionQuality>.Of("latent_relative", "latent RMSE / sqrt(s² + T²)", i => i.LatentRelative, "G3"),
+        Column<InversionQuality>.Of("reconstruction_rmse", "reconstruction RMSE", i => i.ReconstructionRmse, "G3"),
+    ], "G4");
+
     /// <summary>results.json and the CSV files: generation.csv, inversion.csv, jump-error.csv.</summary>
     private static void WriteTables(Results r, string outDir)
     {
@@ -251,13 +276,8 @@ public static class MixtureReport
         };
         IO.JsonFormat.Write(Path.Combine(outDir, "results.json"), jsonResults, IO.JsonFormat.Reports);
 
-        var generation = new IO.CsvTable(["method", "family", "nfe", "log_likelihood", "mmd2", "sliced_w2", "mode_coverage", "in_mode_fraction", "mode_weight_tv"]);
-        foreach (var g in r.Generation.Prepend(r.Floor))
-            generation.Row(g.Method, g.Family, g.Nfe, g.LogLikelihood, g.Mmd2, g.SlicedW2, g.ModeCoverage, g.InModeFraction, g.ModeWeightTv);
-        generation.Write(Path.Combine(outDir, "generation.csv"));
-        var inversion = new IO.CsvTable(["method", "family", "nfe", "latent_rmse", "latent_relative", "reconstruction_rmse"]);
-        foreach (var i in r.Inversion) inversion.Row(i.Method, i.Family, i.Nfe, i.LatentRmse, i.LatentRelative, i.ReconstructionRmse);
-        inversion.Write(Path.Combine(outDir, "inversion.csv"));
+        GenerationTable.WriteCsv(r.Generation.Prepend(r.Floor), Path.Combine(outDir, "generation.csv"));
+        InversionTable.WriteCsv(r.Inversion, Path.Combine(outDir, "inversion.csv"));
         var jumps = new IO.CsvTable(r.Levels.Select(v => "u=" + F(v)).Prepend("t").ToArray());
         for (int a = 0; a < r.Levels.Length; a++)
             jumps.Row(Enumerable.Range(0, r.Levels.Length).Select(b => (object)r.JumpErrorNormalised[a, b]).Prepend(r.Levels[a]).ToArray());
@@ -314,9 +334,7 @@ public static class MixtureReport
         md.AppendLine($"Model: `{r.Model}`{(r.Baseline is null ? "" : $"; EDM baseline: `{r.Baseline}`")}. {options.Samples} generated points per method, " +
                       $"reference = an independent exact sample of the same size. Took {r.Seconds:F0} s.\n");
         md.AppendLine("## Generation\n");
-        md.AppendLine("| method | NFE | mean log p0 | MMD² | sliced W2 | modes covered | in-mode fraction | mode-weight TV |\n|---|---|---|---|---|---|---|---|");
-        foreach (var g in r.Generation.Prepend(r.Floor))
-            md.AppendLine($"| {g.Method} | {(g.Nfe == 0 ? "—" : g.Nfe)} | {g.LogLikelihood:F3} | {g.Mmd2:G3} | {g.SlicedW2:G3} | {g.ModeCoverage:P0} | {g.InModeFraction:P1} | {g.ModeWeightTv:F3} |");
+        md.Append(GenerationTable.Markdown(r.Generation.Prepend(r.Floor)));
         md.AppendLine("\n![](nfe-mmd.png) ![](nfe-sw.png) ![](nfe-loglik.png)\n");
         if (scatterFiles.Count > 0) md.AppendLine(string.Join(" ", scatterFiles.Select(s => $"![{s.Name}]({s.File})")) + "\n");
         md.AppendLine("## Trajectories\n");
@@ -326,8 +344,7 @@ public static class MixtureReport
         md.AppendLine("## Inversion\n");
         md.AppendLine("Latent error against the exact ODE from the same start point (BCM starts at x + 0.07·z, the ODE baseline at x, σ = ε); " +
                       "reconstruction error after generating back.\n");
-        md.AppendLine("| method | NFE (inversion) | latent RMSE | latent RMSE / sqrt(s² + T²) | reconstruction RMSE |\n|---|---|---|---|---|");
-        foreach (var i in r.Inversion) md.AppendLine($"| {i.Method} | {i.Nfe} | {i.LatentRmse:G3} | {i.LatentRelative:G3} | {i.ReconstructionRmse:G3} |");
+        md.Append(InversionTable.Markdown(r.Inversion));
         md.AppendLine("\n![](inversion.png)\n");
         md.AppendLine("## Jumps against the exact ODE\n");
         md.AppendLine("RMS of f_θ(x, t, u) − f*(x, t, u) over x ~ p_t, divided by sqrt(s² + u²) (the spread of x_u); below the diagonal " +
