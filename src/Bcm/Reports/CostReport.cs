@@ -192,16 +192,24 @@ public static class CostReport
         double.TryParse(cell, NumberStyles.Float, CultureInfo.InvariantCulture, out double v) && double.IsFinite(v) ? v
             : throw new InvalidDataException($"{what} is '{cell}', not a finite number");
 
+    // cost.csv and cost.md's main table.
+    private static readonly ReportTable<Row> Table = new(
+    [
+        Column<Row>.Of("model", "model", r => r.Model),
+        Column<Row>.Of("kind", "kind", r => r.Kind),
+        new("what", r => r.What, "plan or objective", r => $"`{r.What}`"),
+        Column<Row>.Of("nfe", "NFE", r => r.Nfe),
+        Column<Row>.Of("images_per_second", "images/s", r => r.ImagesPerSecond, "F1"),
+        Column<Row>.Of("peak_megabytes", "peak MB", r => r.PeakMegabytes, "F0"),
+        Column<Row>.Of("training_seconds", "the run's training time (s)", r => r.TrainingSeconds, "F0"),
+    ]);
+
     private static void WriteFiles(List<Row> rows, List<QualityRow>? reached, int batchSize, string outDir)
     {
         Directory.CreateDirectory(outDir);
-        var csv = new CsvTable(["model", "kind", "what", "nfe", "images_per_second", "peak_megabytes", "training_seconds"], "G5");
-        foreach (var r in rows) csv.Row(r.Model, r.Kind, r.What, r.Nfe, r.ImagesPerSecond, r.PeakMegabytes, r.TrainingSeconds);
-        csv.Write(Path.Combine(outDir, "cost.csv"));
+        Table.WriteCsv(rows, Path.Combine(outDir, "cost.csv"));
         var md = new StringBuilder($"# Cost on this machine (batch {batchSize})\n\n");
-        md.AppendLine("| model | kind | plan or objective | NFE | images/s | peak MB | the run's training time (s) |\n|---|---|---|---|---|---|---|");
-        foreach (var r in rows)
-            md.AppendLine($"| {r.Model} | {r.Kind} | `{r.What}` | {r.Nfe} | {r.ImagesPerSecond:F1} | {(r.PeakMegabytes is double p ? p.ToString("F0") : "—")} | {(r.TrainingSeconds is double t ? t.ToString("F0") : "—")} |");
+        md.Append(Table.Markdown(rows));
         var steps = rows.Where(r => r.Kind == "training step").ToList();
         if (steps.FirstOrDefault(r => r.Nfe == Throughput.PassesPerTrainingStep) is { } bct && steps.Count > 1)
         {
