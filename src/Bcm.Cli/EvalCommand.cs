@@ -93,10 +93,7 @@ internal static class EvalCommand
     private static int Mixtures(ParseResult parse, ModelLoader.Loaded loaded, ModelLoader.Loaded? baseline, MixtureReport.Options options)
     {
         if (World.LaunchedSize > 1) throw new BadInputException("the mixture report runs as one process (it takes a minute or two): run bcm eval without mpirun");
-        string? data = loaded.Options?.Data;
-        var gm = GaussianMixture.FromSpec(parse.GetValue(Mixture) ?? (GaussianMixture.IsSpec(data) ? data!
-            : throw new BadInputException("this vector model does not say which mixture it learnt: pass --mixture NAME")));
-        if (gm.Dim != loaded.Config.SampleShape[0]) throw new BadInputException($"mixture {gm.Name} is {gm.Dim}-dimensional, the model takes {loaded.Config.SampleShape[0]}");
+        var gm = GaussianMixture.ForModel(parse.GetValue(Mixture), loaded.Options?.Data, loaded.Config.SampleShape[0]);
         string outDir = Common.OutDir(parse.GetValue(Common.Out), "eval");
         var r = MixtureReport.Write(loaded.Model, loaded.Source, baseline?.Model, baseline?.Source, gm, outDir, options, new ProgressPrinter());
         Console.WriteLine($"report: {Path.GetFullPath(Path.Combine(outDir, "report.md"))}");

@@ -52,6 +52,17 @@ public sealed class GaussianMixture
     public static GaussianMixture FromSpec(string spec) => Named(IsSpec(spec) ? spec[SpecPrefix.Length..] : spec);
 
     /// <summary>
+    /// The mixture a model of <paramref name="dim"/>-dimensional vectors is measured against: <paramref name="given"/>
+    /// (a name or spec), else the one it was trained on (<paramref name="trainedOn"/>, its data spec); refused when
+    /// neither names one or the dimensions differ.
+    /// </summary>
+    public static GaussianMixture ForModel(string? given, string? trainedOn, long dim)
+    {
+        var mixture = FromSpec(given ?? (IsSpec(trainedOn) ? trainedOn! : throw new ArgumentException("this vector model does not say which mixture it learnt: pass --mixture NAME")));
+        return mixture.Dim == dim ? mixture : throw new ArgumentException($"mixture {mixture.Name} is {mixture.Dim}-dimensional, the model takes {dim}");
+    }
+
+    /// <summary>
     /// A named mixture: <c>8gaussians</c>, <c>ring</c> or <c>gmm:D:K</c>. All have a per-coordinate standard deviation
     /// near 0.5–0.7 (σ_data = 0.5).
     /// </summary>
