@@ -40,6 +40,15 @@ public sealed class OracleTests
     }
 
     [Fact]
+    public void AVectorModelIsMeasuredAgainstTheMixtureItLearntOrTheOneGiven()
+    {
+        Assert.Equal("8gaussians", Data.GaussianMixture.ForModel(null, "mixture:8gaussians", 2).Name);
+        Assert.Equal(64, Data.GaussianMixture.ForModel("gmm:64:8", "mixture:8gaussians", 64).Dim);
+        Assert.Contains("2-dimensional, the model takes 3", Assert.Throws<ArgumentException>(() => Data.GaussianMixture.ForModel(null, "mixture:8gaussians", 3)).Message);
+        Assert.Contains("pass --mixture", Assert.Throws<ArgumentException>(() => Data.GaussianMixture.ForModel(null, "digits", 2)).Message);
+    }
+
+    [Fact]
     public void ForwardThenBackwardReturnsTheStartOnAMixture()
     {
         var mixture = GaussianMixture.Named("8gaussians");
