@@ -12,7 +12,9 @@ namespace Bcm.Tests;
 /// &lt;!-- table: nfe METRIC FILE.csv nfe=1,2,3 --&gt;
 /// </code>
 /// makes a table of METRIC (a column of a <c>bcm eval</c> generation.csv or inversion.csv) with one row per NFE and one
-/// column per method family (the BCM's best plan at that NFE, named; each baseline solver). Run with
+/// column per method family (the BCM's best plan at that NFE, named; each baseline solver); <c>report FILE.md</c> is
+/// the first table of a report a bcm command wrote beside its CSV; <c>zigzag FILE.csv rounds=…</c> and
+/// <c>throughput FOLDER</c> are the zigzag study's and the MPI benchmark's tables. Run with
 /// <c>BCM_UPDATE_DOCS=1</c> to rewrite the tables from their files after a new measurement.
 /// </summary>
 public sealed partial class DocsTablesTests
@@ -68,6 +70,7 @@ public sealed partial class DocsTablesTests
     {
         var words = spec.Split(' ', StringSplitOptions.RemoveEmptyEntries);
         if (words is ["throughput", var folder]) return Throughput(Path.Combine(baseDir, folder));
+        if (words is ["report", var reportFile]) return ReportTableOf(Path.Combine(baseDir, reportFile));
         if (words is ["zigzag", var csv, var roundList]) return Zigzag(Path.Combine(baseDir, csv), roundList["rounds=".Length..].Split(',').ToHashSet());
         if (words is not ["nfe", var metric, var file, var nfeList]) throw new InvalidDataException($"table spec '{spec}': expected 'nfe METRIC FILE nfe=LIST' or 'throughput FOLDER'");
         var rows = IO.CsvTable.Read(Path.Combine(baseDir, file));
@@ -119,6 +122,13 @@ public sealed partial class DocsTablesTests
         foreach (var r in IO.CsvTable.Read(csv).Where(r => rounds.Contains(r["round"])))
             md.Append($"| {r["sampler"]} | {r["tau"]} | {r["round"]} | {r["nfe"]} | {Pair(r, "to_exact")} | {Pair(r, "to_start")} | {Pair(r, "inversion_error")} | {Pair(r, "generation_error")} |\n");
         return md.ToString();
+    }
+
+    // The first table of a report that a bcm command wrote beside its CSV (made from the same rows in the same run).
+    private static string ReportTableOf(string markdown)
+    {
+        var lines = File.ReadAllLines(markdown).SkipWhile(l => !l.StartsWith('|')).TakeWhile(l => l.StartsWith('|'));
+        return string.Concat(lines.Select(l => l + "\n"));
     }
 
     // Three significant digits of a CSV number, as the docs show it.
