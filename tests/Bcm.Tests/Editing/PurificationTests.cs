@@ -96,7 +96,7 @@ public sealed class PurificationTests
     }
 
     [Fact]
-    public void TheAttackerCanAverageOverTheDefencesNoiseAndIsScoredOverQueries()
+    public void TheAttackerAveragesOverTheDefencesNoiseAndDiffPureIsNoiseThenTheOde()
     {
         // A randomised "defence": query q answers logits (q mod 2 == 0 ? [2, 0] : [0, 2]): a single draw flips, the
         // expectation over two draws is the even mixture, whose log-probabilities are log 0.5 for both classes.
@@ -116,7 +116,19 @@ public sealed class PurificationTests
         Assert.Equal([0.75, 0.5, 0.5], Attacks.AccuracyOverQueries(result, [2, 3, 10]));
         Assert.Equal([1, 2, 5, 10, 20, 50, 100, 200, 500, 1000], PurificationReport.CurveBudgets(1000));
         Assert.Equal([1, 2, 4], PurificationReport.CurveBudgets(4));
+        // The DiffPure-style purifiers: noise to σ*, then the ODE down in 1 or 2 DPM-Solver++(2M) steps.
+        Assert.Equal(1, Purification.PlanFor("diffpure1", 0.5)!.Nfe);
+        var two = Purification.PlanFor("diffpure2", 0.5)!;
+        Assert.Equal(2, two.Nfe);
+        Assert.Equal(0.5, two.Start);
+        Assert.True(two.StartsWithNoise); // x + σ*·z first, as DiffPure noises the input
+        Assert.StartsWith("dpmpp2m:0.5>", two.ToString());
+    }
 
+    [Trait("Category", "Slow")] // the shared trained model and classifier
+    [Fact]
+    public void TheReportUnderExpectationOverDrawsWritesCurvesAndRunsTheDiffusionPurifier()
+    {
         // The report with EOT: every row's curve ends at its budget, and the curve file and plots are written.
         var (net, _) = Digits.Value;
         var (images, labels) = Correct(6);
@@ -127,17 +139,6 @@ public sealed class PurificationTests
         Assert.All(rows, r => Assert.Contains("EOT over 3 draws", r.Attack));
         Assert.Equal(1 + rows.Count * 3, File.ReadAllLines(Path.Combine(dir, "purification-curve.csv")).Length);
         Assert.True(File.Exists(Path.Combine(dir, "curve-square-linf.png")) && File.Exists(Path.Combine(dir, "curve-simba-l2.png")));
-    }
-
-    [Fact]
-    public void DiffPureStylePurifiersRunTheModelsOdeFromSigmaStar()
-    {
-        Assert.Equal(1, Purification.PlanFor("diffpure1", 0.5)!.Nfe);
-        var two = Purification.PlanFor("diffpure2", 0.5)!;
-        Assert.Equal(2, two.Nfe);
-        Assert.Equal(0.5, two.Start);
-        Assert.True(two.StartsWithNoise); // x + σ*·z first, as DiffPure noises the input
-        Assert.StartsWith("dpmpp2m:0.5>", two.ToString());
         using var x = zeros(2, 1, 8, 8);
         using var purified = Purification.Run(TinyBcm.Value, x, "diffpure2", 0.5, [1, 2]);
         Assert.Equal(x.shape, purified.shape);
