@@ -17,7 +17,7 @@ internal static class Common
     public static readonly Option<string?> Preset = new("--preset", "-p") { Description = "Preset: " + string.Join(", ", Presets.All.Keys) };
     public static readonly Option<string?> Data = new("--data", "-d") { Description = "Data: " + Bcm.Data.DataSources.Help };
     public static readonly Option<long> Seed = new("--seed", "-s") { Description = "Seed; results are reproducible and independent of batch size (default 0)", DefaultValueFactory = _ => 0 };
-    /// <summary>The classifier whose features score a measurement; its default is found in one place (<see cref="Bcm.Evaluation.EvaluationSetOptions.DefaultClassifierPath"/>).</summary>
+    /// <summary>The classifier whose features score a measurement; its default is found in one place (<see cref="Bcm.Evaluation.EvaluationSet.Open"/>, from <see cref="Bcm.Metrics.Classifier.DefaultPath"/>).</summary>
     public static readonly Option<string?> Classifier = new("--classifier") { Description = "The classifier whose features score the images (bcm classifier); default classifiers/DATA-SIZE.safetensors" };
 
     /// <summary>--count / -n: how many images, samples or points a command makes or measures (<paramref name="what"/> says which, and its default).</summary>

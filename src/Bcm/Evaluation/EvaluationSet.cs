@@ -35,7 +35,7 @@ public sealed record EvaluationSetOptions
     public int Offset { get; init; }
     /// <summary>Images after the measured ones on which a measurement chooses its levels (never reported on).</summary>
     public int ChooseCount { get; init; }
-    /// <summary>The classifier's file; null for the default one (<see cref="DefaultClassifierPath"/>).</summary>
+    /// <summary>The classifier's file; null for the default one (<see cref="Metrics.Classifier.DefaultPath"/>).</summary>
     public string? Classifier { get; init; }
     /// <summary>Whether the measurement needs the classifier.</summary>
     public ClassifierNeed ClassifierNeed { get; init; } = ClassifierNeed.Required;
@@ -52,9 +52,6 @@ public sealed record EvaluationSetOptions
         if (Offset < 0) throw new BadInputException($"--offset {Offset}: must be ≥ 0");
         if (ChooseCount < 0) throw new BadInputException($"--choose-count {ChooseCount}: must be ≥ 0");
     }
-
-    /// <summary>The classifier of <paramref name="dataSpec"/> at <paramref name="size"/>² kept in the repository: <c>classifiers/KIND-SIZE.safetensors</c>.</summary>
-    public static string DefaultClassifierPath(string dataSpec, int size) => Metrics.Classifier.DefaultPath(dataSpec, size);
 }
 
 /// <summary>
@@ -109,7 +106,7 @@ public sealed class EvaluationSet : IDisposable
         options.Validate();
         if (sampleShape.Length != 3) throw new BadInputException($"the model makes {sampleShape[0]}-dimensional vectors; this measurement works on image models");
         int channels = (int)sampleShape[0], size = (int)sampleShape[^1];
-        string path = options.Classifier ?? EvaluationSetOptions.DefaultClassifierPath(options.Data, size);
+        string path = options.Classifier ?? Classifier.DefaultPath(options.Data, size);
         var classifier = LoadClassifier(options, path, channels, size, device);
         try
         {

@@ -88,9 +88,7 @@ public static class PurificationReport
         IProgress<Row>? progress = null)
     {
         options ??= new Options();
-        if (options.Sigmas.Length == 0) throw new ArgumentException("give at least one purification level σ*");
-        foreach (var method in options.Methods) Purification.PlanFor(method, options.Sigmas[0]); // unknown names and bad levels fail first
-        foreach (var sigma in options.Sigmas) Purification.PlanFor("bcm1", sigma);
+        options.Validate(); // unknown purifiers and bad levels fail before any attack
         var defences = new List<(string Method, double Sigma)> { ("none", 0) };
         foreach (var method in options.Methods)
             foreach (var sigma in options.Sigmas) defences.Add((method, sigma));

@@ -54,7 +54,7 @@ public static class ZigzagStudy
             if (baseline is not null)
                 rows.AddRange(Rounds("ode-euler", baseline, PlanPresets.Ode(OdeMethod.DpmSolver2M, 20), Plan.Parse($"euler:{e}>{t}").FromGiven(),
                     Plan.Parse($"euler:{t}>{e}").FromGiven(), null, eval, tau, rounds, exact, seeds, origin));
-            rows.AddRange(Rounds("cm-multistep", bcm, PlanPresets.Resolve("onestep"), null, down, Plan.Parse($"~{t} {t}>{e}").FromGiven(),
+            rows.AddRange(Rounds("cm-multistep", bcm, PlanPresets.Resolve("onestep"), null, down, new Noise(tau, ReachSigma: true),
                 eval, tau, rounds, exact, seeds, origin));
         }
         return rows;
@@ -62,7 +62,7 @@ public static class ZigzagStudy
 
     // One sampler's rounds: a deterministic round (up, then down) with both jump errors measured, or a stochastic one
     // (fresh noise to τ, then down) whose generation jump is measured from the noised point.
-    private static IEnumerable<Row> Rounds(string name, BcmModel model, Plan start, Plan? up, Plan down, Plan? stochastic, MixtureEvaluation eval,
+    private static IEnumerable<Row> Rounds(string name, BcmModel model, Plan start, Plan? up, Plan down, Noise? freshNoise, MixtureEvaluation eval,
         double tau, int rounds, double[] exact, IReadOnlyList<long> seeds, Tensor zeros)
     {
         double eps = model.SigmaMin;
@@ -85,7 +85,7 @@ public static class ZigzagStudy
             }
             else
             {
-                using var z = PlanRunner.Run(model, x, new Plan(eps, [stochastic!.Steps[0]]) { StartsWithNoise = false }, roundSeeds);
+                using var z = PlanRunner.Run(model, x, new Plan(eps, [freshNoise!]).FromGiven(), roundSeeds);
                 latent = MixtureEvaluation.ToDoubles(z);
             }
             using var latentT = MixtureEvaluation.ToTensor(latent, eval.Dim, model.Device);
