@@ -1,7 +1,7 @@
 using System.CommandLine;
-using System.Globalization;
 using System.Text.Json;
 using Bcm.Networks;
+using Bcm.Onnx;
 using Bcm.Reports;
 using Bcm.Training;
 using static TorchSharp.torch;
@@ -52,27 +52,38 @@ internal static class BenchCommand
                 ? files.Select(f => (Name: Path.GetFileName(Path.TrimEndingDirectorySeparator(f)), Config: Throughput.ConfigOf(f))).ToList()
                 : (parse.GetValue(presets) is { Length: > 0 } given ? given : ["tiny", "digits", "mnist", "cifar10"])
                     .Select(n => (Name: n, Config: Presets.Get(n).Network)).ToList(); // unknown names fail before any timing
-            bool asJson = parse.GetValue(json);
+            bool asJson = parse.GetValue(json), fuseAE = parse.GetValue(fused);
             double matmul = Throughput.MatmulGflops(device);
-            if (parse.GetValue(profile)) return Profile(networks, threadCounts, batches, reps, device, matmul, asJson);
-            if (parse.GetValue(onnx)) return Engines(networks, threadCounts, batches, reps, asJson);
-            if (!asJson) Header(device, matmul, batches);
-            var rows = new List<Throughput.Row>();
-            foreach (var (name, network) in networks)
-                foreach (int n in threadCounts)
-                    foreach (int b in batches)
-                    {
-                        set_num_threads(n);
-                        var r = Throughput.Measure(name, network, b, reps, device, parse.GetValue(fused));
-                        rows.Add(r);
-                        if (!asJson)
-                            Console.WriteLine($"| {r.Name} | {r.Parameters:N0} | {r.BatchSize} | {r.Threads} | {r.TrainImagesPerSecond:F1} | {r.TrainGflops:F1} | {Mb(r.TrainPeakMegabytes)} | " +
-                                              $"{r.SampleImagesPerSecond:F1} | {r.SampleGflops:F1} | {Mb(r.SamplePeakMegabytes)} |");
-                    }
+            var machine = new { LogicalCores = Environment.ProcessorCount, Device = device.ToString(), MatmulGflops = matmul };
+            if (parse.GetValue(profile))
+            {
+                if (!asJson) Console.WriteLine($"matmul 1024x1024 float32: {matmul:F1} GFLOP/s; one-step sampling, layer by layer (forward hooks on every leaf module)");
+                var profiles = Sweep(networks, threadCounts, batches, (name, network, b, n) => LayerProfile.Measure(name, network, b, reps, device), asJson ? null : r =>
+                    $"\n{r.Name}, batch {r.BatchSize}, {r.Threads} thread(s): {r.PlainSeconds * 1000:F1} ms per run ({r.ProfiledSeconds * 1000:F1} ms with the hooks)\n" +
+                    LayerProfile.Table(matmul).Markdown(r.Rows).TrimEnd());
+                if (asJson) Console.WriteLine(JsonSerializer.Serialize(new { Machine = machine, Profiles = profiles }, Bcm.IO.JsonFormat.Options));
+                return 0;
+            }
+            if (parse.GetValue(onnx))
+            {
+                if (!asJson) Console.Write("one-step sampling, libtorch against ONNX Runtime (interleaved runs, mean images/s)\n" + OnnxThroughput.Table.Header());
+                var engines = Sweep(networks, threadCounts, batches, (name, network, b, n) =>
+                {
+                    var r = OnnxThroughput.Measure(name, network, b, reps, n);
+                    EngineChoice.Record(network, r); // the default engine of this network at n threads from now on
+                    return r;
+                }, asJson ? null : OnnxThroughput.Table.Line);
+                Console.WriteLine(asJson ? JsonSerializer.Serialize(new { Engines = engines }, Bcm.IO.JsonFormat.Options)
+                    : $"recorded in {EngineChoice.CachePath}: commands run these networks on the faster engine unless --engine says otherwise");
+                return 0;
+            }
+            if (!asJson) Console.Write(Throughput.Legend(device, matmul) + "\n" + Throughput.Table.Header());
+            var rows = Sweep(networks, threadCounts, batches, (name, network, b, n) => Throughput.Measure(name, network, b, reps, device, fuseAE),
+                asJson ? null : Throughput.Table.Line);
             if (asJson)
                 Console.WriteLine(JsonSerializer.Serialize(new
                 {
-                    Machine = new { LogicalCores = Environment.ProcessorCount, Device = device.ToString(), MatmulGflops = matmul },
+                    Machine = machine,
                     FlopModel = $"2 FLOPs per multiply-add of convolutions, linear layers and attention products; a BCT step = {Throughput.PassesPerTrainingStep} forward passes",
                     Rows = rows,
                 }, Bcm.IO.JsonFormat.Options));
@@ -81,69 +92,20 @@ internal static class BenchCommand
         return cmd;
     }
 
-    // One-step sampling on libtorch and on ONNX Runtime, interleaved, per network, batch and thread count.
-    private static int Engines(List<(string Name, NetworkConfig Config)> networks, int[] threadCounts, int[] batches, int repeats, bool asJson)
+    /// <summary>Measures every network at every thread count and batch size, printing each result's lines as it comes when <paramref name="print"/> is given.</summary>
+    private static List<T> Sweep<T>(List<(string Name, NetworkConfig Config)> networks, int[] threadCounts, int[] batches,
+        Func<string, NetworkConfig, int, int, T> measure, Func<T, string>? print)
     {
-        var rows = new List<Bcm.Onnx.OnnxThroughput.Row>();
-        if (!asJson)
-        {
-            Console.WriteLine("one-step sampling, libtorch against ONNX Runtime (interleaved runs, mean images/s)");
-            Console.WriteLine("| network | batch | threads | libtorch img/s | ONNX Runtime img/s | ONNX / libtorch |\n|---|---|---|---|---|---|");
-        }
-        foreach (var (name, network) in networks)
-            foreach (int n in threadCounts)
-                foreach (int b in batches)
-                {
-                    var r = Bcm.Onnx.OnnxThroughput.Measure(name, network, b, repeats, n);
-                    rows.Add(r);
-                    Bcm.Onnx.EngineChoice.Record(network, r); // the default engine of this network at n threads from now on
-                    if (!asJson) Console.WriteLine($"| {r.Name} | {r.BatchSize} | {r.Threads} | {r.TorchImagesPerSecond:F1} | {r.OnnxImagesPerSecond:F1} | {r.Ratio:F2} |");
-                }
-        if (asJson) Console.WriteLine(JsonSerializer.Serialize(new { Engines = rows }, Bcm.IO.JsonFormat.Options));
-        else Console.WriteLine($"recorded in {Bcm.Onnx.EngineChoice.CachePath}: commands run these networks on the faster engine unless --engine says otherwise");
-        return 0;
-    }
-
-    private static int Profile(List<(string Name, NetworkConfig Config)> networks, int[] threadCounts, int[] batches, int repeats, Device device,
-        double matmul, bool asJson)
-    {
-        var results = new List<LayerProfile.Result>();
-        if (!asJson) Console.WriteLine($"matmul 1024x1024 float32: {matmul:F1} GFLOP/s; one-step sampling, layer by layer (forward hooks on every leaf module)");
+        var results = new List<T>();
         foreach (var (name, network) in networks)
             foreach (int n in threadCounts)
                 foreach (int b in batches)
                 {
                     set_num_threads(n);
-                    var r = LayerProfile.Measure(name, network, b, repeats, device);
+                    var r = measure(name, network, b, n);
                     results.Add(r);
-                    if (asJson) continue;
-                    Console.WriteLine();
-                    Console.WriteLine($"{r.Name}, batch {r.BatchSize}, {r.Threads} thread(s): {r.PlainSeconds * 1000:F1} ms per run ({r.ProfiledSeconds * 1000:F1} ms with the hooks)");
-                    Console.WriteLine("| layer | calls | ms | share | GFLOP/s | of matmul |");
-                    Console.WriteLine("|---|---|---|---|---|---|");
-                    foreach (var row in r.Rows)
-                        Console.WriteLine($"| {row.Kind} | {(row.Calls > 0 ? row.Calls.ToString(CultureInfo.InvariantCulture) : "—")} | {row.Seconds * 1000:F2} | {row.Share:P1} | " +
-                                          $"{(row.Gflops is double g ? g.ToString("F1", CultureInfo.InvariantCulture) : "—")} | {(row.Gflops is double h ? (h / matmul).ToString("P0", CultureInfo.InvariantCulture) : "—")} |");
+                    if (print is not null) Console.WriteLine(print(r));
                 }
-        if (asJson)
-            Console.WriteLine(JsonSerializer.Serialize(new
-            {
-                Machine = new { LogicalCores = Environment.ProcessorCount, Device = device.ToString(), MatmulGflops = matmul },
-                Profiles = results,
-            }, Bcm.IO.JsonFormat.Options));
-        return 0;
+        return results;
     }
-
-    private static void Header(Device device, double matmul, int[] batches)
-    {
-        Console.WriteLine($"machine: {Environment.ProcessorCount} logical cores, device {device}");
-        Console.WriteLine($"matmul 1024x1024 float32: {matmul:F1} GFLOP/s");
-        Console.WriteLine($"FLOPs count convolutions, linear layers and attention products (2 per multiply-add); a BCT step is taken as " +
-                          $"{Throughput.PassesPerTrainingStep} forward passes' worth (A and E forward+backward, B forward, C forward and input gradient); " +
-                          "peak memory is the process's resident high-water mark during each measurement");
-        Console.WriteLine("| network | parameters | batch | threads | train img/s | train GFLOP/s | train peak MB | 1-step sample img/s | sample GFLOP/s | sample peak MB |");
-        Console.WriteLine("|---|---|---|---|---|---|---|---|---|---|");
-    }
-
-    private static string Mb(double? mb) => mb is double v ? v.ToString("F0", CultureInfo.InvariantCulture) : "—";
 }

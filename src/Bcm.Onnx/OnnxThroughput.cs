@@ -20,6 +20,17 @@ public static class OnnxThroughput
         public double Ratio => OnnxImagesPerSecond / TorchImagesPerSecond;
     }
 
+    /// <summary>The rows as <c>bcm bench --onnx</c> prints them.</summary>
+    public static readonly Bcm.Reports.ReportTable<Row> Table = new(
+    [
+        Bcm.Reports.Column<Row>.Of(null, "network", r => r.Name),
+        Bcm.Reports.Column<Row>.Of(null, "batch", r => r.BatchSize),
+        Bcm.Reports.Column<Row>.Of(null, "threads", r => r.Threads),
+        Bcm.Reports.Column<Row>.Of(null, "libtorch img/s", r => r.TorchImagesPerSecond, "F1"),
+        Bcm.Reports.Column<Row>.Of(null, "ONNX Runtime img/s", r => r.OnnxImagesPerSecond, "F1"),
+        Bcm.Reports.Column<Row>.Of(null, "ONNX / libtorch", r => r.Ratio, "F2"),
+    ]);
+
     /// <summary>
     /// Times one-step sampling (the plan engine with per-sample seeds, as <c>bcm sample</c> runs it) of a network of
     /// <paramref name="config"/> with random weights on both engines, interleaved: libtorch, ONNX Runtime, repeated

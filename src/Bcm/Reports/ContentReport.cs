@@ -170,23 +170,36 @@ public static class ContentReport
         return rows;
     }
 
+    private static readonly ReportTable<PathRow> PathTable = new(
+    [
+        Column<PathRow>.Of("noise", "initial noise", p => p.Noise),
+        Column<PathRow>.Of("pairs", null, p => p.Pairs),
+        Column<PathRow>.Of("mean_step", "mean step / end distance", p => p.MeanStep, "F3"),
+        Column<PathRow>.Of("max_over_mean_step", "largest step / mean step", p => p.MaxOverMeanStep, "F2"),
+        Column<PathRow>.Of("endpoint_mse", "end-point MSE", p => p.EndpointMse, "F4"),
+    ]);
+
+    private static readonly ReportTable<RoundRow> RoundTable = new(
+    [
+        Column<RoundRow>.Of("sampler", "sampler", x => x.Sampler),
+        Column<RoundRow>.Of("round", "round", x => x.Round),
+        Column<RoundRow>.Of("nfe", "NFE", x => x.Nfe),
+        Column<RoundRow>.Of("feature_distance", "feature distance", x => x.FeatureDistance, "F3"),
+        Column<RoundRow>.Of("pixel_mse", "pixel MSE", x => x.PixelMse, "F4"),
+        Column<RoundRow>.Of("fid", "FID", x => x.Fid, "F2"),
+    ]);
+
     private static void WriteFiles(Results r, Options o, string outDir)
     {
         Directory.CreateDirectory(outDir);
-        var paths = new CsvTable(["noise", "pairs", "mean_step", "max_over_mean_step", "endpoint_mse"], "G5");
-        foreach (var p in r.Interpolation) paths.Row(p.Noise, p.Pairs, p.MeanStep, p.MaxOverMeanStep, p.EndpointMse);
-        paths.Write(Path.Combine(outDir, "interpolation.csv"));
-        var rounds = new CsvTable(["sampler", "round", "nfe", "feature_distance", "pixel_mse", "fid"], "G5");
-        foreach (var x in r.Rounds) rounds.Row(x.Sampler, x.Round, x.Nfe, x.FeatureDistance, x.PixelMse, x.Fid);
-        rounds.Write(Path.Combine(outDir, "rounds.csv"));
+        PathTable.WriteCsv(r.Interpolation, Path.Combine(outDir, "interpolation.csv"));
+        RoundTable.WriteCsv(r.Rounds, Path.Combine(outDir, "rounds.csv"));
         JsonFormat.Write(Path.Combine(outDir, "content.json"), r, JsonFormat.Reports);
         var md = new StringBuilder("# Content: interpolation paths and multistep rounds\n\n");
         md.AppendLine($"Interpolation between {o.Pairs} pairs of real images ({o.Invert}, then {o.Generate} for each of {o.Frames} frames, slerp):\n");
-        md.AppendLine("| initial noise | mean step / end distance | largest step / mean step | end-point MSE |\n|---|---|---|---|");
-        foreach (var p in r.Interpolation) md.AppendLine($"| {p.Noise} | {p.MeanStep:F3} | {p.MaxOverMeanStep:F2} | {p.EndpointMse:F4} |");
+        md.Append(PathTable.Markdown(r.Interpolation));
         md.AppendLine($"\nRounds after the one-step sample ({o.Samples} seeds; distances to the one-step sample of the same seed; FID on the classifier's features):\n");
-        md.AppendLine("| sampler | round | NFE | feature distance | pixel MSE | FID |\n|---|---|---|---|---|---|");
-        foreach (var x in r.Rounds) md.AppendLine($"| {x.Sampler} | {x.Round} | {x.Nfe} | {x.FeatureDistance:F3} | {x.PixelMse:F4} | {x.Fid:F2} |");
+        md.Append(RoundTable.Markdown(r.Rounds));
         AtomicFile.WriteAllText(Path.Combine(outDir, "content.md"), md.ToString());
     }
 }

@@ -37,6 +37,17 @@ public static class LayerProfile
     /// <param name="Rows">Layer kinds, most time first, then "between layers".</param>
     public sealed record Result(string Name, int BatchSize, int Threads, double PlainSeconds, double ProfiledSeconds, IReadOnlyList<Row> Rows);
 
+    /// <summary>A profile's rows as <c>bcm bench --profile</c> prints them, each kind's GFLOP/s also as a share of <paramref name="matmulGflops"/>.</summary>
+    public static ReportTable<Row> Table(double matmulGflops) => new(
+    [
+        Column<Row>.Of(null, "layer", r => r.Kind),
+        Column<Row>.Of(null, "calls", r => r.Calls > 0 ? r.Calls : null),
+        Column<Row>.Of(null, "ms", r => r.Seconds * 1000, "F2"),
+        Column<Row>.Of(null, "share", r => r.Share, "P1"),
+        Column<Row>.Of(null, "GFLOP/s", r => r.Gflops, "F1"),
+        Column<Row>.Of(null, "of matmul", r => r.Gflops / matmulGflops, "P0"),
+    ]);
+
     /// <summary>Profiles one-step sampling of a freshly initialised network of <paramref name="config"/> (weights do not change the cost).</summary>
     public static Result Measure(string name, NetworkConfig config, int batchSize, int repeats, Device device)
     {

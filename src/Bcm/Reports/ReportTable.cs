@@ -38,16 +38,22 @@ public sealed class ReportTable<T>(IReadOnlyList<Column<T>> columns, string csvN
         csv.Write(path);
     }
 
+    private IEnumerable<Column<T>> InMarkdown => columns.Where(c => c.Markdown is not null);
+
     /// <summary>The rows as a Markdown table (header, separator, one line a row), each line ending in a newline.</summary>
     public string Markdown(IEnumerable<T> rows)
     {
-        var inMarkdown = columns.Where(c => c.Markdown is not null).ToList();
-        var md = new StringBuilder();
-        md.AppendLine($"| {string.Join(" | ", inMarkdown.Select(c => c.Markdown))} |");
-        md.AppendLine($"|{string.Concat(inMarkdown.Select(_ => "---|"))}");
-        foreach (var row in rows) md.AppendLine($"| {string.Join(" | ", inMarkdown.Select(c => c.Cell(row)))} |");
+        var md = new StringBuilder(Header());
+        foreach (var row in rows) md.AppendLine(Line(row));
         return md.ToString();
     }
+
+    /// <summary>The Markdown table's header and separator lines (each ending in a newline), for a table printed a row at a time.</summary>
+    public string Header() =>
+        $"| {string.Join(" | ", InMarkdown.Select(c => c.Markdown))} |\n|{string.Concat(InMarkdown.Select(_ => "---|"))}\n";
+
+    /// <summary>One row of the Markdown table (no newline).</summary>
+    public string Line(T row) => $"| {string.Join(" | ", InMarkdown.Select(c => c.Cell(row)))} |";
 }
 
 /// <summary>Cell formatting shared by the report tables.</summary>

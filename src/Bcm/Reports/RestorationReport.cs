@@ -104,12 +104,21 @@ public static class RestorationReport
             ImageIO.SaveGrid(strip, Path.Combine(outDir, $"restoration-q{q}.png"), columns: k);
         }
         if (!lead) return rows;
-        var csv = new IO.CsvTable(["jpeg_quality", "images", "levels", "nfe", "psnr_before", "psnr_after", "gain", "gain_stderr", "improved_fraction",
-            "smoothing_sigma", "psnr_smoothing"], "F3");
-        foreach (var r in rows)
-            csv.Row(r.JpegQuality, r.Images, string.Join(",", levels.Select(l => l.ToString(CultureInfo.InvariantCulture))), Rounds.Nfe(levels),
-                r.PsnrBefore, r.PsnrAfter, r.Gain, r.GainStandardError, r.ImprovedFraction, r.BlurSigma, r.BlurPsnr);
-        csv.Write(Path.Combine(outDir, "restoration.csv"));
+        string levelList = string.Join(",", levels.Select(l => l.ToString(CultureInfo.InvariantCulture)));
+        new ReportTable<Row>(
+        [
+            Column<Row>.Of("jpeg_quality", null, r => r.JpegQuality),
+            Column<Row>.Of("images", null, r => r.Images),
+            Column<Row>.Of("levels", null, _ => levelList),
+            Column<Row>.Of("nfe", null, _ => Rounds.Nfe(levels)),
+            Column<Row>.Of("psnr_before", null, r => r.PsnrBefore),
+            Column<Row>.Of("psnr_after", null, r => r.PsnrAfter),
+            Column<Row>.Of("gain", null, r => r.Gain),
+            Column<Row>.Of("gain_stderr", null, r => r.GainStandardError),
+            Column<Row>.Of("improved_fraction", null, r => r.ImprovedFraction),
+            Column<Row>.Of("smoothing_sigma", null, r => r.BlurSigma),
+            Column<Row>.Of("psnr_smoothing", null, r => r.BlurPsnr),
+        ], "F3").WriteCsv(rows, Path.Combine(outDir, "restoration.csv"));
         return rows;
     }
 }

@@ -29,7 +29,13 @@ public static class RunReport
     /// <param name="SampleNfe">NFE of each sample grid, by plan name.</param>
     /// <param name="OneJumpMse">Mean round-trip MSE with the one-jump inversion <c>invert1</c> (0.07&gt;80), for comparison.</param>
     public sealed record Numbers(string Checkpoint, long? Step, int Images, string InvertPlan, string GeneratePlan,
-        double RoundTripMse, double RoundTripPsnr, double RandomSampleMse, Dictionary<string, int> SampleNfe, double OneJumpMse);
+        double RoundTripMse, double RoundTripPsnr, double RandomSampleMse, Dictionary<string, int> SampleNfe, double OneJumpMse)
+    {
+        /// <summary>The round trip in one line, beside its trivial baseline and the one-jump inversion.</summary>
+        public string Describe() =>
+            FormattableString.Invariant($"inversion round trip ({InvertPlan}, then {GeneratePlan}): MSE {RoundTripMse:F4} (PSNR {RoundTripPsnr:F2} dB; pixels on [0, 1]) ") +
+            FormattableString.Invariant($"vs {RandomSampleMse:F4} for an unrelated sample; {OneJumpMse:F4} with the one-jump inversion 0.07>80");
+    }
 
     /// <summary>
     /// The inversion plan of the report: <c>invert4</c> (0.07&gt;0.5&gt;2&gt;10&gt;80). At the main job's budget the long inverse

@@ -35,6 +35,29 @@ public static class Throughput
     public sealed record Row(string Name, long Parameters, int BatchSize, int Threads, double TrainImagesPerSecond, double TrainGflops,
         double SampleImagesPerSecond, double SampleGflops, double? TrainPeakMegabytes, double? SamplePeakMegabytes);
 
+    /// <summary>The rows as <c>bcm bench</c> prints them (Markdown; peak memory — where the OS cannot say).</summary>
+    public static readonly ReportTable<Row> Table = new(
+    [
+        Column<Row>.Of(null, "network", r => r.Name),
+        Column<Row>.Of(null, "parameters", r => r.Parameters, "N0"),
+        Column<Row>.Of(null, "batch", r => r.BatchSize),
+        Column<Row>.Of(null, "threads", r => r.Threads),
+        Column<Row>.Of(null, "train img/s", r => r.TrainImagesPerSecond, "F1"),
+        Column<Row>.Of(null, "train GFLOP/s", r => r.TrainGflops, "F1"),
+        Column<Row>.Of(null, "train peak MB", r => r.TrainPeakMegabytes, "F0"),
+        Column<Row>.Of(null, "1-step sample img/s", r => r.SampleImagesPerSecond, "F1"),
+        Column<Row>.Of(null, "sample GFLOP/s", r => r.SampleGflops, "F1"),
+        Column<Row>.Of(null, "sample peak MB", r => r.SamplePeakMegabytes, "F0"),
+    ]);
+
+    /// <summary>What the numbers of <see cref="Table"/> mean: the machine, its matmul rate and the FLOP model.</summary>
+    public static string Legend(Device device, double matmulGflops) =>
+        $"machine: {Environment.ProcessorCount} logical cores, device {device}\n" +
+        FormattableString.Invariant($"matmul 1024x1024 float32: {matmulGflops:F1} GFLOP/s\n") +
+        $"FLOPs count convolutions, linear layers and attention products (2 per multiply-add); a BCT step is taken as " +
+        $"{PassesPerTrainingStep} forward passes' worth (A and E forward+backward, B forward, C forward and input gradient); " +
+        "peak memory is the process's resident high-water mark during each measurement";
+
     /// <summary>
     /// Runs <paramref name="action"/> and returns the process's peak resident memory during it, in MB: on Linux the
     /// allocator first returns the memory earlier work freed (glibc's malloc_trim: otherwise a measurement after a

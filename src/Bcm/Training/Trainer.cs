@@ -115,6 +115,17 @@ public sealed class Trainer : IDisposable
     /// <summary>The processes this run trains on (one outside mpirun); rank 0 writes every file.</summary>
     public ICommunicator Communicator { get; }
 
+    /// <summary>One line for the start of a run: what it trains on, its size, batch (per rank under MPI), steps and objective.</summary>
+    public string Describe()
+    {
+        var o = Options;
+        long parameters = Online.Network.Module.parameters().Sum(p => p.numel());
+        int ranks = Communicator.Size;
+        return $"training {o.Preset} on {o.Data}: {parameters:N0} parameters, batch {o.BatchSize}" +
+               $"{(ranks > 1 ? $" ({o.BatchSize / ranks} on each of {ranks} ranks)" : "")}, {o.Steps} steps" +
+               Objective.Kind switch { ModelKind.ConsistencyModel => ", CT term only", ModelKind.Denoiser => ", EDM denoiser objective", _ => "" };
+    }
+
     /// <summary>Called after the gradients are averaged over the ranks and before clipping and the optimiser step, with the online parameters.</summary>
     public Action<IReadOnlyList<Parameter>>? GradientHook { get; set; }
 
