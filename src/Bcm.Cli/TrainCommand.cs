@@ -17,7 +17,7 @@ internal static class TrainCommand
                                        "writes options.json, stats.jsonl, checkpoints/, samples/ and a final report (grids and inversion MSE). " +
                                        "Ctrl+C or SIGTERM (a scheduler's preemption) stops after the current step and writes a checkpoint.")
         {
-            Preset, Common.Data, RunDir, Common.Seed, Common.Device, Common.Threads, Steps, Batch, Lr, CtOnly, Objective, InitFrom, FixedScales,
+            Preset, Common.Data, RunDir, Common.Seed, Common.Device, Common.Threads, Steps, Batch, Lr, CtOnly, Objective, JpegQualities, InitFrom, FixedScales,
             Limit, CheckpointEvery, Keep, SampleEvery, Flip, MaxMinutes, NoReport, Override,
         };
         cmd.SetAction(parse => Common.Guard(() => Run(parse)));
@@ -47,6 +47,7 @@ internal static class TrainCommand
                                         $"(the official settings are {FineTuning.Scales} and {FineTuning.LearningRate}; --fixed-scales and --lr override them)");
         }
         if (saved is not null && parse.GetValue(Preset) is string p) options = options with { Preset = p };
+        options = JpegRestorerObjective.Prepare(options); // a restorer's UNet takes the JPEG image beside its input
         if (job.Size > 1 && lead) Trainer.LoadData(options, printer); // fetch a data set once, before every rank reads it
         if (job.Size > 1) job.Barrier();
         if (lead) StopSignals.WarnIfTheMachineIsBusy();
@@ -66,7 +67,9 @@ internal static class TrainCommand
             return 0;
         }
         if (!lead) return 0;
-        if (trainer.Options.Network.SampleShape.Length != 3 || trainer.Objective.Kind == ModelKind.Denoiser)
+        if (trainer.Objective is JpegRestorerObjective)
+            Console.WriteLine($"trained; measure it beside a BCM with: bcm restore -c BCM_RUN --data DATA@test --nfe 1,2,4,8 --restorer {runDir}");
+        else if (trainer.Options.Network.SampleShape.Length != 3 || trainer.Objective.Kind == ModelKind.Denoiser)
             Console.WriteLine($"trained; measure it with: bcm eval -c {runDir}");
         else if (!parse.GetValue(NoReport))
         {

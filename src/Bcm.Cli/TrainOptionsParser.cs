@@ -12,7 +12,9 @@ internal static class TrainOptionsParser
     public static readonly Option<int?> Batch = new("--batch-size", "-b") { Description = "Images per step (default from the preset)" };
     public static readonly Option<double?> Lr = new("--lr") { Description = "RAdam learning rate (default from the preset)" };
     public static readonly Option<bool> CtOnly = new("--ct-only") { Description = "Train the consistency term alone (the iCT ablation)" };
-    public static readonly Option<string?> Objective = new("--objective") { Description = "bct (default): bidirectional consistency training; edm: the EDM denoiser baseline on the same network (u unused), for Heun sampling, ODE inversion and --init-from" };
+    public static readonly Option<string?> Objective = new("--objective") { Description = "bct (default): bidirectional consistency training; edm: the EDM denoiser baseline on the same network (u unused), for Heun sampling, ODE inversion and --init-from; " +
+                      "palette: the task-specific JPEG restorer (an EDM denoiser on the same UNet with the JPEG image concatenated to its input), for bcm restore --restorer" };
+    public static readonly Option<string?> JpegQualities = new("--jpeg-qualities") { Description = "With --objective palette: the JPEG qualities of its training pairs, comma-separated (default 10,20)" };
     public static readonly Option<string?> InitFrom = new("--init-from")
     {
         Description = "Start from a consistency model or denoiser: an official-layout checkpoint, or a bcm checkpoint/run folder (e.g. an --objective edm or --ct-only run); " +
@@ -48,6 +50,7 @@ internal static class TrainOptionsParser
             LearningRate = parse.GetValue(Lr) ?? o.LearningRate,
             CtOnly = parse.GetValue(CtOnly) || o.CtOnly,
             Objective = parse.GetValue(Objective) ?? o.Objective,
+            JpegQualities = parse.GetValue(JpegQualities) is string q ? Common.Integers(q, "--jpeg-qualities", 1, 100) : o.JpegQualities,
             InitFrom = parse.GetValue(InitFrom) ?? o.InitFrom,
             FixedScales = parse.GetValue(FixedScales) ?? o.FixedScales,
             DataLimit = parse.GetValue(Limit) ?? o.DataLimit,

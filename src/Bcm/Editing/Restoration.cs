@@ -1,4 +1,5 @@
 using Bcm.Model;
+using Bcm.Plans;
 using static TorchSharp.torch;
 
 namespace Bcm.Editing;
@@ -16,4 +17,19 @@ public static class Restoration
     public static Tensor Run(BcmModel model, Tensor degraded, IReadOnlyList<double>? levels = null, long seed = 0, Tensor? labels = null,
         Action<int, Tensor>? afterRound = null) =>
         Rounds.Run(model, degraded, levels ?? DefaultLevels, seed, labels: labels, afterRound: afterRound);
+
+    /// <summary>
+    /// Restores <paramref name="degraded"/> with a task-specific restorer (a denoiser conditioned on the degraded image,
+    /// <c>bcm train --objective palette</c>): <paramref name="plan"/> (an ODE solver's generation plan) from noise, with
+    /// the degraded image as the condition; image i draws its noise from seed <paramref name="seed"/> + i.
+    /// </summary>
+    /// <exception cref="ArgumentException"><paramref name="restorer"/> is not conditioned on images of this shape.</exception>
+    public static Tensor WithRestorer(BcmModel restorer, Tensor degraded, Plan plan, long seed = 0)
+    {
+        if (restorer.Network.Config.ConditionChannelCount != degraded.shape[1])
+            throw new ArgumentException($"the restorer must be conditioned on {degraded.shape[1]}-channel images (a bcm train --objective palette run), " +
+                                        $"but it takes {restorer.Network.Config.ConditionChannelCount} condition channels");
+        using var zeros = TorchSharp.torch.zeros_like(degraded);
+        return PlanRunner.Run(restorer, zeros, plan, PlanRunner.SeedRange(seed, (int)degraded.shape[0]), labels: degraded);
+    }
 }

@@ -22,6 +22,18 @@ public abstract record NetworkConfig
     /// <summary>Number of classes, 0 for an unconditional model.</summary>
     public abstract int NumClasses { get; init; }
 
+    /// <summary>Channels of the conditioning image a network takes in place of class labels (0: none; see <see cref="UNetConfig.ConditionChannels"/>).</summary>
+    [JsonIgnore] public virtual int ConditionChannelCount => 0;
+
+    /// <summary>
+    /// A stand-in for what the network is conditioned on, for timing and checks: random class labels, a zero image of
+    /// <see cref="ConditionChannelCount"/> channels, or null for an unconditional network.
+    /// </summary>
+    public TorchSharp.torch.Tensor? StandInCondition(long batch, TorchSharp.torch.Device? device = null) =>
+        NumClasses > 0 ? TorchSharp.torch.randint(NumClasses, [batch], device: device)
+        : ConditionChannelCount > 0 ? TorchSharp.torch.zeros([batch, ConditionChannelCount, .. SampleShape[1..]], device: device)
+        : null;
+
     /// <summary>True when any layer drops out in training (then the evaluations of a training step must share one mask pattern).</summary>
     [JsonIgnore] public abstract bool HasDropout { get; }
 

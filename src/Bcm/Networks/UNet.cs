@@ -90,8 +90,9 @@ public sealed class UNet : Module<Tensor, Tensor, Tensor, Tensor?, Tensor>, IBcm
 
         public void InputBlocks(ModuleList<EmbedSequential> blocks)
         {
-            blocks.Add(new EmbedSequential(Layers.Conv3x3(config.InChannels, Channels)));
-            Macs += config.InChannels * Channels * 9 * Resolution(1) * Resolution(1);
+            long inputs = config.InChannels + config.ConditionChannels; // a conditioning image is concatenated to the input
+            blocks.Add(new EmbedSequential(Layers.Conv3x3(inputs, Channels)));
+            Macs += inputs * Channels * 9 * Resolution(1) * Resolution(1);
             Activations += Channels * Resolution(1) * Resolution(1);
             skipChannels.Push(Channels);
             for (int level = 0; level < levels; level++)
@@ -165,9 +166,17 @@ public sealed class UNet : Module<Tensor, Tensor, Tensor, Tensor?, Tensor>, IBcm
     public override Tensor forward(Tensor x, Tensor cNoiseT, Tensor cNoiseU, Tensor? y)
     {
         using var scope = NewDisposeScope();
-        if (label_emb is not null && y is null)
+        if (config.ConditionChannels > 0)
+        {
+            if (y is null || y.dim() != 4 || y.shape[1] != config.ConditionChannels || y.shape[0] != x.shape[0] || y.shape[2] != x.shape[2] || y.shape[3] != x.shape[3])
+                throw new ArgumentException($"this model is conditioned on an image ({config.ConditionChannels} channels, the size of its samples): " +
+                                            "it restores a degraded image it is given (bcm restore --data … --nfe … --restorer RUN), and cannot generate or invert without one");
+            x = cat([x, y.to(x.dtype)], 1);
+            y = null;
+        }
+        else if (label_emb is not null && y is null)
             throw new ArgumentException("this model is class-conditional: class labels are required");
-        if (label_emb is null && y is not null)
+        else if (label_emb is null && y is not null)
             throw new ArgumentException("this model is unconditional: it takes no class labels");
         int mc = config.ModelChannels;
         var embT = time_embed.call(Layers.TimestepEmbedding(cNoiseT, mc));
@@ -194,6 +203,8 @@ public sealed class UNet : Module<Tensor, Tensor, Tensor, Tensor?, Tensor>, IBcm
     /// <inheritdoc/>
     public string WriteGraph(IGraphWriter g, string x, string cNoiseT, string cNoiseU, string? y)
     {
+        if (config.ConditionChannels > 0)
+            throw new NotSupportedException("a network conditioned on an image (the Palette-style restorer) cannot be exported to ONNX yet: export a BCM or an unconditional baseline");
         if ((label_emb is null) != (y is null))
             throw new ArgumentException(label_emb is null ? "this model is unconditional: it takes no class labels" : "this model is class-conditional: class labels are required");
         var weights = named_parameters().ToDictionary(p => p.name, p => (Tensor)p.parameter);

@@ -30,6 +30,13 @@ public sealed record UNetConfig : NetworkConfig
     public int NumHeadChannels { get; init; } = 32;
     /// <summary>Number of classes of a class-conditional model, 0 for an unconditional one.</summary>
     public override int NumClasses { get; init; }
+    /// <summary>
+    /// Channels of a conditioning image concatenated to the (scaled) input, as Palette conditions on its degraded image;
+    /// 0 (the default, and every BCM) for none. A conditioned network takes the image in place of class labels.
+    /// </summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingDefault)] public int ConditionChannels { get; init; }
+    /// <inheritdoc/>
+    [JsonIgnore] public override int ConditionChannelCount => ConditionChannels;
     /// <summary>Shape of one sample: [channels, size, size].</summary>
     [JsonIgnore] public override long[] SampleShape => [InChannels, ImageSize, ImageSize];
     /// <summary>Dropout rate of the residual blocks at the two highest resolutions (input levels 0-1 and the matching output levels); see <see cref="DropoutHighRes"/>.</summary>
@@ -46,6 +53,8 @@ public sealed record UNetConfig : NetworkConfig
         // refused before libtorch is asked for it.
         if (ImageSize is < 1 or > 1024) throw new ArgumentException($"image size must be in 1..1024, got {ImageSize}");
         if (InChannels is < 1 or > 64 || OutChannels is < 1 or > 64) throw new ArgumentException($"in and out channels must be in 1..64, got {InChannels} and {OutChannels}");
+        if (ConditionChannels is < 0 or > 64) throw new ArgumentException($"condition channels must be in 0..64, got {ConditionChannels}");
+        if (ConditionChannels > 0 && NumClasses > 0) throw new ArgumentException("a network is conditioned on class labels or on an image, not both");
         if (NumClasses is < 0 or > 100_000) throw new ArgumentException($"number of classes must be in 0..100000, got {NumClasses}");
         if (ModelChannels > 4096) throw new ArgumentException($"model channels must be at most 4096, got {ModelChannels}");
         if (ChannelMult.Length > 8 || ChannelMult.Any(m => m > 16)) throw new ArgumentException("channel mult: at most 8 levels of at most 16 each");

@@ -59,7 +59,7 @@ public static class LayerProfile
         module.eval();
         var model = new BcmModel(net);
         using var x = zeros([batchSize, .. config.SampleShape], device: device);
-        using var labels = config.NumClasses > 0 ? randint(config.NumClasses, [batchSize], device: device) : null;
+        using var labels = config.StandInCondition(batchSize, device);
         var plan = PlanPresets.Resolve("onestep");
         var seeds = PlanRunner.SeedRange(0, batchSize);
         void Sample()

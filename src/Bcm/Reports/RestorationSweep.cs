@@ -14,8 +14,9 @@ namespace Bcm.Reports;
 /// Blind JPEG restoration measured as the paper measures it: FID and KID on a classifier's features of the restored
 /// images against the clean ones, over a sweep of NFE, beside PSNR. Methods: the JPEG input itself, a Gaussian blur,
 /// BCM zigzag rounds (invert to t_r, jump to ε: 2 NFE a round) and consistency-model-style rounds (fresh noise to t_r,
-/// jump to ε, no inversion: 1 NFE a round). Every method's free choice (the blur width, the first level t₁ of the
-/// rounds, which then halve down to 0.08) is made by FID on one slice of held-out images and reported on another.
+/// jump to ε, no inversion: 1 NFE a round), and with a task-specific restorer (<c>palette</c>: a denoiser conditioned on
+/// the JPEG image, solved from noise). Every method's free choice (the blur width, the first level t₁ of the rounds, which
+/// then halve down to 0.08, the restorer's ODE solver) is made by FID on one slice of held-out images and reported on another.
 /// </summary>
 public static class RestorationSweep
 {
@@ -27,7 +28,7 @@ public static class RestorationSweep
 
     /// <summary>One method at one JPEG quality and NFE, measured on the report slice.</summary>
     /// <param name="JpegQuality">The JPEG quality of the inputs.</param>
-    /// <param name="Method"><c>jpeg</c>, <c>blur</c>, <c>bcm-zigzag</c> or <c>cm-rounds</c>.</param>
+    /// <param name="Method"><c>jpeg</c>, <c>blur</c>, <c>bcm-zigzag</c>, <c>cm-rounds</c> or <c>palette</c>.</param>
     /// <param name="Nfe">Network evaluations per image.</param>
     /// <param name="Choice">What was chosen on the choice slice (a blur width in pixels, or the levels of the rounds).</param>
     /// <param name="Fid">FID of the restored report images against the clean ones.</param>
@@ -45,7 +46,7 @@ public static class RestorationSweep
     /// <paramref name="outDir"/>.
     /// </summary>
     public static List<Row> Write(BcmModel model, Classifier classifier, Tensor choose, Tensor report, IReadOnlyList<int> qualities, IReadOnlyList<int> nfes,
-        long seed, string outDir, IProgress<Row>? progress = null)
+        long seed, string outDir, IProgress<Row>? progress = null, BcmModel? restorer = null)
     {
         if (nfes.Count == 0 || nfes.Any(n => n < 1 || n > 200)) throw new ArgumentException("NFE budgets must be in 1..200");
         var rows = new List<Row>();
@@ -75,6 +76,14 @@ public static class RestorationSweep
                 var cmLevels = Choose(first => Rounds.ConsistencyRounds(model, chooseJpeg, Levels(first, nfe), seed), chooseRef, classifier, nfe);
                 using var cm = Rounds.ConsistencyRounds(model, reportJpeg, cmLevels, seed);
                 Add(Score(q, "cm-rounds", nfe, Text(cmLevels), cm, report, reportRef, classifier));
+                if (restorer is not null)
+                {
+                    // The task-specific restorer's free choice is its ODE solver, made on the choice slice like the others'.
+                    var solver = BaselineSolver.All.MinBy(s => FidOf(Restoration.WithRestorer(restorer, chooseJpeg, s.Within(nfe), seed), chooseRef, classifier))!;
+                    var plan = solver.Within(nfe);
+                    using var restored = Restoration.WithRestorer(restorer, reportJpeg, plan, seed);
+                    Add(Score(q, "palette", plan.Nfe, $"{solver.Name}, {plan.Steps.Count} step{(plan.Steps.Count == 1 ? "" : "s")}", restored, report, reportRef, classifier));
+                }
             }
         }
         WriteFiles(rows, outDir, choose.shape[0], report.shape[0]);

@@ -145,7 +145,7 @@ public static class Throughput
         var model = new BcmModel(onlineNet);
         var targetModel = new BcmModel(targetNet);
         using var x0 = rand([batchSize, .. config.SampleShape], device: device).Times(2).Minus(1);
-        using var labels = config.NumClasses > 0 ? randint(config.NumClasses, [batchSize], device: device) : null;
+        using var labels = config.StandInCondition(batchSize, device);
         double trainSeconds = 0, sampleSeconds = 0;
         double? trainPeak = PeakResidentMegabytes(() => trainSeconds = Time(repeats, () => TrainingStep(model, targetModel, online, x0, labels, fuseAE)));
         online.eval();

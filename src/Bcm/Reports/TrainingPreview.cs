@@ -13,7 +13,8 @@ public static class TrainingPreview
     /// </summary>
     public static void Save(Trainer trainer)
     {
-        if (trainer.Options.Network.SampleShape.Length != 3) return;
+        // A restorer conditioned on a degraded image has nothing to generate from: bcm restore --restorer measures it.
+        if (trainer.Options.Network.SampleShape.Length != 3 || trainer.Options.Network.ConditionChannelCount > 0) return;
         var (name, plan) = trainer.Objective.Kind != ModelKind.Denoiser ? ("onestep", PlanPresets.Resolve("onestep")) : ("heun19", PlanPresets.Ode(OdeMethod.Heun, 10));
         using var grid = PlanRunner.Generate(trainer.Ema, plan, 64, seed: 0);
         ImageIO.SaveGrid(grid, Path.Combine(trainer.RunDir, "samples", $"{name}-{trainer.Step:D8}.png"));

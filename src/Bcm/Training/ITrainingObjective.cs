@@ -10,7 +10,7 @@ namespace Bcm.Training;
 /// </summary>
 public interface ITrainingObjective
 {
-    /// <summary>The <see cref="TrainOptions.Objective"/> name (<c>bct</c>, <c>edm</c>).</summary>
+    /// <summary>The <see cref="TrainOptions.Objective"/> name (<c>bct</c>, <c>edm</c>, <c>palette</c>).</summary>
     string Name { get; }
 
     /// <summary>The kind of model it trains (a denoiser ignores u: the network starts with align = [I | 0] and its u parameters stay frozen).</summary>
@@ -50,13 +50,14 @@ public sealed record StepLoss(Tensor Loss, double Ct, double Soft);
 public static class TrainingObjectives
 {
     /// <summary>The names <see cref="TrainOptions.Objective"/> accepts.</summary>
-    public static readonly string[] Names = ["bct", "edm"];
+    public static readonly string[] Names = ["bct", "edm", JpegRestorerObjective.ObjectiveName];
 
     /// <summary>The objective that <paramref name="options"/> ask for.</summary>
     public static ITrainingObjective For(TrainOptions options) => options.Objective switch
     {
         "bct" => new BctObjective(options),
         "edm" => new EdmDenoiserObjective(options.RandomFlip),
+        JpegRestorerObjective.ObjectiveName => new JpegRestorerObjective(options.RandomFlip, options.JpegQualities ?? JpegRestorerObjective.DefaultQualities),
         _ => throw new ArgumentException($"objective must be {string.Join(" or ", Names)}, got '{options.Objective}'"),
     };
 }

@@ -21,7 +21,7 @@ public static class ModelKinds
 {
     /// <summary>The kind that training <paramref name="options"/> make.</summary>
     public static ModelKind Of(TrainOptions options) =>
-        options.Objective == "edm" ? ModelKind.Denoiser : options.CtOnly ? ModelKind.ConsistencyModel : ModelKind.Bcm;
+        options.Objective is "edm" or JpegRestorerObjective.ObjectiveName ? ModelKind.Denoiser : options.CtOnly ? ModelKind.ConsistencyModel : ModelKind.Bcm;
 
     /// <summary>The kind of an official state_dict without bcm metadata: a BCM when it has the u embedding, else a consistency model.</summary>
     public static ModelKind OfWeights(IEnumerable<string> names) => names.Any(Networks.Layers.IsUParameter) ? ModelKind.Bcm : ModelKind.ConsistencyModel;

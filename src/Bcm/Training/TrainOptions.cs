@@ -17,9 +17,12 @@ public sealed record TrainOptions
     public required NetworkConfig Network { get; init; }
     /// <summary>
     /// <c>bct</c>: bidirectional consistency training (method §4); <c>edm</c>: the EDM denoiser baseline on the same
-    /// network, trained with u unused (align frozen at [I | 0], u embedding frozen) so that a BCM can start from it.
+    /// network, trained with u unused (align frozen at [I | 0], u embedding frozen) so that a BCM can start from it;
+    /// <c>palette</c>: the task-specific JPEG restorer, an EDM denoiser conditioned on the JPEG image (<see cref="JpegRestorerObjective"/>).
     /// </summary>
     public string Objective { get; init; } = "bct";
+    /// <summary>The JPEG qualities a <c>palette</c> run trains on (one drawn per sample); null for the other objectives.</summary>
+    public int[]? JpegQualities { get; init; }
     /// <summary>Images per optimiser step (the global batch, split over the ranks of a data-parallel run).</summary>
     public int BatchSize { get; init; } = 64;
     /// <summary>Total optimiser steps K; also sets the curriculum's doubling period.</summary>
@@ -101,7 +104,17 @@ public sealed record TrainOptions
     {
         Network.Validate();
         if (!TrainingObjectives.Names.Contains(Objective)) throw new ArgumentException($"objective must be {string.Join(" or ", TrainingObjectives.Names)}, got '{Objective}'");
-        if (Objective == "edm" && CtOnly) throw new ArgumentException("ct-only is a BCT ablation; it does not apply to the edm objective");
+        if (Objective != "bct" && CtOnly) throw new ArgumentException($"ct-only is a BCT ablation; it does not apply to the {Objective} objective");
+        if (Objective == JpegRestorerObjective.ObjectiveName)
+        {
+            if (Network.ConditionChannelCount != Network.SampleShape[0])
+                throw new ArgumentException("the palette objective needs a UNet conditioned on the JPEG image (condition channels = its channels): JpegRestorerObjective.Prepare sets it");
+            if (JpegQualities is not { Length: > 0 and <= 100 } || JpegQualities.Any(q => q is < 1 or > 100))
+                throw new ArgumentException("the palette objective needs JPEG qualities, each in 1..100");
+            if (InitFrom is not null) throw new ArgumentException("the palette objective trains a restorer from scratch: --init-from does not apply");
+        }
+        else if (JpegQualities is not null) throw new ArgumentException("JPEG qualities apply to the palette objective only");
+        else if (Network.ConditionChannelCount > 0) throw new ArgumentException($"a network conditioned on an image is trained with the palette objective, not {Objective}");
         if (BatchSize < 1) throw new ArgumentException($"batch size must be ≥ 1, got {BatchSize}");
         if (Steps < 1) throw new ArgumentException($"steps must be ≥ 1, got {Steps}");
         if (!(LearningRate > 0)) throw new ArgumentException($"learning rate must be positive, got {LearningRate}");

@@ -123,7 +123,8 @@ public sealed class Trainer : IDisposable
         int ranks = Communicator.Size;
         return $"training {o.Preset} on {o.Data}: {parameters:N0} parameters, batch {o.BatchSize}" +
                $"{(ranks > 1 ? $" ({o.BatchSize / ranks} on each of {ranks} ranks)" : "")}, {o.Steps} steps" +
-               Objective.Kind switch { ModelKind.ConsistencyModel => ", CT term only", ModelKind.Denoiser => ", EDM denoiser objective", _ => "" };
+               (Objective is JpegRestorerObjective ? $", Palette-style JPEG restorer (EDM denoiser conditioned on JPEG images of quality {string.Join("/", o.JpegQualities ?? [])})"
+                   : Objective.Kind switch { ModelKind.ConsistencyModel => ", CT term only", ModelKind.Denoiser => ", EDM denoiser objective", _ => "" });
     }
 
     /// <summary>Called after the gradients are averaged over the ranks and before clipping and the optimiser step, with the online parameters.</summary>
@@ -426,7 +427,7 @@ public sealed class Trainer : IDisposable
             if (!p.isfinite().all().item<bool>()) return $"the weights hold NaN or infinite values ({name})";
         using var g = Seeds.Generator(Options.Seed, Seeds.Sample, Step); // its own generator: training's random streams are untouched
         var x = randn([2, .. Options.Network.SampleShape], generator: g).to(device).Times(Ema.SigmaMax);
-        var labels = Options.Network.NumClasses > 0 ? zeros([2], ScalarType.Int64, device: device) : null;
+        var labels = Options.Network.NumClasses > 0 ? zeros([2], ScalarType.Int64, device: device) : Options.Network.StandInCondition(2, device);
         if (!Ema.Jump(x, Ema.SigmaMax, Ema.SigmaMin, labels).isfinite().all().item<bool>())
             return "the EMA model's one-step samples are NaN or infinite";
         return null;
