@@ -11,51 +11,52 @@ namespace Bcm.Cli;
 /// <summary><c>bcm bench</c>: throughput and peak memory of one BCT training step and of one-step sampling, for presets or any network, with the machine's matmul rate for scale.</summary>
 internal static class BenchCommand
 {
+    private static readonly Option<string[]> PresetNames = new("--presets") { Description = "Presets to measure (default tiny digits mnist cifar10)", AllowMultipleArgumentsPerToken = true };
+    private static readonly Option<string[]> Configs = new("--config")
+    {
+        Description = "Networks to measure instead: a JSON network configuration (the \"network\" object of a run's options.json), a run folder or a checkpoint",
+        AllowMultipleArgumentsPerToken = true,
+    };
+    private static readonly Option<string> Batch = new("--batch-size", "-b") { Description = "Batch size, or a comma-separated sweep (e.g. 16,32,64)", DefaultValueFactory = _ => "32" };
+    private static readonly Option<string?> ThreadCounts = new("--thread-counts") { Description = "A comma-separated sweep of CPU thread counts (default: --threads, or all cores)" };
+    private static readonly Option<int> Repeats = new("--repeats") { Description = "Timed repetitions after one warm-up", DefaultValueFactory = _ => 3 };
+    private static readonly Option<bool> Fused = new("--fused-passes") { Description = "Time the BCT step with its A and E evaluations as one pass of twice the batch (an experiment: slower on this machine's CPU at batch 32; training uses two passes)" };
+    private static readonly Option<bool> ProfileOption = new("--profile")
+    {
+        Description = "Instead of throughput, profile one-step sampling layer by layer: time share and GFLOP/s of each kind of layer " +
+                      "(convolutions by kernel size, normalisations, linear layers, activations) and of what runs between them",
+    };
+    private static readonly Option<bool> OnnxOption = new("--onnx")
+    {
+        Description = "Also time one-step sampling on ONNX Runtime (the network exported by bcm export --format onnx, CPU, all graph optimisations) " +
+                      "against libtorch, interleaved, at each batch size and thread count, and print the ratio",
+    };
+    private static readonly Option<bool> Json = new("--json") { Description = "Write the results as JSON on stdout (one object with the matmul reference and a row per measurement), for scripts" };
+
     public static Command Create()
     {
-        var presets = new Option<string[]>("--presets") { Description = "Presets to measure (default tiny digits mnist cifar10)", AllowMultipleArgumentsPerToken = true };
-        var config = new Option<string[]>("--config")
-        {
-            Description = "Networks to measure instead: a JSON network configuration (the \"network\" object of a run's options.json), a run folder or a checkpoint",
-            AllowMultipleArgumentsPerToken = true,
-        };
-        var batch = new Option<string>("--batch-size", "-b") { Description = "Batch size, or a comma-separated sweep (e.g. 16,32,64)", DefaultValueFactory = _ => "32" };
-        var threads = new Option<string?>("--thread-counts") { Description = "A comma-separated sweep of CPU thread counts (default: --threads, or all cores)" };
-        var repeats = new Option<int>("--repeats") { Description = "Timed repetitions after one warm-up", DefaultValueFactory = _ => 3 };
-        var fused = new Option<bool>("--fused-passes") { Description = "Time the BCT step with its A and E evaluations as one pass of twice the batch (an experiment: slower on this machine's CPU at batch 32; training uses two passes)" };
-        var profile = new Option<bool>("--profile")
-        {
-            Description = "Instead of throughput, profile one-step sampling layer by layer: time share and GFLOP/s of each kind of layer " +
-                          "(convolutions by kernel size, normalisations, linear layers, activations) and of what runs between them",
-        };
-        var onnx = new Option<bool>("--onnx")
-        {
-            Description = "Also time one-step sampling on ONNX Runtime (the network exported by bcm export --format onnx, CPU, all graph optimisations) " +
-                          "against libtorch, interleaved, at each batch size and thread count, and print the ratio",
-        };
-        var json = new Option<bool>("--json") { Description = "Write the results as JSON on stdout (one object with the matmul reference and a row per measurement), for scripts" };
         var cmd = new Command("bench", "Measure images/s, achieved GFLOP/s and peak resident memory of one BCT training step and of one-step sampling, " +
                                        "for presets or your own network (--config), over batch sizes and thread counts, next to the machine's float32 matmul GFLOP/s.")
         {
-            presets, config, batch, threads, repeats, fused, profile, onnx, json, Common.Device, Common.Threads,
+            PresetNames, Configs, Batch, ThreadCounts, Repeats, Fused, ProfileOption, OnnxOption, Json, Common.Device, Common.Threads,
         };
         cmd.SetAction(parse => Common.Guard(() =>
         {
             Common.ApplyThreads(parse);
             var device = Common.ParseDevice(parse.GetValue(Common.Device)!);
-            int reps = parse.GetValue(repeats);
+            int reps = parse.GetValue(Repeats);
             if (reps is < 1 or > 1000) throw new BadInputException($"--repeats must be in 1..1000, got {reps}");
-            var batches = Common.Integers(parse.GetValue(batch)!, "--batch-size", 1, 65_536);
-            var threadCounts = parse.GetValue(threads) is string t ? Common.Integers(t, "--thread-counts", 1, Common.MaxThreads) : [get_num_threads()];
-            if (parse.GetValue(presets) is { Length: > 0 } && parse.GetValue(config) is { Length: > 0 }) throw new BadInputException("give --presets or --config, not both");
-            var networks = parse.GetValue(config) is { Length: > 0 } files
+            var batches = Common.Integers(parse.GetValue(Batch)!, "--batch-size", 1, 65_536);
+            var threadCounts = parse.GetValue(ThreadCounts) is string t ? Common.Integers(t, "--thread-counts", 1, Common.MaxThreads) : [get_num_threads()];
+            if (parse.GetValue(PresetNames) is { Length: > 0 } && parse.GetValue(Configs) is { Length: > 0 }) throw new BadInputException("give --presets or --config, not both");
+            var networks = parse.GetValue(Configs) is { Length: > 0 } files
                 ? files.Select(f => (Name: Path.GetFileName(Path.TrimEndingDirectorySeparator(f)), Config: Throughput.ConfigOf(f))).ToList()
-                : (parse.GetValue(presets) is { Length: > 0 } given ? given : ["tiny", "digits", "mnist", "cifar10"])
+                : (parse.GetValue(PresetNames) is { Length: > 0 } given ? given : ["tiny", "digits", "mnist", "cifar10"])
                     .Select(n => (Name: n, Config: Presets.Get(n).Network)).ToList(); // unknown names fail before any timing
-            bool asJson = parse.GetValue(json), fuseAE = parse.GetValue(fused);
+            bool asJson = parse.GetValue(Json), fuseAE = parse.GetValue(Fused);
             double matmul = Throughput.MatmulGflops(device);
             var machine = new { LogicalCores = Environment.ProcessorCount, Device = device.ToString(), MatmulGflops = matmul };
-            if (parse.GetValue(profile))
+            if (parse.GetValue(ProfileOption))
             {
                 if (!asJson) Console.WriteLine($"matmul 1024x1024 float32: {matmul:F1} GFLOP/s; one-step sampling, layer by layer (forward hooks on every leaf module)");
                 var profiles = Sweep(networks, threadCounts, batches, (name, network, b, n) => LayerProfile.Measure(name, network, b, reps, device), asJson ? null : r =>
@@ -64,7 +65,7 @@ internal static class BenchCommand
                 if (asJson) Console.WriteLine(JsonSerializer.Serialize(new { Machine = machine, Profiles = profiles }, Bcm.IO.JsonFormat.Options));
                 return 0;
             }
-            if (parse.GetValue(onnx))
+            if (parse.GetValue(OnnxOption))
             {
                 if (!asJson) Console.Write("one-step sampling, libtorch against ONNX Runtime (interleaved runs, mean images/s)\n" + OnnxThroughput.Table.Header());
                 var engines = Sweep(networks, threadCounts, batches, (name, network, b, n) =>
