@@ -21,7 +21,7 @@ internal static class PurifyCommand
                                         "clean and robust accuracy go to purification.csv and report.md.")
         {
             Images, Common.Checkpoint, Common.Weights, Common.Preset, Common.Out, Common.Seed, Common.Device, Common.Threads, Common.Engine,
-            Method, Sigma, DataSpec, Common.Classifier, Count, Offset, Sigmas, Methods, Queries, Linf, L2, Eot,
+            Method, Sigma, DataSpec, Common.Classifier, Count, Offset, Sigmas, Methods, Queries, Linf, L2, Eot, Chunk,
         };
         cmd.SetAction(parse => Common.Guard(() =>
         {
@@ -62,7 +62,8 @@ internal static class PurifyCommand
         string outDir = Common.OutDir(parse.GetValue(Common.Out), "purification");
         Console.WriteLine($"{set.Description}; classifier {Path.GetFileName(set.ClassifierPath)} ({net.Metadata.GetValueOrDefault("test_accuracy") ?? net.Metadata.GetValueOrDefault("training_accuracy") ?? "accuracy not recorded"})");
         PurificationReport.Write(model, net, set.Images!, set.Labels!, outDir, options, new SyncProgress<PurificationReport.Row>(r =>
-            Console.WriteLine($"{r.Defence,-16} {r.Attack,-36} clean {r.CleanAccuracy,7:P1}  robust {r.RobustAccuracy,7:P1}  queries {r.MeanQueries,6:F1}  {r.Seconds,5:F0} s")));
+            Console.WriteLine($"{r.Defence,-16} {r.Attack,-36} clean {r.CleanAccuracy,7:P1}  robust {r.RobustAccuracy,7:P1}  queries {r.MeanQueries,6:F1}  {r.Seconds,5:F0} s")),
+            new SyncProgress<string>(Console.Error.WriteLine));
         Console.WriteLine($"→ {Path.GetFullPath(Path.Combine(outDir, "report.md"))}");
         return 0;
     }

@@ -20,6 +20,8 @@ internal static class PurifyOptionsParser
     public static readonly Option<int> Eot = new Option<int>("--eot-draws") { Description = "With --data: the attacker averages the defence over K draws of its noise per query (expectation over transformation, Athalye et al. 2018)", DefaultValueFactory = _ => 1 };
     public static readonly Option<double> L2 = new Option<double>("--l2") { Description = "With --data: SimBA's L2 budget on the [0, 1] scale", DefaultValueFactory = _ => 1.5 };
 
+    public static readonly Option<int> Chunk = new("--chunk") { Description = "With --data: attack N images at a time and save each chunk's results in OUT/progress/, so that an interrupted measurement resumes at the chunk it was in (run the same command again); 0: all at once", DefaultValueFactory = _ => 0 };
+
     static PurifyOptionsParser() => Method.AcceptOnlyFromAmong([.. Purification.AllMethods]);
 
     /// <summary>The options of <c>purify --data</c>'s measurement.</summary>
@@ -33,5 +35,6 @@ internal static class PurifyOptionsParser
         SimBaStep = Math.Min(0.25, parse.GetValue(L2)),
         Seed = parse.GetValue(Common.Seed),
         EotDraws = parse.GetValue(Eot),
+        Chunk = parse.GetValue(Chunk),
     };
 }

@@ -169,8 +169,11 @@ public static class Attacks
     /// The attacker's view of robust accuracy over queries: at each budget in <paramref name="budgets"/>, the share of
     /// images the attack had not yet seen misclassified (an image fooled at its q-th query counts as fooled from q on).
     /// </summary>
-    public static double[] AccuracyOverQueries(AttackResult result, IReadOnlyList<int> budgets) =>
-        budgets.Select(q => result.Fooled.Zip(result.Queries).Count(x => !(x.First && x.Second <= q)) / (double)result.Fooled.Length).ToArray();
+    public static double[] AccuracyOverQueries(AttackResult result, IReadOnlyList<int> budgets) => AccuracyOverQueries(result.Fooled, result.Queries, budgets);
+
+    /// <summary>The same from each image's outcome (<paramref name="fooled"/>) and the queries it took (<paramref name="queries"/>).</summary>
+    public static double[] AccuracyOverQueries(bool[] fooled, int[] queries, IReadOnlyList<int> budgets) =>
+        budgets.Select(q => fooled.Zip(queries).Count(x => !(x.First && x.Second <= q)) / (double)fooled.Length).ToArray();
 
     private static void Check(Tensor images, Tensor labels, double budget, int queries)
     {

@@ -40,6 +40,12 @@ public static class PurificationReport
         public long Seed { get; init; }
         /// <summary>Draws of the defence's noise averaged per attacker query (expectation over transformation; 1: none).</summary>
         public int EotDraws { get; init; } = 1;
+        /// <summary>
+        /// Images attacked at a time, each chunk's results saved in <c>progress/</c> so that an interrupted measurement
+        /// resumes at the chunk it was in; 0 (the default): all at once, nothing saved until the end of each row. A chunk's
+        /// attack draws from its own seed, so chunked and unchunked runs are different (equally valid) draws.
+        /// </summary>
+        public int Chunk { get; init; }
 
         /// <summary>Refuses values out of range, naming the option, the value and the range allowed.</summary>
         public void Validate()
@@ -49,6 +55,7 @@ public static class PurificationReport
             if (!(L2Budget is > 0 and <= 100)) throw new Errors.BadInputException($"--l2 {L2Budget}: must be in (0, 100]");
             if (Sigmas.Length == 0) throw new Errors.BadInputException("--levels: give at least one σ*");
             if (EotDraws is < 1 or > 1000) throw new Errors.BadInputException($"--eot-draws {EotDraws}: must be in 1..1000");
+            if (Chunk is < 0 or > 1_000_000) throw new Errors.BadInputException($"--chunk {Chunk}: must be in 0..1000000 (0: all images at once)");
             foreach (var m in Methods)
                 if (m != "none") foreach (var s in Sigmas) Purification.PlanFor(m, s); // an unknown purifier or a σ* out of range, named
         }
@@ -65,7 +72,7 @@ public static class PurificationReport
     /// <param name="AttackerSuccess">Share of images the attacker saw misclassified within its budget.</param>
     /// <param name="MeanQueries">Mean queries per image.</param>
     /// <param name="Seconds">Wall time of this row.</param>
-    /// <param name="Curve">The attacker's view of robust accuracy at query budgets up to the row's (<see cref="Attacks.AccuracyOverQueries"/>).</param>
+    /// <param name="Curve">The attacker's view of robust accuracy at query budgets up to the row's (<see cref="Attacks.AccuracyOverQueries(bool[], int[], IReadOnlyList{int})"/>).</param>
     public sealed record Row(string Defence, string Method, double Sigma, int Nfe, string Attack, double CleanAccuracy, double RobustAccuracy,
         double AttackerSuccess, double MeanQueries, double Seconds, IReadOnlyList<(int Queries, double Accuracy)>? Curve = null);
 
@@ -85,7 +92,7 @@ public static class PurificationReport
     /// with their <paramref name="labels"/>, writes the report into <paramref name="outDir"/> and returns its rows.
     /// </summary>
     public static List<Row> Write(BcmModel model, Classifier classifier, Tensor images, Tensor labels, string outDir, Options? options = null,
-        IProgress<Row>? progress = null)
+        IProgress<Row>? progress = null, IProgress<string>? log = null)
     {
         options ??= new Options();
         options.Validate(); // unknown purifiers and bad levels fail before any attack
@@ -94,10 +101,11 @@ public static class PurificationReport
             foreach (var sigma in options.Sigmas) defences.Add((method, sigma));
         var rows = new List<Row>();
         Directory.CreateDirectory(outDir);
+        var saved = options.Chunk > 0 ? Progress.Open(outDir, options, images, labels) : null;
         foreach (var (method, sigma) in defences)
             foreach (var attack in new[] { "square-linf", "simba-l2" })
             {
-                var row = Measure(model, classifier, images, labels, method, sigma, attack, options);
+                var row = Measure(model, classifier, images, labels, method, sigma, attack, options, saved, log);
                 rows.Add(row);
                 progress?.Report(row);
                 WriteFiles(rows, options, images.shape[0], outDir); // after every row: a long run can be read as it goes
@@ -105,36 +113,123 @@ public static class PurificationReport
         return rows;
     }
 
-    private static Row Measure(BcmModel model, Classifier classifier, Tensor images, Tensor labels, string method, double sigma, string attack, Options options)
+    /// <summary>What one chunk of images gave under one defence and attack, per image.</summary>
+    /// <param name="First">Index of the chunk's first image.</param>
+    /// <param name="Clean">Whether the defended classifier got each clean image right.</param>
+    /// <param name="Robust">Whether it got each attacked image right (fresh noise).</param>
+    /// <param name="Fooled">Whether the attacker saw each image misclassified within its budget.</param>
+    /// <param name="Queries">Queries the attacker spent on each image.</param>
+    /// <param name="Seconds">Wall time of the chunk.</param>
+    public sealed record ChunkResult(int First, bool[] Clean, bool[] Robust, bool[] Fooled, int[] Queries, double Seconds);
+
+    private static Row Measure(BcmModel model, Classifier classifier, Tensor images, Tensor labels, string method, double sigma, string attack, Options options,
+        Progress? saved, IProgress<string>? log)
+    {
+        int n = (int)images.shape[0], chunk = options.Chunk > 0 ? Math.Min(options.Chunk, n) : n;
+        string defence = method == "none" ? "none" : $"{method}@{sigma.ToString("R", CultureInfo.InvariantCulture)}";
+        var parts = new List<ChunkResult>();
+        for (int first = 0; first < n; first += chunk)
+        {
+            int count = Math.Min(chunk, n - first);
+            if (saved?.Load(defence, attack, first) is { } done)
+            {
+                parts.Add(done);
+                continue;
+            }
+            using var part = images.narrow(0, first, count);
+            using var partLabels = labels.narrow(0, first, count);
+            // Unchunked, the attack's seed is the run's; a chunk's is its own, so that a resumed chunk repeats exactly.
+            long attackSeed = saved is null ? options.Seed : (long)(Seeds.Mix(options.Seed, first) & 0x7FFF_FFFF);
+            var result = MeasureChunk(model, classifier, part, partLabels, first, method, sigma, attack, attackSeed, options);
+            saved?.Save(defence, attack, result);
+            if (saved is not null) log?.Report($"{defence} {attack}: images {first}..{first + count - 1} of {n} done ({result.Seconds:F0} s)");
+            parts.Add(result);
+        }
+        bool[] Join(Func<ChunkResult, bool[]> of) => parts.SelectMany(of).ToArray();
+        var fooled = Join(p => p.Fooled);
+        var queries = parts.SelectMany(p => p.Queries).ToArray();
+        int nfe = method == "none" ? 0 : Purification.PlanFor(method, sigma)?.Nfe ?? 0;
+        string budget = (attack == "square-linf" ? $"L∞ {options.LinfEpsilon}" : $"L2 {options.L2Budget}") + (options.EotDraws > 1 ? $", EOT over {options.EotDraws} draws" : "");
+        var budgets = CurveBudgets(options.Queries);
+        var curve = budgets.Zip(Attacks.AccuracyOverQueries(fooled, queries, budgets)).ToList();
+        double Share(bool[] b) => b.Count(v => v) / (double)n;
+        return new Row(defence, method, sigma, nfe, $"{attack} ({budget}, {options.Queries} queries)", Share(Join(p => p.Clean)), Share(Join(p => p.Robust)),
+            Share(fooled), queries.Average(), parts.Sum(p => p.Seconds), curve);
+    }
+
+    // One chunk: images first..first+count−1 of the measurement (purification noise seeded by their index in it).
+    private static ChunkResult MeasureChunk(BcmModel model, Classifier classifier, Tensor images, Tensor labels, int first, string method, double sigma,
+        string attack, long attackSeed, Options options)
     {
         var clock = Stopwatch.StartNew();
-        int n = (int)images.shape[0];
         // Every query draws fresh purification noise: seeds depend on (seed, query, image).
         Tensor Defended(Tensor x, long stream)
         {
             using var scope = NewDisposeScope();
             using var _ = no_grad();
-            var seeds = Enumerable.Range(0, (int)x.shape[0]).Select(i => (long)Seeds.Mix(options.Seed, Seeds.Sample, stream, i)).ToArray();
+            var seeds = Enumerable.Range(0, (int)x.shape[0]).Select(i => (long)Seeds.Mix(options.Seed, Seeds.Sample, stream, first + i)).ToArray();
             var purified = method == "none" ? x : Purification.Run(model, x.to(model.Device), method, sigma, seeds);
             return classifier.forward(purified.to(images.device).Clamped(-1, 1)).MoveToOuterDisposeScope();
         }
-        double Accuracy(Tensor x, long stream)
+        bool[] Correct(Tensor x, long stream)
         {
             using var logits = Defended(x, stream);
-            return logits.argmax(1).eq(labels).to(ScalarType.Float64).mean().item<double>();
+            using var right = logits.argmax(1).eq(labels).cpu();
+            return right.data<bool>().ToArray();
         }
-        double clean = Accuracy(images, -1);
+        var clean = Correct(images, -1);
         var box = Attacks.ExpectationOverDraws((x, query) => Defended(x, query), options.EotDraws);
         using var result = attack == "square-linf"
-            ? Attacks.SquareLinf(box, images, labels, options.LinfEpsilon, options.Queries, options.Seed)
-            : Attacks.SimBaL2(box, images, labels, options.L2Budget, options.SimBaStep, options.Queries, options.Seed);
-        double robust = Accuracy(result.Adversarial, -2);
-        int nfe = method == "none" ? 0 : Purification.PlanFor(method, sigma)?.Nfe ?? 0;
-        string budget = (attack == "square-linf" ? $"L∞ {options.LinfEpsilon}" : $"L2 {options.L2Budget}") + (options.EotDraws > 1 ? $", EOT over {options.EotDraws} draws" : "");
-        var budgets = CurveBudgets(options.Queries);
-        var curve = budgets.Zip(Attacks.AccuracyOverQueries(result, budgets)).ToList();
-        return new Row(method == "none" ? "none" : $"{method}@{sigma.ToString("R", CultureInfo.InvariantCulture)}", method, sigma, nfe,
-            $"{attack} ({budget}, {options.Queries} queries)", clean, robust, result.Fooled.Count(f => f) / (double)n, result.Queries.Average(), clock.Elapsed.TotalSeconds, curve);
+            ? Attacks.SquareLinf(box, images, labels, options.LinfEpsilon, options.Queries, attackSeed)
+            : Attacks.SimBaL2(box, images, labels, options.L2Budget, options.SimBaStep, options.Queries, attackSeed);
+        return new ChunkResult(first, clean, Correct(result.Adversarial, -2), result.Fooled, result.Queries, clock.Elapsed.TotalSeconds);
+    }
+
+    /// <summary>
+    /// The chunks a measurement has finished, in <c>OUT/progress/</c>: one JSON file per defence, attack and chunk, written
+    /// atomically, beside the options and a fingerprint of the images they belong to (another measurement is refused).
+    /// </summary>
+    private sealed class Progress
+    {
+        private readonly string dir;
+
+        private Progress(string dir) => this.dir = dir;
+
+        public static Progress Open(string outDir, Options options, Tensor images, Tensor labels)
+        {
+            string dir = Path.Combine(outDir, "progress");
+            Directory.CreateDirectory(dir);
+            using var bytes = cat([images.cpu().flatten().to(ScalarType.Float32), labels.cpu().to(ScalarType.Float32)]);
+            string fingerprint = Convert.ToHexString(System.Security.Cryptography.SHA256.HashData(
+                System.Runtime.InteropServices.MemoryMarshal.AsBytes(bytes.data<float>().ToArray().AsSpan())));
+            string what = System.Text.Json.JsonSerializer.Serialize(new { options.Queries, options.LinfEpsilon, options.L2Budget, options.SimBaStep, options.Seed, options.EotDraws, options.Chunk,
+                Images = images.shape[0], Fingerprint = fingerprint }, JsonFormat.Options);
+            string file = Path.Combine(dir, "measurement.json");
+            if (File.Exists(file) && File.ReadAllText(file) != what)
+                throw new Errors.BadInputException($"{dir} holds the progress of another measurement (other images, attack settings, seed or --chunk): " +
+                                                   "use another --out, or delete that folder to start again");
+            AtomicFile.WriteAllText(file, what);
+            return new Progress(dir);
+        }
+
+        private string FileOf(string defence, string attack, int first) =>
+            Path.Combine(dir, $"{string.Concat(defence.Select(c => char.IsAsciiLetterOrDigit(c) || c is '-' or '.' ? c : '_'))}_{attack}_{first}.json");
+
+        public ChunkResult? Load(string defence, string attack, int first)
+        {
+            string file = FileOf(defence, attack, first);
+            if (!File.Exists(file)) return null;
+            try
+            {
+                return System.Text.Json.JsonSerializer.Deserialize<ChunkResult>(File.ReadAllText(file), JsonFormat.Options);
+            }
+            catch (System.Text.Json.JsonException e)
+            {
+                throw new Errors.BadInputException($"{file} is not a chunk's result ({e.Message}): delete it to measure that chunk again", e);
+            }
+        }
+
+        public void Save(string defence, string attack, ChunkResult result) => JsonFormat.Write(FileOf(defence, attack, result.First), result);
     }
 
     private static void WriteFiles(List<Row> rows, Options options, long images, string outDir)

@@ -145,6 +145,42 @@ public sealed class PurificationTests
     }
 
     [Fact]
+    public void AChunkedMeasurementResumesWhereItStoppedAndRefusesAnotherMeasurementsProgress()
+    {
+        using var net = Classifier.Load(Path.Combine(TestPaths.Root, "classifiers", "digits-8.safetensors"));
+        using var model = TestModels.RandomTiny(4);
+        var test = DataSources.Load("digits", 1, 8);
+        var idx = Enumerable.Range(1700, 7).ToArray();
+        using var images = test.Batch(idx, 8);
+        using var labels = test.LabelBatch(idx)!;
+        var options = new PurificationReport.Options { Sigmas = [0.3], Methods = ["bcm1"], Queries = 5, EotDraws = 2, Chunk = 3 };
+        var dir = TestPaths.NewTempDir();
+        var first = PurificationReport.Write(model, net, images, labels, dir, options);
+        var progress = Path.Combine(dir, "progress");
+        var chunks = Directory.GetFiles(progress, "*_*_*.json");
+        Assert.Equal(2 * 2 * 3, chunks.Length); // 2 defences × 2 attacks × chunks of images 0-2, 3-5, 6
+        var written = chunks.ToDictionary(f => f, File.GetLastWriteTimeUtc);
+
+        // An interruption: one chunk's result and the report are gone; the same call measures that chunk again and reads the rest.
+        string lost = Path.Combine(progress, "bcm1_0.3_square-linf_3.json");
+        File.Delete(lost);
+        File.Delete(Path.Combine(dir, "purification.csv"));
+        var second = PurificationReport.Write(model, net, images, labels, dir, options);
+        static object Numbers(PurificationReport.Row r) => (r.Defence, r.Attack, r.CleanAccuracy, r.RobustAccuracy, r.AttackerSuccess, r.MeanQueries, string.Join(";", r.Curve!));
+        Assert.Equal(first.Select(Numbers), second.Select(Numbers));
+        Assert.True(File.Exists(lost) && File.Exists(Path.Combine(dir, "purification.csv")));
+        Assert.All(written.Where(w => w.Key != lost), w => Assert.Equal(w.Value, File.GetLastWriteTimeUtc(w.Key)));
+        Assert.All(first, r => Assert.InRange(r.RobustAccuracy * 7, -1e-9, 7 + 1e-9));
+        Assert.All(first, r => Assert.Equal(Math.Round(r.CleanAccuracy * 7), r.CleanAccuracy * 7, 9));
+
+        // Progress of another measurement (here: other EOT draws) is refused, not mixed in.
+        var e = Assert.Throws<Errors.BadInputException>(() => PurificationReport.Write(model, net, images, labels, dir, options with { EotDraws = 3 }));
+        Assert.Contains("another measurement", e.Message);
+        File.WriteAllText(lost, "{ not json");
+        Assert.Contains("delete it", Assert.Throws<Errors.BadInputException>(() => PurificationReport.Write(model, net, images, labels, dir, options)).Message);
+    }
+
+    [Fact]
     public void PurifyRefusesBadOptionsWithExitCode2()
     {
         var dir = TestPaths.NewTempDir();
