@@ -1,9 +1,7 @@
 using System.CommandLine;
 using System.Text.Json;
-using Bcm.Networks;
 using Bcm.Onnx;
 using Bcm.Reports;
-using Bcm.Training;
 using static TorchSharp.torch;
 
 namespace Bcm.Cli;
@@ -44,69 +42,40 @@ internal static class BenchCommand
         {
             Common.ApplyThreads(parse);
             var device = Common.ParseDevice(parse.GetValue(Common.Device)!);
-            int reps = parse.GetValue(Repeats);
-            if (reps is < 1 or > 1000) throw new BadInputException($"--repeats must be in 1..1000, got {reps}");
-            var batches = Common.Integers(parse.GetValue(Batch)!, "--batch-size", 1, 65_536);
-            var threadCounts = parse.GetValue(ThreadCounts) is string t ? Common.Integers(t, "--thread-counts", 1, Common.MaxThreads) : [get_num_threads()];
-            if (parse.GetValue(PresetNames) is { Length: > 0 } && parse.GetValue(Configs) is { Length: > 0 }) throw new BadInputException("give --presets or --config, not both");
-            var networks = parse.GetValue(Configs) is { Length: > 0 } files
-                ? files.Select(f => (Name: Path.GetFileName(Path.TrimEndingDirectorySeparator(f)), Config: Throughput.ConfigOf(f))).ToList()
-                : (parse.GetValue(PresetNames) is { Length: > 0 } given ? given : ["tiny", "digits", "mnist", "cifar10"])
-                    .Select(n => (Name: n, Config: Presets.Get(n).Network)).ToList(); // unknown names fail before any timing
-            bool asJson = parse.GetValue(Json), fuseAE = parse.GetValue(Fused);
+            var sweep = BenchSweep.Of(parse.GetValue(PresetNames), parse.GetValue(Configs),
+                parse.GetValue(ThreadCounts) is string t ? Common.Integers(t, "--thread-counts", 1, Common.MaxThreads) : [get_num_threads()],
+                Common.Integers(parse.GetValue(Batch)!, "--batch-size", 1, 65_536), parse.GetValue(Repeats));
+            bool asJson = parse.GetValue(Json);
             double matmul = Throughput.MatmulGflops(device);
             var machine = new { LogicalCores = Environment.ProcessorCount, Device = device.ToString(), MatmulGflops = matmul };
+            Action<T>? Print<T>(Func<T, string> line) => asJson ? null : r => Console.WriteLine(line(r));
             if (parse.GetValue(ProfileOption))
             {
                 if (!asJson) Console.WriteLine($"matmul 1024x1024 float32: {matmul:F1} GFLOP/s; one-step sampling, layer by layer (forward hooks on every leaf module)");
-                var profiles = Sweep(networks, threadCounts, batches, (name, network, b, n) => LayerProfile.Measure(name, network, b, reps, device), asJson ? null : r =>
+                var profiles = sweep.Run((name, network, b, _) => LayerProfile.Measure(name, network, b, sweep.Repeats, device), Print<LayerProfile.Result>(r =>
                     $"\n{r.Name}, batch {r.BatchSize}, {r.Threads} thread(s): {r.PlainSeconds * 1000:F1} ms per run ({r.ProfiledSeconds * 1000:F1} ms with the hooks)\n" +
-                    LayerProfile.Table(matmul).Markdown(r.Rows).TrimEnd());
+                    LayerProfile.Table(matmul).Markdown(r.Rows).TrimEnd()));
                 if (asJson) Console.WriteLine(JsonSerializer.Serialize(new { Machine = machine, Profiles = profiles }, Bcm.IO.JsonFormat.Options));
-                return 0;
             }
-            if (parse.GetValue(OnnxOption))
+            else if (parse.GetValue(OnnxOption))
             {
                 if (!asJson) Console.Write("one-step sampling, libtorch against ONNX Runtime (interleaved runs, mean images/s)\n" + OnnxThroughput.Table.Header());
-                var engines = Sweep(networks, threadCounts, batches, (name, network, b, n) =>
-                {
-                    var r = OnnxThroughput.Measure(name, network, b, reps, n);
-                    EngineChoice.Record(network, r); // the default engine of this network at n threads from now on
-                    return r;
-                }, asJson ? null : OnnxThroughput.Table.Line);
+                // Each result becomes the default engine of its network at its thread count from now on.
+                var engines = sweep.Run((name, network, b, n) => EngineChoice.Record(network, OnnxThroughput.Measure(name, network, b, sweep.Repeats, n)),
+                    Print<OnnxThroughput.Row>(OnnxThroughput.Table.Line));
                 Console.WriteLine(asJson ? JsonSerializer.Serialize(new { Engines = engines }, Bcm.IO.JsonFormat.Options)
                     : $"recorded in {EngineChoice.CachePath}: commands run these networks on the faster engine unless --engine says otherwise");
-                return 0;
             }
-            if (!asJson) Console.Write(Throughput.Legend(device, matmul) + "\n" + Throughput.Table.Header());
-            var rows = Sweep(networks, threadCounts, batches, (name, network, b, n) => Throughput.Measure(name, network, b, reps, device, fuseAE),
-                asJson ? null : Throughput.Table.Line);
-            if (asJson)
-                Console.WriteLine(JsonSerializer.Serialize(new
-                {
-                    Machine = machine,
-                    FlopModel = $"2 FLOPs per multiply-add of convolutions, linear layers and attention products; a BCT step = {Throughput.PassesPerTrainingStep} forward passes",
-                    Rows = rows,
-                }, Bcm.IO.JsonFormat.Options));
+            else
+            {
+                if (!asJson) Console.Write(Throughput.Legend(device, matmul) + "\n" + Throughput.Table.Header());
+                var rows = sweep.Run((name, network, b, _) => Throughput.Measure(name, network, b, sweep.Repeats, device, parse.GetValue(Fused)),
+                    Print<Throughput.Row>(Throughput.Table.Line));
+                if (asJson)
+                    Console.WriteLine(JsonSerializer.Serialize(new { Machine = machine, FlopModel = Throughput.FlopModel, Rows = rows }, Bcm.IO.JsonFormat.Options));
+            }
             return 0;
         }));
         return cmd;
-    }
-
-    /// <summary>Measures every network at every thread count and batch size, printing each result's lines as it comes when <paramref name="print"/> is given.</summary>
-    private static List<T> Sweep<T>(List<(string Name, NetworkConfig Config)> networks, int[] threadCounts, int[] batches,
-        Func<string, NetworkConfig, int, int, T> measure, Func<T, string>? print)
-    {
-        var results = new List<T>();
-        foreach (var (name, network) in networks)
-            foreach (int n in threadCounts)
-                foreach (int b in batches)
-                {
-                    set_num_threads(n);
-                    var r = measure(name, network, b, n);
-                    results.Add(r);
-                    if (print is not null) Console.WriteLine(print(r));
-                }
-        return results;
     }
 }

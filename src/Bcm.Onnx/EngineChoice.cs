@@ -23,8 +23,8 @@ public static class EngineChoice
         Path.Combine(Environment.GetEnvironmentVariable("BCM_CACHE_DIR") is { Length: > 0 } dir ? dir
             : Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".cache", "bcm"), "engines.json");
 
-    /// <summary>Records a measurement of <see cref="OnnxThroughput.Measure"/> for <paramref name="config"/>.</summary>
-    public static void Record(NetworkConfig config, OnnxThroughput.Row row)
+    /// <summary>Records a measurement of <see cref="OnnxThroughput.Measure"/> for <paramref name="config"/>, and returns it.</summary>
+    public static OnnxThroughput.Row Record(NetworkConfig config, OnnxThroughput.Row row)
     {
         var all = Read();
         all[Key(config, row.Threads)] = new JsonObject
@@ -33,6 +33,7 @@ public static class EngineChoice
             ["measured"] = DateTime.UtcNow.ToString("yyyy-MM-dd HH:mm 'UTC'", System.Globalization.CultureInfo.InvariantCulture),
         };
         AtomicFile.WriteAllText(CachePath, all.ToJsonString(new JsonSerializerOptions { WriteIndented = true }) + "\n");
+        return row;
     }
 
     /// <summary>ONNX Runtime's measured rate over libtorch's for <paramref name="config"/> at <paramref name="threads"/> threads, or null when never measured.</summary>

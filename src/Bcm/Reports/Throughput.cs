@@ -21,6 +21,10 @@ public static class Throughput
     /// <summary>Forward passes' worth of FLOPs counted per BCT training step.</summary>
     public const int PassesPerTrainingStep = 9;
 
+    /// <summary>How the GFLOP/s columns count, in words (the JSON output's <c>flopModel</c>).</summary>
+    public static readonly string FlopModel =
+        $"2 FLOPs per multiply-add of convolutions, linear layers and attention products; a BCT step = {PassesPerTrainingStep} forward passes";
+
     /// <summary>One network's measurement at one batch size and thread count.</summary>
     /// <param name="Name">The network's name (a preset, a file).</param>
     /// <param name="Parameters">Its parameter count.</param>
