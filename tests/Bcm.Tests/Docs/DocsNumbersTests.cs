@@ -13,7 +13,8 @@ namespace Bcm.Tests;
 /// </code>
 /// Every decimal number in the marked text (outside code spans and link targets) must equal, at the precision it is
 /// written with, a number in one of those files, as it is or as a percentage or ×10³ (KID's unit); FILE.csv:COL,COL
-/// and FILE.json:KEY narrow a file to those columns or properties, which a marker should do. Integers (NFE,
+/// and FILE.json:KEY narrow a file to those columns or properties, which a marker should do; settings=V,V names the
+/// settings the text states (a start noise, a step size). Integers (NFE,
 /// steps, counts) are not checked. This is weaker than <see cref="DocsTablesTests"/>, which remakes whole tables, and
 /// meant for sentences: a number copied wrong, rounded wrong or left from an older measurement fails.
 /// </summary>
@@ -32,7 +33,7 @@ public sealed partial class DocsNumbersTests
             foreach (var (text, files, line) in MarkedUnits(File.ReadAllText(path)))
             {
                 marked++;
-                missing.AddRange(Unfound(text, files.Select(f => Path.Combine(Path.GetDirectoryName(path)!, f))).Select(n => $"{doc}:{line}: {n} is in none of {string.Join(", ", files)}"));
+                missing.AddRange(Unfound(text, files.Select(f => f.StartsWith("settings=") ? f : Path.Combine(Path.GetDirectoryName(path)!, f))).Select(n => $"{doc}:{line}: {n} is in none of {string.Join(", ", files)}"));
             }
         }
         Assert.True(marked > 0, "no marked numbers found in the docs");
@@ -66,10 +67,12 @@ public sealed partial class DocsNumbersTests
 
     /// <summary>
     /// The numbers a source holds: FILE (every number in it), FOLDER (every number in its CSV, JSON and Markdown
-    /// files), FILE.csv:COL,COL (those columns) or FILE.json:KEY,KEY (every number under a property of that name).
+    /// files), FILE.csv:COL,COL (those columns), FILE.json:KEY,KEY (every number under a property of that name), or
+    /// settings=V,V: values the text states as settings of the measurement (a start noise, a step), not as results.
     /// </summary>
     private static IEnumerable<double> ValuesOf(string source)
     {
+        if (source.StartsWith("settings=")) return NumbersIn(source["settings=".Length..]);
         int colon = source.LastIndexOf(':');
         string path = colon > 1 ? source[..colon] : source;
         var keys = colon > 1 ? source[(colon + 1)..].Split(',') : null;
