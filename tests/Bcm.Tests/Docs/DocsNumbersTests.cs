@@ -16,7 +16,9 @@ namespace Bcm.Tests;
 /// and FILE.json:KEY narrow a file to those columns or properties, which a marker should do; settings=V,V names the
 /// settings the text states (a start noise, a step size). Integers (NFE,
 /// steps, counts) are not checked. This is weaker than <see cref="DocsTablesTests"/>, which remakes whole tables, and
-/// meant for sentences: a number copied wrong, rounded wrong or left from an older measurement fails.
+/// meant for sentences: a number copied wrong, rounded wrong or left from an older measurement fails. Name a report's
+/// results.json (full precision) rather than its CSV where both exist: the CSVs keep four or five significant digits,
+/// and a number rounded again from them (0.05247 in a CSV as 0.0525, then written 0.053) passes wrongly.
 /// </summary>
 public sealed partial class DocsNumbersTests
 {
