@@ -131,7 +131,7 @@ public static class PurificationReport
         for (int first = 0; first < n; first += chunk)
         {
             int count = Math.Min(chunk, n - first);
-            if (saved?.Load(defence, attack, first) is { } done)
+            if (saved?.Load(defence, attack, first, count) is { } done)
             {
                 parts.Add(done);
                 continue;
@@ -199,13 +199,17 @@ public static class PurificationReport
         {
             string dir = Path.Combine(outDir, "progress");
             Directory.CreateDirectory(dir);
-            using var bytes = cat([images.cpu().flatten().to(ScalarType.Float32), labels.cpu().to(ScalarType.Float32)]);
-            string fingerprint = Convert.ToHexString(System.Security.Cryptography.SHA256.HashData(
-                System.Runtime.InteropServices.MemoryMarshal.AsBytes(bytes.data<float>().ToArray().AsSpan())));
+            string fingerprint;
+            using (NewDisposeScope())
+            {
+                var bytes = cat([images.cpu().flatten().to(ScalarType.Float32), labels.cpu().to(ScalarType.Float32)]);
+                fingerprint = Convert.ToHexString(System.Security.Cryptography.SHA256.HashData(
+                    System.Runtime.InteropServices.MemoryMarshal.AsBytes(bytes.data<float>().ToArray().AsSpan())));
+            }
             string what = System.Text.Json.JsonSerializer.Serialize(new { options.Queries, options.LinfEpsilon, options.L2Budget, options.SimBaStep, options.Seed, options.EotDraws, options.Chunk,
                 Images = images.shape[0], Fingerprint = fingerprint }, JsonFormat.Options);
             string file = Path.Combine(dir, "measurement.json");
-            if (File.Exists(file) && File.ReadAllText(file) != what)
+            if (File.Exists(file) && InputFile.ReadAllText(file, 1 << 16, "measurement description") != what)
                 throw new Errors.BadInputException($"{dir} holds the progress of another measurement (other images, attack settings, seed or --chunk): " +
                                                    "use another --out, or delete that folder to start again");
             AtomicFile.WriteAllText(file, what);
@@ -215,18 +219,25 @@ public static class PurificationReport
         private string FileOf(string defence, string attack, int first) =>
             Path.Combine(dir, $"{string.Concat(defence.Select(c => char.IsAsciiLetterOrDigit(c) || c is '-' or '.' ? c : '_'))}_{attack}_{first}.json");
 
-        public ChunkResult? Load(string defence, string attack, int first)
+        /// <summary>The saved result of the chunk of <paramref name="count"/> images from <paramref name="first"/>, or null when it was not finished.</summary>
+        /// <exception cref="Errors.BadInputException">The file is not that chunk's result (damaged, another chunk's, not a regular file).</exception>
+        public ChunkResult? Load(string defence, string attack, int first, int count)
         {
             string file = FileOf(defence, attack, first);
             if (!File.Exists(file)) return null;
+            ChunkResult? result;
             try
             {
-                return System.Text.Json.JsonSerializer.Deserialize<ChunkResult>(File.ReadAllText(file), JsonFormat.Options);
+                // A chunk's result is a few dozen bytes per image.
+                result = System.Text.Json.JsonSerializer.Deserialize<ChunkResult>(InputFile.ReadAllText(file, 4096 + 256L * count, "chunk result"), JsonFormat.Options);
             }
-            catch (System.Text.Json.JsonException e)
+            catch (Exception e) when (e is System.Text.Json.JsonException or InvalidDataException)
             {
                 throw new Errors.BadInputException($"{file} is not a chunk's result ({e.Message}): delete it to measure that chunk again", e);
             }
+            if (result is null || result.First != first || new[] { result.Clean?.Length, result.Robust?.Length, result.Fooled?.Length, result.Queries?.Length }.Any(l => l != count))
+                throw new Errors.BadInputException($"{file} is not the result of images {first}..{first + count - 1}: delete it to measure that chunk again");
+            return result;
         }
 
         public void Save(string defence, string attack, ChunkResult result) => JsonFormat.Write(FileOf(defence, attack, result.First), result);

@@ -22,14 +22,12 @@ namespace Bcm.Tests;
 /// </summary>
 public sealed partial class DocsNumbersTests
 {
-    private static readonly string[] Documents = ["README.md", "docs/results.md", "docs/guides/results-overview.md"];
-
     [Fact]
     public void EveryMarkedNumberIsInItsFiles()
     {
         int marked = 0;
         var missing = new List<string>();
-        foreach (var doc in Documents)
+        foreach (var doc in DocsTablesTests.Documents)
         {
             string path = Path.Combine(TestPaths.Root, doc);
             foreach (var (text, files, line) in MarkedUnits(File.ReadAllText(path)))

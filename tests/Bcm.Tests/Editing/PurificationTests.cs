@@ -178,6 +178,9 @@ public sealed class PurificationTests
         Assert.Contains("another measurement", e.Message);
         File.WriteAllText(lost, "{ not json");
         Assert.Contains("delete it", Assert.Throws<Errors.BadInputException>(() => PurificationReport.Write(model, net, images, labels, dir, options)).Message);
+        // A well-formed result of the wrong images (one image where the chunk has three) is refused too, not counted.
+        File.WriteAllText(lost, "{\"first\": 3, \"clean\": [true], \"robust\": [true], \"fooled\": [false], \"queries\": [1], \"seconds\": 0}");
+        Assert.Contains("not the result of images 3..5", Assert.Throws<Errors.BadInputException>(() => PurificationReport.Write(model, net, images, labels, dir, options)).Message);
     }
 
     [Fact]
