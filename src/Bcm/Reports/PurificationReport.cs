@@ -101,7 +101,7 @@ public static class PurificationReport
             foreach (var sigma in options.Sigmas) defences.Add((method, sigma));
         var rows = new List<Row>();
         Directory.CreateDirectory(outDir);
-        var saved = options.Chunk > 0 ? Progress.Open(outDir, options, images, labels) : null;
+        var saved = options.Chunk > 0 ? Progress.Open(outDir, options, images, labels, model, classifier) : null;
         foreach (var (method, sigma) in defences)
             foreach (var attack in new[] { "square-linf", "simba-l2" })
             {
@@ -187,7 +187,9 @@ public static class PurificationReport
 
     /// <summary>
     /// The chunks a measurement has finished, in <c>OUT/progress/</c>: one JSON file per defence, attack and chunk, written
-    /// atomically, beside the options and a fingerprint of the images they belong to (another measurement is refused).
+    /// atomically, beside the options and fingerprints of the images and of the two networks' weights they belong to
+    /// (another measurement is refused: a folder of progress carried to another machine resumes only with the same model
+    /// and classifier).
     /// </summary>
     private sealed class Progress
     {
@@ -195,25 +197,32 @@ public static class PurificationReport
 
         private Progress(string dir) => this.dir = dir;
 
-        public static Progress Open(string outDir, Options options, Tensor images, Tensor labels)
+        public static Progress Open(string outDir, Options options, Tensor images, Tensor labels, BcmModel model, Classifier classifier)
         {
             string dir = Path.Combine(outDir, "progress");
             Directory.CreateDirectory(dir);
-            string fingerprint;
-            using (NewDisposeScope())
-            {
-                var bytes = cat([images.cpu().flatten().to(ScalarType.Float32), labels.cpu().to(ScalarType.Float32)]);
-                fingerprint = Convert.ToHexString(System.Security.Cryptography.SHA256.HashData(
-                    System.Runtime.InteropServices.MemoryMarshal.AsBytes(bytes.data<float>().ToArray().AsSpan())));
-            }
+            string fingerprint = Fingerprint([images, labels]);
             string what = System.Text.Json.JsonSerializer.Serialize(new { options.Queries, options.LinfEpsilon, options.L2Budget, options.SimBaStep, options.Seed, options.EotDraws, options.Chunk,
-                Images = images.shape[0], Fingerprint = fingerprint }, JsonFormat.Options);
+                Images = images.shape[0], Fingerprint = fingerprint,
+                Model = Fingerprint(model.Network.Module.state_dict().Values), Classifier = Fingerprint(classifier.state_dict().Values) }, JsonFormat.Options);
             string file = Path.Combine(dir, "measurement.json");
             if (File.Exists(file) && InputFile.ReadAllText(file, 1 << 16, "measurement description") != what)
-                throw new Errors.BadInputException($"{dir} holds the progress of another measurement (other images, attack settings, seed or --chunk): " +
+                throw new Errors.BadInputException($"{dir} holds the progress of another measurement (other images, model, classifier, attack settings, seed or --chunk): " +
                                                    "use another --out, or delete that folder to start again");
             AtomicFile.WriteAllText(file, what);
             return new Progress(dir);
+        }
+
+        // SHA-256 of the tensors' values as float32, in order (names and shapes are the code's; the values are the run's).
+        private static string Fingerprint(IEnumerable<Tensor> tensors)
+        {
+            using var hash = System.Security.Cryptography.IncrementalHash.CreateHash(System.Security.Cryptography.HashAlgorithmName.SHA256);
+            foreach (var t in tensors)
+            {
+                using var values = t.detach().cpu().flatten().to(ScalarType.Float32);
+                hash.AppendData(System.Runtime.InteropServices.MemoryMarshal.AsBytes(values.data<float>().ToArray().AsSpan()));
+            }
+            return Convert.ToHexString(hash.GetHashAndReset());
         }
 
         private string FileOf(string defence, string attack, int first) =>

@@ -176,6 +176,9 @@ public sealed class PurificationTests
         // Progress of another measurement (here: other EOT draws) is refused, not mixed in.
         var e = Assert.Throws<Errors.BadInputException>(() => PurificationReport.Write(model, net, images, labels, dir, options with { EotDraws = 3 }));
         Assert.Contains("another measurement", e.Message);
+        // So is another model's: progress carried to another machine resumes only with the weights it was measured with.
+        using (var other = TestModels.RandomTiny(5))
+            Assert.Contains("another measurement", Assert.Throws<Errors.BadInputException>(() => PurificationReport.Write(other, net, images, labels, dir, options)).Message);
         File.WriteAllText(lost, "{ not json");
         Assert.Contains("delete it", Assert.Throws<Errors.BadInputException>(() => PurificationReport.Write(model, net, images, labels, dir, options)).Message);
         // A well-formed result of the wrong images (one image where the chunk has three) is refused too, not counted.
