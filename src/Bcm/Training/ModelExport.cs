@@ -51,6 +51,7 @@ public static class ModelExport
         meta["format"] = Format;
         meta["bcm_network"] = JsonSerializer.Serialize(loaded.Config, IO.JsonFormat.Lines);
         meta["weights"] = weights;
+        meta[ModelKinds.MetadataKey] = loaded.Kind.Name(); // an exported EDM baseline or iCT model loads back as what it is
         meta["source"] = Path.GetFileName(loaded.Source);
         if (loaded.Step is long step) meta["step"] = step.ToString(CultureInfo.InvariantCulture);
         meta["sigma_data"] = F(loaded.Model.SigmaData);

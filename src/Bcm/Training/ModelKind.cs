@@ -26,6 +26,30 @@ public static class ModelKinds
     /// <summary>The kind of an official state_dict without bcm metadata: a BCM when it has the u embedding, else a consistency model.</summary>
     public static ModelKind OfWeights(IEnumerable<string> names) => names.Any(Networks.Layers.IsUParameter) ? ModelKind.Bcm : ModelKind.ConsistencyModel;
 
+    /// <summary>The metadata key under which <c>bcm export</c> records the kind, so that an exported EDM baseline or iCT model loads back as what it is.</summary>
+    public const string MetadataKey = "bcm_kind";
+
+    /// <summary>
+    /// The kind of a file without training options: the one a bcm export recorded under <see cref="MetadataKey"/>, else
+    /// (an official state_dict) <see cref="OfWeights"/>.
+    /// </summary>
+    /// <exception cref="CheckpointException">The recorded kind is not one bcm knows.</exception>
+    public static ModelKind OfFile(IReadOnlyDictionary<string, string> meta, IEnumerable<string> names, string path)
+    {
+        if (!meta.TryGetValue(MetadataKey, out var recorded)) return OfWeights(names);
+        foreach (var kind in Enum.GetValues<ModelKind>())
+            if (kind.Name() == recorded) return kind;
+        throw new CheckpointException($"{path}: metadata {MetadataKey} = '{recorded}' is not a model kind bcm knows ({string.Join(", ", Enum.GetValues<ModelKind>().Select(Name))})");
+    }
+
+    /// <summary>The kind's name in an export's metadata: <c>bcm</c>, <c>consistency-model</c> or <c>denoiser</c>.</summary>
+    public static string Name(this ModelKind kind) => kind switch
+    {
+        ModelKind.Denoiser => "denoiser",
+        ModelKind.ConsistencyModel => "consistency-model",
+        _ => "bcm",
+    };
+
     /// <summary>The kind of the checkpoint at <paramref name="path"/> (a run folder or a file), read from its metadata without loading the model.</summary>
     /// <exception cref="CheckpointException">It cannot be read.</exception>
     public static ModelKind Read(string path)
@@ -34,7 +58,7 @@ public static class ModelKinds
         if (path.EndsWith(".safetensors", StringComparison.OrdinalIgnoreCase))
         {
             var (entries, meta) = SafeTensors.Inspect(path);
-            return ModelLoader.IsTrainingCheckpoint(meta) ? Of(TrainingCheckpoint.ReadOptions(meta, path)) : OfWeights(entries.Keys);
+            return ModelLoader.IsTrainingCheckpoint(meta) ? Of(TrainingCheckpoint.ReadOptions(meta, path)) : OfFile(meta, entries.Keys, path);
         }
         var (tensors, _) = ModelLoader.ReadTensors(path);
         try

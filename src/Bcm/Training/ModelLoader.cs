@@ -75,7 +75,7 @@ public static class ModelLoader
             StateDict.Load(net.Module, weights, path, prefix, consume: true); // each file tensor freed once copied
             if (device is not null) net.Module.to(device);
             net.Module.eval();
-            return new Loaded(new BcmModel(net), config, path, step, options, options is null ? ModelKinds.OfWeights(tensors.Keys) : ModelKinds.Of(options));
+            return new Loaded(new BcmModel(net), config, path, step, options, options is null ? ModelKinds.OfFile(meta, tensors.Keys, path) : ModelKinds.Of(options));
         }
         finally
         {

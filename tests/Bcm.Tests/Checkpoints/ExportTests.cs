@@ -77,6 +77,30 @@ public sealed class ExportTests
     }
 
     [Fact]
+    public void AnExportLoadsBackAsTheKindOfModelItWas()
+    {
+        // An EDM baseline's weights have u parameters like a BCM's: without the recorded kind it would load back as a BCM.
+        var dir = TestPaths.NewTempDir();
+        foreach (var (objective, ctOnly, kind) in new[] { ("edm", false, ModelKind.Denoiser), ("bct", true, ModelKind.ConsistencyModel), ("bct", false, ModelKind.Bcm) })
+        {
+            var run = Path.Combine(dir, $"{objective}-{ctOnly}");
+            using (var t = Trainer.OpenOrResume(Presets.Get("tiny") with { Steps = 1, CheckpointEvery = 1, SampleEvery = 0, Objective = objective, CtOnly = ctOnly }, run)) t.Run();
+            string file = Path.Combine(run + "-export", "model.safetensors");
+            ModelExport.Write(run, file);
+            using var loaded = ModelLoader.Load(file);
+            Assert.Equal(kind, loaded.Kind);
+            Assert.Equal(kind, ModelKinds.Read(file));
+        }
+        // A kind bcm does not know is refused by name, not guessed.
+        string edm = Path.Combine(dir, "edm-False-export", "model.safetensors");
+        var (tensors, meta) = ModelLoader.ReadTensors(edm);
+        var forged = Path.Combine(dir, "forged.safetensors");
+        SafeTensors.Save(forged, tensors, new Dictionary<string, string>(meta) { [ModelKinds.MetadataKey] = "oracle" });
+        foreach (var t in tensors.Values) t.Dispose();
+        Assert.Contains("oracle", Assert.Throws<CheckpointException>(() => ModelLoader.Load(forged)).Message);
+    }
+
+    [Fact]
     public void AnMlpExportsWithItsConfigurationAlone()
     {
         var run = TestPaths.NewTempDir();
