@@ -30,7 +30,7 @@ internal static class RoundsCommand
     {
         // With an alternative mode (restore --data) the image becomes optional.
         var image = new Argument<string?>("image") { Description = imageHelp, Arity = alternative is null ? ArgumentArity.ExactlyOne : ArgumentArity.ZeroOrOne };
-        var clean = new Option<string?>("--clean") { Description = "A reference image, to report PSNR before and after" };
+        var clean = new Option<string?>("--clean") { Description = "A reference image, to report PSNR before and after (also written to psnr.csv)" };
         var cmd = new Command(name, description)
         {
             image, clean, LevelsOption, Label, Common.Checkpoint, Common.Weights, Common.Preset, Common.Out, Common.Seed, Common.Device, Common.Threads, Common.Engine,
@@ -51,7 +51,8 @@ internal static class RoundsCommand
             {
                 using var c = ImageIO.ReadBatch([cleanPath], channels, size).to(device);
                 double before = RoundTrip.Metrics(c, x).Psnr[0], after = RoundTrip.Metrics(c, result).Psnr[0];
-                report += $"; PSNR against the clean image {before:F2} dB before, {after:F2} dB after";
+                EditOutputs.Psnr(Path.GetDirectoryName(written)!, [("input", before), (Path.GetFileNameWithoutExtension(fileName), after)]);
+                report += $"; PSNR against the clean image {before:F2} dB before, {after:F2} dB after (psnr.csv)";
             }
             Console.WriteLine(report);
             return 0;

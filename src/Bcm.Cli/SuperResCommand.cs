@@ -16,7 +16,7 @@ internal static class SuperResCommand
     {
         var image = new Argument<string>("image") { Description = "Low-resolution image: the model's size divided by --factor (make one with bcm degrade --downsample F)" };
         var factor = new Option<int>("--factor") { Description = "Upsampling factor (default 2)", DefaultValueFactory = _ => 2 };
-        var clean = new Option<string?>("--clean") { Description = "The full-resolution image, to report PSNR against it (and of bilinear upsampling)" };
+        var clean = new Option<string?>("--clean") { Description = "The full-resolution image, to report PSNR against it (and of bilinear upsampling); also written to psnr.csv" };
         var cmd = new Command("superres", "Super-resolution by iterative replacement: rounds of jump up → jump down, each followed by putting back the given " +
                                           $"image's block averages, so the output downsamples exactly to the input (default levels {string.Join(",", SuperResolution.DefaultLevels)}: " +
                                           $"{Rounds.Nfe(SuperResolution.DefaultLevels)} NFE).")
@@ -43,7 +43,9 @@ internal static class SuperResCommand
             if (parse.GetValue(clean) is string cleanPath)
             {
                 using var c = ImageIO.ReadBatch([cleanPath], channels, size).to(device);
-                report += $"; PSNR against the clean image {RoundTrip.Metrics(c, result).Psnr[0]:F2} dB (bilinear upsampling {RoundTrip.Metrics(c, bilinear).Psnr[0]:F2} dB)";
+                double psnr = RoundTrip.Metrics(c, result).Psnr[0], psnrBilinear = RoundTrip.Metrics(c, bilinear).Psnr[0];
+                EditOutputs.Psnr(Path.GetDirectoryName(written)!, [("superres", psnr), ("bilinear", psnrBilinear)]);
+                report += $"; PSNR against the clean image {psnr:F2} dB (bilinear upsampling {psnrBilinear:F2} dB; psnr.csv)";
             }
             Console.WriteLine(report);
             return 0;

@@ -9,8 +9,8 @@ namespace Bcm.Reports;
 /// <summary>
 /// The files of the editing commands, written by the library so that the CLI, the studio and a library user get the
 /// same ones: <c>interpolate</c> (strip.png, path.safetensors), <c>inpaint</c> (inpainted.png, rounds.png),
-/// <c>superres</c> (superres.png, rounds.png), <c>restore</c> and <c>edit</c> (one PNG) and <c>purify</c>
-/// (NAME.purified.png). Each method returns the path of the main file.
+/// <c>superres</c> (superres.png, rounds.png), <c>restore</c> and <c>edit</c> (one PNG), <c>purify</c>
+/// (NAME.purified.png), and psnr.csv beside them when a clean reference is given. Each method returns the path of the main file.
 /// </summary>
 public static class EditOutputs
 {
@@ -53,6 +53,20 @@ public static class EditOutputs
         string main = Path.Combine(outDir, fileName);
         using (var r0 = result[0]) ImageIO.SavePng(r0, main);
         return main;
+    }
+
+    /// <summary>
+    /// psnr.csv: the PSNR on [0, 1] of each named image against a reference (<c>--clean</c>), at full precision, so that a
+    /// number quoted from an edit comes from a file.
+    /// </summary>
+    public static string Psnr(string outDir, IEnumerable<(string Image, double Psnr)> rows)
+    {
+        Directory.CreateDirectory(outDir);
+        var csv = new IO.CsvTable(["image", "psnr_db"], "R");
+        foreach (var (image, psnr) in rows) csv.Row(image, psnr);
+        string path = Path.Combine(outDir, "psnr.csv");
+        csv.Write(path);
+        return path;
     }
 
     /// <summary>Each purified image as NAME.purified.png, NAME its input file's name without extension.</summary>

@@ -345,6 +345,18 @@ public sealed class CliTests
         AssertCleanError(Bcm("interpolate", Path.Combine(dir, "strip.png"), "--checkpoint", TinyRun.Value), "exactly two images");
     }
 
+    // psnr.csv holds, at full precision, the two PSNRs the command printed (to two decimals).
+    private static void AssertPsnrFile(string dir, string printed, string pattern, string first, string second)
+    {
+        var m = System.Text.RegularExpressions.Regex.Match(printed, pattern);
+        Assert.True(m.Success, printed);
+        var rows = File.ReadAllLines(Path.Combine(dir, "psnr.csv"));
+        Assert.Equal("image,psnr_db", rows[0]);
+        Assert.Equal([$"\"{first}\",", $"\"{second}\","], rows[1..].Select(r => r[..(r.IndexOf(',') + 1)]));
+        for (int i = 0; i < 2; i++)
+            Assert.Equal(m.Groups[i + 1].Value, double.Parse(rows[i + 1].Split(',')[1], System.Globalization.CultureInfo.InvariantCulture).ToString("F2", System.Globalization.CultureInfo.InvariantCulture));
+    }
+
     [Trait("Category", "Slow")]
     [Fact]
     public void InpaintDegradeRestoreAndEditWriteTheirOutputs()
@@ -366,6 +378,7 @@ public sealed class CliTests
         var restore = Bcm("restore", jpeg, "--clean", png, "--checkpoint", TinyRun.Value, "--out", dir);
         Assert.True(restore.Code == 0, restore.Err);
         Assert.Matches(@"PSNR against the clean image \d+\.\d+ dB before, \d+\.\d+ dB after", restore.Out);
+        AssertPsnrFile(dir, restore.Out, @"(\d+\.\d+) dB before, (\d+\.\d+) dB after", "input", "restored");
         var edit = Bcm("edit", png, "--levels", "5", "--checkpoint", TinyRun.Value, "--out", dir);
         Assert.True(edit.Code == 0, edit.Err);
         Assert.True(File.Exists(Path.Combine(dir, "edited.png")));
@@ -376,7 +389,8 @@ public sealed class CliTests
         string small = Path.Combine(dir, "digit.down2.png");
         var sr = Bcm("superres", small, "--factor", "2", "--clean", png, "--levels", "10,1.2", "--checkpoint", TinyRun.Value, "--out", dir);
         Assert.True(sr.Code == 0, sr.Err);
-        Assert.Matches(@"PSNR against the clean image \d+\.\d+ dB \(bilinear upsampling \d+\.\d+ dB\)", sr.Out);
+        Assert.Matches(@"PSNR against the clean image \d+\.\d+ dB \(bilinear upsampling \d+\.\d+ dB", sr.Out);
+        AssertPsnrFile(dir, sr.Out, @"(\d+\.\d+) dB \(bilinear upsampling (\d+\.\d+) dB", "superres", "bilinear");
         Assert.True(File.Exists(Path.Combine(dir, "superres.png")));
         AssertCleanError(Bcm("superres", png, "--factor", "2", "--checkpoint", TinyRun.Value), "superres takes a 4x4 image (the model's 8x8 divided by --factor 2)");
 
