@@ -81,15 +81,21 @@ public sealed class ExportTests
     {
         // An EDM baseline's weights have u parameters like a BCM's: without the recorded kind it would load back as a BCM.
         var dir = TestPaths.NewTempDir();
-        foreach (var (objective, ctOnly, kind) in new[] { ("edm", false, ModelKind.Denoiser), ("bct", true, ModelKind.ConsistencyModel), ("bct", false, ModelKind.Bcm) })
+        foreach (var (objective, ctOnly, kind) in new[] { ("edm", false, ModelKind.Denoiser), ("bct", true, ModelKind.ConsistencyModel), ("bct", false, ModelKind.Bcm),
+                     (JpegRestorerObjective.ObjectiveName, false, ModelKind.Denoiser) })
         {
             var run = Path.Combine(dir, $"{objective}-{ctOnly}");
-            using (var t = Trainer.OpenOrResume(Presets.Get("tiny") with { Steps = 1, CheckpointEvery = 1, SampleEvery = 0, Objective = objective, CtOnly = ctOnly }, run)) t.Run();
+            var options = JpegRestorerObjective.Prepare(Presets.Get("tiny") with { Steps = 1, CheckpointEvery = 1, SampleEvery = 0, Objective = objective, CtOnly = ctOnly });
+            using (var t = Trainer.OpenOrResume(options, run)) t.Run();
             string file = Path.Combine(run + "-export", "model.safetensors");
             ModelExport.Write(run, file);
             using var loaded = ModelLoader.Load(file);
             Assert.Equal(kind, loaded.Kind);
             Assert.Equal(kind, ModelKinds.Read(file));
+            // The official arguments describe the weights: a restorer's input convolution also takes the JPEG image.
+            var (entries, written) = SafeTensors.Inspect(file);
+            Assert.Equal(entries["input_blocks.0.0.weight"].Shape[1].ToString(System.Globalization.CultureInfo.InvariantCulture), written["in_channels"]);
+            Assert.Equal(loaded.Config.ConditionChannelCount > 0 ? "2" : "1", written["in_channels"]);
         }
         // A kind bcm does not know is refused by name, not guessed.
         string edm = Path.Combine(dir, "edm-False-export", "model.safetensors");
