@@ -2,10 +2,10 @@
 # Remakes every picture and number of docs/mnist from the MNIST model (runs/mnist), from the repository root:
 #   bash docs/mnist/make.sh          (or BCM=path/to/Bcm.Cli bash docs/mnist/make.sh)
 # Scratch outputs go to $OUT (default out/mnist-doc); the pictures and the numbers the page quotes (CSV) are copied
-# into docs/mnist, and everything printed is in $OUT/log.txt. About 6 minutes.
+# into docs/mnist, and everything printed is in $OUT/log.txt. About 3 minutes.
 set -euo pipefail
 BCM=${BCM:-./bcm}
-R=${RUN:-runs/mnist}
+R=${RUN:-models/mnist/bcm/model.safetensors}
 D=mnist:../shared/data/mnist
 O=${OUT:-out/mnist-doc}
 DOC=docs/mnist

@@ -32,7 +32,7 @@ public sealed partial class CommittedModelsTests
         }
         // Nothing committed without a row.
         var present = Directory.EnumerateFiles(Path.Combine(TestPaths.Root, "models"), "*.safetensors", SearchOption.AllDirectories).Select(Path.GetFullPath);
-        Assert.Empty(present.Where(f => !listed.Contains(f)));
+        Assert.DoesNotContain(present, f => !listed.Contains(f));
     }
 
     // | `models/mnist/bcm` | bcm | 813,793 | … | sha256 |

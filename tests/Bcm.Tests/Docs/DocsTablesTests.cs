@@ -20,7 +20,7 @@ namespace Bcm.Tests;
 public sealed partial class DocsTablesTests
 {
     /// <summary>The documents whose numbers are checked against files (here and by <see cref="DocsNumbersTests"/>).</summary>
-    internal static readonly string[] Documents = ["README.md", "docs/results.md", "docs/guides/results-overview.md"];
+    internal static readonly string[] Documents = ["README.md", "docs/results.md", "docs/guides/results-overview.md", "docs/mnist/README.md", "docs/guides/features.md"];
 
     [Fact]
     public void EveryMarkedTableEqualsItsFile()
