@@ -64,18 +64,23 @@ public static class ModelCard
         string? run = RunOf(loaded.Source);
         var md = new StringBuilder();
         md.AppendLine($"# {(o is null ? Path.GetFileNameWithoutExtension(loaded.Source) : $"{o.Preset} ({loaded.Kind.Describe()})")}: a model exported by bcm\n");
+        bool restorer = loaded.Config.ConditionChannelCount > 0;
         md.AppendLine(loaded.Kind != ModelKind.Denoiser
             ? "A Bidirectional Consistency Model (Li & He, 2024, arXiv 2403.18035): one network f(x, t, u) that jumps along the " +
               "probability-flow ODE of a diffusion model from noise level t to u in either direction: one-step generation " +
               "(t = 80 → u = 0.002), one-step inversion (u > t), and few-step samplers.\n"
-            : "An EDM diffusion denoiser trained by bcm as a baseline (`--objective edm`): the network ignores u; sample it with " +
-              "an ODE solver (`bcm sample --plan heun:K`), or fine-tune a BCM from it (`bcm train --init-from`).\n");
+            : restorer
+                ? "A task-specific JPEG restorer trained by bcm as a baseline (`--objective palette`, Palette-style): an EDM denoiser " +
+                  "whose input is the noisy image with the JPEG image concatenated to it; it restores by solving the ODE from noise " +
+                  "given the JPEG image (`bcm restore --nfe … --restorer`).\n"
+                : "An EDM diffusion denoiser trained by bcm as a baseline (`--objective edm`): the network ignores u; sample it with " +
+                  "an ODE solver (`bcm sample --plan heun:K`), or fine-tune a BCM from it (`bcm train --init-from`).\n");
         md.AppendLine("## Architecture\n");
         md.AppendLine(loaded.Config switch
         {
             UNetConfig u => $"The ADM UNet of the official BCM code (`UNetModel` in `cm/unet_bcf.py`): {u.ImageSize}×{u.ImageSize}×{u.InChannels} images, " +
                             $"{u.ModelChannels} channels × ({string.Join(", ", u.ChannelMult)}), {u.NumResBlocks} residual blocks a level, attention at " +
-                            $"downsampling factors ({string.Join(", ", u.AttentionResolutions)}), {(u.NumClasses == 0 ? "unconditional" : $"{u.NumClasses} classes")}; " +
+                            $"downsampling factors ({string.Join(", ", u.AttentionResolutions)}), {(u.ConditionChannels > 0 ? $"conditioned on a {u.ConditionChannels}-channel image concatenated to its input" : u.NumClasses == 0 ? "unconditional" : $"{u.NumClasses} classes")}; " +
                             $"{parameters:N0} parameters. The constructor's arguments are in `config.json` (`unet_args`) and in the weights' metadata.",
             MlpConfig m => $"bcm's residual MLP for vectors: dimension {m.Dim}, {m.Blocks} blocks of {m.Hidden}; {parameters:N0} parameters.",
             _ => $"{parameters:N0} parameters.",

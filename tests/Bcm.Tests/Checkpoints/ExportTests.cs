@@ -96,6 +96,8 @@ public sealed class ExportTests
             var (entries, written) = SafeTensors.Inspect(file);
             Assert.Equal(entries["input_blocks.0.0.weight"].Shape[1].ToString(System.Globalization.CultureInfo.InvariantCulture), written["in_channels"]);
             Assert.Equal(loaded.Config.ConditionChannelCount > 0 ? "2" : "1", written["in_channels"]);
+            string card = File.ReadAllText(Path.Combine(run + "-export", "README.md"));
+            Assert.Equal(objective == JpegRestorerObjective.ObjectiveName, card.Contains("JPEG restorer") && card.Contains("conditioned on a 1-channel image"));
         }
         // A kind bcm does not know is refused by name, not guessed.
         string edm = Path.Combine(dir, "edm-False-export", "model.safetensors");
