@@ -90,7 +90,7 @@ public sealed class UNet : Module<Tensor, Tensor, Tensor, Tensor?, Tensor>, IBcm
 
         public void InputBlocks(ModuleList<EmbedSequential> blocks)
         {
-            long inputs = config.InChannels + config.ConditionChannels; // a conditioning image is concatenated to the input
+            long inputs = config.InputChannels; // a conditioning image is concatenated to the input
             blocks.Add(new EmbedSequential(Layers.Conv3x3(inputs, Channels)));
             Macs += inputs * Channels * 9 * Resolution(1) * Resolution(1);
             Activations += Channels * Resolution(1) * Resolution(1);

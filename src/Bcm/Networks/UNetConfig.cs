@@ -37,6 +37,8 @@ public sealed record UNetConfig : NetworkConfig
     [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingDefault)] public int ConditionChannels { get; init; }
     /// <inheritdoc/>
     [JsonIgnore] public override int ConditionChannelCount => ConditionChannels;
+    /// <summary>Channels the input convolution takes: the sample's, and a conditioning image's concatenated to it (the official <c>in_channels</c>).</summary>
+    [JsonIgnore] public int InputChannels => InChannels + ConditionChannels;
     /// <summary>Shape of one sample: [channels, size, size].</summary>
     [JsonIgnore] public override long[] SampleShape => [InChannels, ImageSize, ImageSize];
     /// <summary>Dropout rate of the residual blocks at the two highest resolutions (input levels 0-1 and the matching output levels); see <see cref="DropoutHighRes"/>.</summary>

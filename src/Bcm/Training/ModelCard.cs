@@ -27,7 +27,7 @@ public static class ModelCard
         if (loaded.Config is UNetConfig u)
             config["unet_args"] = new JsonObject
             {
-                ["image_size"] = u.ImageSize, ["in_channels"] = u.InChannels + u.ConditionChannels, ["model_channels"] = u.ModelChannels, ["out_channels"] = u.OutChannels,
+                ["image_size"] = u.ImageSize, ["in_channels"] = u.InputChannels, ["model_channels"] = u.ModelChannels, ["out_channels"] = u.OutChannels,
                 ["num_res_blocks"] = u.NumResBlocks, ["attention_resolutions"] = new JsonArray(u.AttentionResolutions.Select(v => (JsonNode)v).ToArray()),
                 ["dropout"] = u.Dropout, ["channel_mult"] = new JsonArray(u.ChannelMult.Select(v => (JsonNode)v).ToArray()),
                 ["num_classes"] = u.NumClasses == 0 ? null : u.NumClasses, ["num_head_channels"] = u.NumHeadChannels,

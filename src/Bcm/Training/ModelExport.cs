@@ -117,7 +117,7 @@ public static class ModelExport
         return new Dictionary<string, string>
         {
             ["image_size"] = I(u.ImageSize),
-            ["in_channels"] = I(u.InChannels + u.ConditionChannels), // a conditioning image (a JPEG restorer's) is concatenated to the input
+            ["in_channels"] = I(u.InputChannels), // with a conditioning image (a JPEG restorer's), as the input convolution takes it
             ["model_channels"] = I(u.ModelChannels),
             ["out_channels"] = I(u.OutChannels),
             ["num_res_blocks"] = I(u.NumResBlocks),
