@@ -19,15 +19,14 @@ run() { echo "\$ bcm $*"; $BCM "$@"; }
 mkdir -p $O
 
 [ -f classifiers/cifar10-subset-32.safetensors ] || { echo "classifiers/cifar10-subset-32.safetensors is missing (see docs/results/cifar/make.sh)"; exit 2; }
-# 1. The EDM run of section 8, 4,500 steps (a run folder that already holds them is kept as it is).
-[ -f runs/cifar-edm/checkpoints/ckpt-00004500.safetensors ] || [ -f runs/cifar-edm-6750/checkpoints/ckpt-00006750.safetensors ] ||
-  run train --preset cifar10-cpu --data $D --objective edm --steps 4500 --threads 1 --out runs/cifar-edm
-# 2. Both routes from its step 4,500, side by side at one thread each: a copy of the run continued to 6,750 steps
-#    (a resumed run repeats the uninterrupted one exactly), and the BCM fine-tuned from it for 750 steps.
-[ -d runs/cifar-edm-6750 ] || cp -r runs/cifar-edm runs/cifar-edm-6750
-run train --out runs/cifar-edm-6750 --steps 6750 --threads 1 > $O/train-edm-6750.log 2>&1 &
+# 1. The EDM run of section 8 (same command, its own folder), 4,500 steps, every checkpoint of its second half kept.
+[ -f runs/cifar-edm-long/checkpoints/ckpt-00004500.safetensors ] ||
+  run train --preset cifar10-cpu --data $D --objective edm --steps 4500 --keep 30 --threads 1 --out runs/cifar-edm-long
+# 2. Both routes from its step 4,500, side by side at one thread each: the run resumed to 6,750 steps (a resumed run
+#    repeats the uninterrupted one exactly), and the BCM fine-tuned from its step-4,500 checkpoint for 750 steps.
+run train --out runs/cifar-edm-long --steps 6750 --threads 1 > $O/train-edm-6750.log 2>&1 &
 edm=$!
-run train --preset cifar10-cpu --data $D --init-from runs/cifar-edm/checkpoints/ckpt-00004500.safetensors --fixed-scales 321 --steps 750 \
+run train --preset cifar10-cpu --data $D --init-from runs/cifar-edm-long/checkpoints/ckpt-00004500.safetensors --fixed-scales 321 --steps 750 \
   --threads 1 --out runs/cifar-from-edm > $O/train-from-edm.log 2>&1 &
 bcm=$!
 wait $edm; wait $bcm
@@ -35,8 +34,8 @@ cp runs/cifar-from-edm/report/training-report.json $O/training-report-from-edm.j
 # 3. Generation and round trips: the fine-tuned BCM at 1-4 NFE (and its 1-, 2- and 4-jump inversions) against the
 #    continued EDM model with DPM-Solver++(2M) at 3-9 NFE and Heun at 19 NFE (its best in section 8), 500 samples against
 #    500 test images, round trips of 64 test images. The start (EDM at 4,500) is measured the same way beside them.
-run eval -c runs/cifar-from-edm --baseline runs/cifar-edm-6750 --data $D -n 500 --inversion-images 64 --inversion-plans invert1,invert2,invert4 \
+run eval -c runs/cifar-from-edm --baseline runs/cifar-edm-long --data $D -n 500 --inversion-images 64 --inversion-plans invert1,invert2,invert4 \
   --baseline-solvers dpmpp2m,heun --baseline-nfe 4,6,8,10,20 --inversion-nfe 4,10 --threads 2 --out $O/eval
-run eval -c runs/cifar-from-edm --baseline runs/cifar-edm/checkpoints/ckpt-00004500.safetensors --data $D -n 500 --inversion-images 64 \
+run eval -c runs/cifar-from-edm --baseline runs/cifar-edm-long/checkpoints/ckpt-00004500.safetensors --data $D -n 500 --inversion-images 64 \
   --inversion-plans invert4 --plans onestep --baseline-solvers dpmpp2m --baseline-nfe 4,6,8,10 --inversion-nfe 4,10 --threads 2 --out $O/eval-start
 echo done
