@@ -22,8 +22,13 @@ public sealed class OnnxNetwork : IBcmNetwork
     /// <param name="model">The model's bytes.</param>
     /// <param name="config">The network's configuration (shape, classes).</param>
     /// <param name="threads">Intra-op threads (0: ONNX Runtime's default).</param>
-    public OnnxNetwork(byte[] model, NetworkConfig config, int threads = 0)
+    /// <param name="weightsFingerprint">
+    /// The <see cref="IBcmNetwork.WeightsFingerprint"/> of the network the graph was written from; not given, the SHA-256 of
+    /// the graph's bytes, which no libtorch network shares (a measurement saved with one is then not resumed with the other).
+    /// </param>
+    public OnnxNetwork(byte[] model, NetworkConfig config, int threads = 0, string? weightsFingerprint = null)
     {
+        WeightsFingerprint = weightsFingerprint ?? "ONNX:" + Convert.ToHexString(System.Security.Cryptography.SHA256.HashData(model));
         var options = new SessionOptions { GraphOptimizationLevel = GraphOptimizationLevel.ORT_ENABLE_ALL, IntraOpNumThreads = threads, InterOpNumThreads = 1 };
         module = new SessionModule(new InferenceSession(model, options));
         options.Dispose();
@@ -36,7 +41,8 @@ public sealed class OnnxNetwork : IBcmNetwork
     }
 
     /// <summary>The ONNX Runtime network of a libtorch one: its graph written, then loaded into a session.</summary>
-    public static OnnxNetwork From(IBcmNetwork network, int threads = 0) => new(OnnxExport.Build(network), network.Config, threads);
+    public static OnnxNetwork From(IBcmNetwork network, int threads = 0) =>
+        new(OnnxExport.Build(network), network.Config, threads, network.WeightsFingerprint);
 
     /// <inheritdoc/>
     public long[] SampleShape => sampleShape;
@@ -46,6 +52,8 @@ public sealed class OnnxNetwork : IBcmNetwork
     public nn.Module Module => module;
     /// <inheritdoc/>
     public long MacsPerSample { get; }
+    /// <inheritdoc/>
+    public string WeightsFingerprint { get; }
     /// <inheritdoc/>
     public NetworkConfig Config { get; }
 

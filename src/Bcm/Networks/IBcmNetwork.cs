@@ -20,6 +20,12 @@ public interface IBcmNetwork
     /// <summary>The module that owns the parameters (for optimisers, state dicts, train/eval mode).</summary>
     TorchSharp.torch.nn.Module Module { get; }
 
+    /// <summary>
+    /// SHA-256 of the weights' values (<see cref="Tensors.TensorFingerprint"/> of the module's state dict): the same for a
+    /// network and for that network run by another engine, so that a saved measurement resumes only with its weights.
+    /// </summary>
+    string WeightsFingerprint => Tensors.TensorFingerprint.Of(Module.state_dict().Values);
+
     /// <summary>Multiply-accumulates of one forward pass for one sample (for throughput figures).</summary>
     long MacsPerSample { get; }
 

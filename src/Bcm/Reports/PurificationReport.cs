@@ -201,28 +201,16 @@ public static class PurificationReport
         {
             string dir = Path.Combine(outDir, "progress");
             Directory.CreateDirectory(dir);
-            string fingerprint = Fingerprint([images, labels]);
+            string fingerprint = TensorFingerprint.Of([images, labels]);
             string what = System.Text.Json.JsonSerializer.Serialize(new { options.Queries, options.LinfEpsilon, options.L2Budget, options.SimBaStep, options.Seed, options.EotDraws, options.Chunk,
                 Images = images.shape[0], Fingerprint = fingerprint,
-                Model = Fingerprint(model.Network.Module.state_dict().Values), Classifier = Fingerprint(classifier.state_dict().Values) }, JsonFormat.Options);
+                Model = model.Network.WeightsFingerprint, Classifier = TensorFingerprint.Of(classifier.state_dict().Values) }, JsonFormat.Options);
             string file = Path.Combine(dir, "measurement.json");
             if (File.Exists(file) && InputFile.ReadAllText(file, 1 << 16, "measurement description") != what)
                 throw new Errors.BadInputException($"{dir} holds the progress of another measurement (other images, model, classifier, attack settings, seed or --chunk): " +
                                                    "use another --out, or delete that folder to start again");
             AtomicFile.WriteAllText(file, what);
             return new Progress(dir);
-        }
-
-        // SHA-256 of the tensors' values as float32, in order (names and shapes are the code's; the values are the run's).
-        private static string Fingerprint(IEnumerable<Tensor> tensors)
-        {
-            using var hash = System.Security.Cryptography.IncrementalHash.CreateHash(System.Security.Cryptography.HashAlgorithmName.SHA256);
-            foreach (var t in tensors)
-            {
-                using var values = t.detach().cpu().flatten().to(ScalarType.Float32);
-                hash.AppendData(System.Runtime.InteropServices.MemoryMarshal.AsBytes(values.data<float>().ToArray().AsSpan()));
-            }
-            return Convert.ToHexString(hash.GetHashAndReset());
         }
 
         private string FileOf(string defence, string attack, int first) =>

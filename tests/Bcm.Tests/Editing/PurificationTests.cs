@@ -173,6 +173,11 @@ public sealed class PurificationTests
         Assert.All(first, r => Assert.InRange(r.RobustAccuracy * 7, -1e-9, 7 + 1e-9));
         Assert.All(first, r => Assert.Equal(Math.Round(r.CleanAccuracy * 7), r.CleanAccuracy * 7, 9));
 
+        // The same weights run by ONNX Runtime are the same model: the saved progress is read, not refused or measured again.
+        using (var onnx = new Model.BcmModel(Onnx.OnnxNetwork.From(model.Network, threads: 1)))
+            Assert.Equal(first.Select(Numbers), PurificationReport.Write(onnx, net, images, labels, dir, options).Select(Numbers));
+        Assert.All(Directory.GetFiles(progress, "*_*_*.json"), f => Assert.True(f == lost || written[f] == File.GetLastWriteTimeUtc(f), f));
+
         // Progress of another measurement (here: other EOT draws) is refused, not mixed in.
         var e = Assert.Throws<Errors.BadInputException>(() => PurificationReport.Write(model, net, images, labels, dir, options with { EotDraws = 3 }));
         Assert.Contains("another measurement", e.Message);

@@ -84,6 +84,22 @@ public sealed class OnnxTests(ITestOutputHelper output)
     }
 
     [Fact]
+    public void AnOnnxNetworkHasTheWeightsFingerprintOfTheNetworkItWasWrittenFrom()
+    {
+        using var loaded = ModelLoader.Load(TestModels.TinyRun.Value);
+        using var onnx = new Disposer(OnnxNetwork.From(loaded.Model.Network, threads: 1));
+        string torchPrint = loaded.Model.Network.WeightsFingerprint;
+        Assert.Equal(torchPrint, onnx.Network.WeightsFingerprint);
+        Assert.Matches("^[0-9A-F]{64}$", torchPrint);
+        Assert.NotEqual(Convert.ToHexString(System.Security.Cryptography.SHA256.HashData([])), torchPrint); // not the hash of nothing
+        using var other = TestModels.RandomTiny(5);
+        Assert.NotEqual(torchPrint, other.Network.WeightsFingerprint);
+        // A graph read from a file does not know the weights it was written from: its fingerprint is no libtorch network's.
+        using var fromBytes = new Disposer(new OnnxNetwork(OnnxExport.Build(loaded.Model.Network), loaded.Config, threads: 1));
+        Assert.StartsWith("ONNX:", fromBytes.Network.WeightsFingerprint);
+    }
+
+    [Fact]
     public void ABcmModelOverTheOnnxNetworkSamplesAndInvertsAsTheLibtorchOne()
     {
         using var loaded = ModelLoader.Load(TestModels.TinyRun.Value);
