@@ -43,7 +43,9 @@ public static class PurificationReport
         /// <summary>
         /// Images attacked at a time, each chunk's results saved in <c>progress/</c> so that an interrupted measurement
         /// resumes at the chunk it was in; 0 (the default): all at once, nothing saved until the end of each row. A chunk's
-        /// attack draws from its own seed, so chunked and unchunked runs are different (equally valid) draws.
+        /// attack draws from its own seed, so chunked and unchunked runs are different (equally valid) draws. Processes that
+        /// measure different defences (<see cref="Methods"/>) of one measurement may share a folder: each report holds every
+        /// row the folder has finished.
         /// </summary>
         public int Chunk { get; init; }
 
@@ -102,16 +104,22 @@ public static class PurificationReport
         var rows = new List<Row>();
         Directory.CreateDirectory(outDir);
         var saved = options.Chunk > 0 ? Progress.Open(outDir, options, images, labels, model, classifier) : null;
+        int n = (int)images.shape[0];
         foreach (var (method, sigma) in defences)
-            foreach (var attack in new[] { "square-linf", "simba-l2" })
+            foreach (var attack in AttackNames)
             {
                 var row = Measure(model, classifier, images, labels, method, sigma, attack, options, saved, log);
                 rows.Add(row);
                 progress?.Report(row);
-                WriteFiles(rows, options, images.shape[0], outDir); // after every row: a long run can be read as it goes
+                // After every row, so that a long run can be read as it goes; with saved progress the report also holds the
+                // rows that other processes measuring other defences into the same folder have finished.
+                WriteFiles([.. rows, .. saved?.FinishedRows(n, options).Where(r => !rows.Any(own => own.Defence == r.Defence && own.Attack == r.Attack)) ?? []],
+                    options, n, outDir);
             }
         return rows;
     }
+
+    private static readonly string[] AttackNames = ["square-linf", "simba-l2"];
 
     /// <summary>What one chunk of images gave under one defence and attack, per image.</summary>
     /// <param name="First">Index of the chunk's first image.</param>
@@ -145,6 +153,13 @@ public static class PurificationReport
             if (saved is not null) log?.Report($"{defence} {attack}: images {first}..{first + count - 1} of {n} done ({result.Seconds:F0} s)");
             parts.Add(result);
         }
+        return Summarise(defence, method, sigma, attack, parts, options);
+    }
+
+    // A row from the results of every chunk of one defence and attack.
+    private static Row Summarise(string defence, string method, double sigma, string attack, List<ChunkResult> parts, Options options)
+    {
+        int n = parts.Sum(p => p.Clean.Length);
         bool[] Join(Func<ChunkResult, bool[]> of) => parts.SelectMany(of).ToArray();
         var fooled = Join(p => p.Fooled);
         var queries = parts.SelectMany(p => p.Queries).ToArray();
@@ -238,6 +253,37 @@ public static class PurificationReport
         }
 
         public void Save(string defence, string attack, ChunkResult result) => JsonFormat.Write(FileOf(defence, attack, result.First), result);
+
+        /// <summary>
+        /// The rows of every defence and attack whose chunks of the <paramref name="n"/> images are all saved here, whichever
+        /// process measured them (several may measure different defences into one folder): no defence first, then the
+        /// purifiers by name and σ*, Square before SimBA.
+        /// </summary>
+        public IEnumerable<Row> FinishedRows(int n, Options options)
+        {
+            int chunk = Math.Min(options.Chunk, n);
+            // File names are METHOD_SIGMA_ATTACK_FIRST, or none_ATTACK_FIRST (see FileOf).
+            static (string Method, double Sigma, string Attack)? Parse(string[] p) => p switch
+            {
+                ["none", var attack, _] => ("none", 0.0, attack),
+                [var method, var sigma, var attack, _] when Purification.AllMethods.Contains(method)
+                    && double.TryParse(sigma, NumberStyles.Float, CultureInfo.InvariantCulture, out double level) => (method, level, attack),
+                _ => null,
+            };
+            var found = Directory.EnumerateFiles(dir, "*.json")
+                .Select(f => Parse(Path.GetFileNameWithoutExtension(f).Split('_')))
+                .OfType<(string Method, double Sigma, string Attack)>()
+                .Where(d => AttackNames.Contains(d.Attack))
+                .Distinct()
+                .OrderBy(d => d.Method != "none").ThenBy(d => d.Method, StringComparer.Ordinal).ThenBy(d => d.Sigma).ThenBy(d => Array.IndexOf(AttackNames, d.Attack));
+            foreach (var (method, sigma, attack) in found)
+            {
+                string defence = method == "none" ? "none" : $"{method}@{sigma.ToString("R", CultureInfo.InvariantCulture)}";
+                var parts = new List<ChunkResult>();
+                for (int first = 0; first < n && Load(defence, attack, first, Math.Min(chunk, n - first)) is { } part; first += chunk) parts.Add(part);
+                if (parts.Sum(p => p.Clean.Length) == n) yield return Summarise(defence, method, sigma, attack, parts, options);
+            }
+        }
     }
 
     private static void WriteFiles(List<Row> rows, Options options, long images, string outDir)
@@ -262,7 +308,7 @@ public static class PurificationReport
         foreach (var r in rows)
             foreach (var (q, a) in r.Curve ?? []) csv.Row(r.Defence, r.Attack, q, a);
         csv.Write(Path.Combine(outDir, "purification-curve.csv"));
-        foreach (var attack in new[] { "square-linf", "simba-l2" })
+        foreach (var attack in AttackNames)
         {
             var plot = new Imaging.Plot { Title = $"{attack}: robust accuracy over queries (the attacker's view)", XLabel = "queries per image", YLabel = "accuracy", LogX = true };
             foreach (var r in rows.Where(r => r.Attack.StartsWith(attack, StringComparison.Ordinal) && r.Curve is { Count: > 0 }))

@@ -169,6 +169,8 @@ public sealed class PurificationTests
         static object Numbers(PurificationReport.Row r) => (r.Defence, r.Attack, r.CleanAccuracy, r.RobustAccuracy, r.AttackerSuccess, r.MeanQueries, string.Join(";", r.Curve!));
         Assert.Equal(first.Select(Numbers), second.Select(Numbers));
         Assert.True(File.Exists(lost) && File.Exists(Path.Combine(dir, "purification.csv")));
+        var bcm1Lines = File.ReadAllLines(Path.Combine(dir, "purification.csv")).Where(l => l.StartsWith("\"bcm1@0.3\"", StringComparison.Ordinal)).ToArray();
+        Assert.Equal(2, bcm1Lines.Length);
         Assert.All(written.Where(w => w.Key != lost), w => Assert.Equal(w.Value, File.GetLastWriteTimeUtc(w.Key)));
         Assert.All(first, r => Assert.InRange(r.RobustAccuracy * 7, -1e-9, 7 + 1e-9));
         Assert.All(first, r => Assert.Equal(Math.Round(r.CleanAccuracy * 7), r.CleanAccuracy * 7, 9));
@@ -177,6 +179,15 @@ public sealed class PurificationTests
         using (var onnx = new Model.BcmModel(Onnx.OnnxNetwork.From(model.Network, threads: 1)))
             Assert.Equal(first.Select(Numbers), PurificationReport.Write(onnx, net, images, labels, dir, options).Select(Numbers));
         Assert.All(Directory.GetFiles(progress, "*_*_*.json"), f => Assert.True(f == lost || written[f] == File.GetLastWriteTimeUtc(f), f));
+
+        // Another process measuring other defences into the same folder: its own rows are returned, and its report holds
+        // every finished row of the folder, the first process's included, with the same numbers.
+        var bcm2Rows = PurificationReport.Write(model, net, images, labels, dir, options with { Methods = ["bcm2"] });
+        Assert.Equal(["none", "none", "bcm2@0.3", "bcm2@0.3"], bcm2Rows.Select(r => r.Defence));
+        var report = File.ReadAllLines(Path.Combine(dir, "purification.csv"));
+        Assert.Equal(1 + 6, report.Length);
+        Assert.Equal(["\"none\"", "\"none\"", "\"bcm2@0.3\"", "\"bcm2@0.3\"", "\"bcm1@0.3\"", "\"bcm1@0.3\""], report.Skip(1).Select(l => l.Split(',')[0]));
+        Assert.Equal(bcm1Lines, report.Where(l => l.StartsWith("\"bcm1@0.3\"", StringComparison.Ordinal)));
 
         // Progress of another measurement (here: other EOT draws) is refused, not mixed in.
         var e = Assert.Throws<Errors.BadInputException>(() => PurificationReport.Write(model, net, images, labels, dir, options with { EotDraws = 3 }));
