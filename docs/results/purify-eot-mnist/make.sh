@@ -13,9 +13,9 @@ D=mnist:../shared/data/mnist@test
 O=docs/results/purify-eot-mnist
 # σ* = 0.25 for every purifier: the level at which bcm1's worse robust accuracy of the two attacks is highest in
 # section 5 (images 0-499, 50 queries, no EOT); the comparator at the same σ* and NFE.
-# The networks run on ONNX Runtime (2.5x libtorch's rate for this UNet at one thread here: bcm bench --onnx); the
-# chunks saved before 2026-12-03 20:30 UTC ran on libtorch. The engines agree to 1e-5 of the output's scale, and a
-# chunk of 25 images measured on both (bcm1, SimBA and Square, 100 queries) gave identical per-image outcomes.
+# The networks run on ONNX Runtime (2.5x libtorch's rate for this UNet at one thread here: bcm bench --onnx). The
+# engines agree to 1e-5 of the output's scale, and a chunk of 25 images measured on both (bcm1, SimBA and Square,
+# 100 queries) gave identical per-image outcomes.
 COMMON="--data $D --offset 500 -n 500 --levels 0.25 --queries 1000 --eot-draws 8 --chunk 25 --threads 1 --engine onnx"
 $BCM purify -c models/mnist/bcm/model.safetensors $COMMON --methods bcm1,bcm2 --out $O/bcm > $O/bcm.log 2>&1 &
 bcm_pid=$!

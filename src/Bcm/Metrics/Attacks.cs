@@ -14,10 +14,19 @@ public delegate Tensor BlackBox(Tensor images, int query);
 /// <param name="Adversarial">The attacked images, in [−1, 1], within the budget of the originals.</param>
 /// <param name="Queries">Queries each image took (the attack stops for an image once it is misclassified).</param>
 /// <param name="Fooled">Whether the attacker saw the image misclassified within its budget.</param>
-public sealed record AttackResult(Tensor Adversarial, int[] Queries, bool[] Fooled) : IDisposable
+/// <param name="Snapshots">
+/// When asked for, the attacked images as they stood after each image's q-th query, for each budget q asked (an image
+/// the attack had stopped on before q: as it was left), in [−1, 1]; the last budget's equal <see cref="Adversarial"/>
+/// when it is the attack's query budget.
+/// </param>
+public sealed record AttackResult(Tensor Adversarial, int[] Queries, bool[] Fooled, Tensor[]? Snapshots = null) : IDisposable
 {
-    /// <summary>Frees the attacked images.</summary>
-    public void Dispose() => Adversarial.Dispose();
+    /// <summary>Frees the attacked images and the snapshots.</summary>
+    public void Dispose()
+    {
+        Adversarial.Dispose();
+        foreach (var t in Snapshots ?? []) t.Dispose();
+    }
 }
 
 /// <summary>
@@ -41,7 +50,9 @@ public static class Attacks
     /// <param name="queries">Query budget per image, the initial query included.</param>
     /// <param name="seed">Seed of the attack's own choices.</param>
     /// <param name="pInit">Initial share of pixels in the window.</param>
-    public static AttackResult SquareLinf(BlackBox model, Tensor images, Tensor labels, double epsilon, int queries, long seed, double pInit = 0.8)
+    /// <param name="snapshots">Query budgets at which to keep the attacked images (<see cref="AttackResult.Snapshots"/>); null: none.</param>
+    public static AttackResult SquareLinf(BlackBox model, Tensor images, Tensor labels, double epsilon, int queries, long seed, double pInit = 0.8,
+        IReadOnlyList<int>? snapshots = null)
     {
         Check(images, labels, epsilon, queries);
         var rng = new Random((int)(seed & 0x7FFFFFFF));
@@ -52,6 +63,8 @@ public static class Attacks
         var adv = x.Plus(stripes).Clamped(0, 1);
         var used = new int[b];
         var margin = Margins(model, adv, labels, 0, used, Enumerable.Range(0, (int)b).ToArray());
+        var snaps = new Snapshot(snapshots, adv);
+        snaps.Take(adv, used, Enumerable.Range(0, (int)b));
         for (int q = 1; q < queries; q++)
         {
             var active = Enumerable.Range(0, (int)b).Where(i => margin[i] > 0).ToArray();
@@ -74,8 +87,9 @@ public static class Attacks
                     margin[active[k]] = trial[k];
                     adv[active[k]] = proposed[active[k]];
                 }
+            snaps.Take(adv, used, active);
         }
-        return new AttackResult(FromUnit(adv).MoveToOuterDisposeScope(), used, margin.Select(m => m <= 0).ToArray());
+        return new AttackResult(FromUnit(adv).MoveToOuterDisposeScope(), used, margin.Select(m => m <= 0).ToArray(), snaps.Finish(adv));
     }
 
     /// <summary>
@@ -91,7 +105,9 @@ public static class Attacks
     /// <param name="step">Step size ε on the [0, 1] scale (Guo et al. 2019 use 0.2 on ImageNet; bcm purify and its reports use 0.25, capped at the budget).</param>
     /// <param name="queries">Query budget per image, the initial query included.</param>
     /// <param name="seed">Seed of the pixel order.</param>
-    public static AttackResult SimBaL2(BlackBox model, Tensor images, Tensor labels, double budget, double step, int queries, long seed)
+    /// <param name="snapshots">Query budgets at which to keep the attacked images (<see cref="AttackResult.Snapshots"/>); null: none.</param>
+    public static AttackResult SimBaL2(BlackBox model, Tensor images, Tensor labels, double budget, double step, int queries, long seed,
+        IReadOnlyList<int>? snapshots = null)
     {
         Check(images, labels, budget, queries);
         if (!(step > 0 && step <= budget)) throw new ArgumentException($"the SimBA step must be in (0, budget], got {step}");
@@ -104,6 +120,8 @@ public static class Attacks
         var used = new int[b];
         var all = Enumerable.Range(0, (int)b).ToArray();
         var (prob, predicted) = TrueProbability(model, adv, labels, 0, used, all);
+        var snaps = new Snapshot(snapshots, adv);
+        snaps.Take(adv, used, all);
         int maxSteps = (int)Math.Floor(budget * budget / (step * step) + 1e-9);
         var kept = new int[b];
         var order = Enumerable.Range(0, (int)d).ToArray();
@@ -136,10 +154,11 @@ public static class Attacks
                     }
                     else rejected.Add(i);
                 }
+                snaps.Take(adv, used, untried);
                 untried = [.. rejected];
             }
         }
-        return new AttackResult(FromUnit(adv).MoveToOuterDisposeScope(), used, predicted.Select(p => !p).ToArray());
+        return new AttackResult(FromUnit(adv).MoveToOuterDisposeScope(), used, predicted.Select(p => !p).ToArray(), snaps.Finish(adv));
     }
 
     /// <summary>
@@ -174,6 +193,36 @@ public static class Attacks
     /// <summary>The same from each image's outcome (<paramref name="fooled"/>) and the queries it took (<paramref name="queries"/>).</summary>
     public static double[] AccuracyOverQueries(bool[] fooled, int[] queries, IReadOnlyList<int> budgets) =>
         budgets.Select(q => fooled.Zip(queries).Count(x => !(x.First && x.Second <= q)) / (double)fooled.Length).ToArray();
+
+    // The attacked images (on the [0, 1] scale) as they stood when each image's queries first reached each budget.
+    private sealed class Snapshot(IReadOnlyList<int>? budgets, Tensor adv)
+    {
+        private readonly Tensor[]? images = budgets?.Select(_ => adv.clone()).ToArray();
+        private readonly bool[][]? taken = budgets?.Select(_ => new bool[adv.shape[0]]).ToArray();
+
+        // After a query and the changes it led to: the images of `which` whose query count has reached a budget.
+        public void Take(Tensor adv, int[] used, IEnumerable<int> which)
+        {
+            if (images is null) return;
+            foreach (int i in which)
+                for (int k = 0; k < images.Length; k++)
+                    if (!taken![k][i] && used[i] >= budgets![k])
+                    {
+                        images[k][i] = adv[i];
+                        taken[k][i] = true;
+                    }
+        }
+
+        // At the end: the images never queried up to a budget stay as the attack left them.
+        public Tensor[]? Finish(Tensor adv)
+        {
+            if (images is null) return null;
+            for (int k = 0; k < images.Length; k++)
+                for (int i = 0; i < taken![k].Length; i++)
+                    if (!taken[k][i]) images[k][i] = adv[i];
+            return images.Select(t => FromUnit(t).MoveToOuterDisposeScope()).ToArray();
+        }
+    }
 
     private static void Check(Tensor images, Tensor labels, double budget, int queries)
     {

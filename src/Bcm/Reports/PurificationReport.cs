@@ -75,8 +75,13 @@ public static class PurificationReport
     /// <param name="MeanQueries">Mean queries per image.</param>
     /// <param name="Seconds">Wall time of this row.</param>
     /// <param name="Curve">The attacker's view of robust accuracy at query budgets up to the row's (<see cref="Attacks.AccuracyOverQueries(bool[], int[], IReadOnlyList{int})"/>).</param>
+    /// <param name="RobustCurve">
+    /// Robust accuracy at the same budgets: the images as the attack had left them after each budget (<see cref="AttackResult.Snapshots"/>)
+    /// through the pipeline once more, with noise the attacker never saw; its last point is <paramref name="RobustAccuracy"/>.
+    /// </param>
     public sealed record Row(string Defence, string Method, double Sigma, int Nfe, string Attack, double CleanAccuracy, double RobustAccuracy,
-        double AttackerSuccess, double MeanQueries, double Seconds, IReadOnlyList<(int Queries, double Accuracy)>? Curve = null);
+        double AttackerSuccess, double MeanQueries, double Seconds, IReadOnlyList<(int Queries, double Accuracy)>? Curve = null,
+        IReadOnlyList<(int Queries, double Accuracy)>? RobustCurve = null);
 
     /// <summary>The query budgets of the curves: 1, 2, 5, 10, 20, 50, … up to <paramref name="queries"/>, which is always included.</summary>
     public static int[] CurveBudgets(int queries)
@@ -128,7 +133,8 @@ public static class PurificationReport
     /// <param name="Fooled">Whether the attacker saw each image misclassified within its budget.</param>
     /// <param name="Queries">Queries the attacker spent on each image.</param>
     /// <param name="Seconds">Wall time of the chunk.</param>
-    public sealed record ChunkResult(int First, bool[] Clean, bool[] Robust, bool[] Fooled, int[] Queries, double Seconds);
+    /// <param name="RobustOverQueries">Whether it got each image right as the attack had left it after each budget of <see cref="CurveBudgets"/> (fresh noise).</param>
+    public sealed record ChunkResult(int First, bool[] Clean, bool[] Robust, bool[] Fooled, int[] Queries, double Seconds, bool[][] RobustOverQueries);
 
     private static Row Measure(BcmModel model, Classifier classifier, Tensor images, Tensor labels, string method, double sigma, string attack, Options options,
         Progress? saved, IProgress<string>? log)
@@ -168,8 +174,9 @@ public static class PurificationReport
         var budgets = CurveBudgets(options.Queries);
         var curve = budgets.Zip(Attacks.AccuracyOverQueries(fooled, queries, budgets)).ToList();
         double Share(bool[] b) => b.Count(v => v) / (double)n;
+        var robustCurve = budgets.Select((q, k) => (q, Share(Join(p => p.RobustOverQueries[k])))).ToList();
         return new Row(defence, method, sigma, nfe, $"{attack} ({budget}, {options.Queries} queries)", Share(Join(p => p.Clean)), Share(Join(p => p.Robust)),
-            Share(fooled), queries.Average(), parts.Sum(p => p.Seconds), curve);
+            Share(fooled), queries.Average(), parts.Sum(p => p.Seconds), curve, robustCurve);
     }
 
     // One chunk: images first..first+count−1 of the measurement (purification noise seeded by their index in it).
@@ -194,10 +201,14 @@ public static class PurificationReport
         }
         var clean = Correct(images, -1);
         var box = Attacks.ExpectationOverDraws((x, query) => Defended(x, query), options.EotDraws);
+        var budgets = CurveBudgets(options.Queries);
         using var result = attack == "square-linf"
-            ? Attacks.SquareLinf(box, images, labels, options.LinfEpsilon, options.Queries, attackSeed)
-            : Attacks.SimBaL2(box, images, labels, options.L2Budget, options.SimBaStep, options.Queries, attackSeed);
-        return new ChunkResult(first, clean, Correct(result.Adversarial, -2), result.Fooled, result.Queries, clock.Elapsed.TotalSeconds);
+            ? Attacks.SquareLinf(box, images, labels, options.LinfEpsilon, options.Queries, attackSeed, snapshots: budgets)
+            : Attacks.SimBaL2(box, images, labels, options.L2Budget, options.SimBaStep, options.Queries, attackSeed, snapshots: budgets);
+        var robust = Correct(result.Adversarial, -2);
+        // Fresh noise for each budget's images; the last budget's images are the final ones, read once (so the curve ends at Robust).
+        var overQueries = budgets.Select((q, k) => q >= options.Queries ? robust : Correct(result.Snapshots![k], -3 - k)).ToArray();
+        return new ChunkResult(first, clean, robust, result.Fooled, result.Queries, clock.Elapsed.TotalSeconds, overQueries);
     }
 
     /// <summary>
@@ -209,15 +220,16 @@ public static class PurificationReport
     private sealed class Progress
     {
         private readonly string dir;
+        private readonly int budgets; // points of each chunk's robust curve
 
-        private Progress(string dir) => this.dir = dir;
+        private Progress(string dir, int budgets) => (this.dir, this.budgets) = (dir, budgets);
 
         public static Progress Open(string outDir, Options options, Tensor images, Tensor labels, BcmModel model, Classifier classifier)
         {
             string dir = Path.Combine(outDir, "progress");
             Directory.CreateDirectory(dir);
             string fingerprint = TensorFingerprint.Of([images, labels]);
-            string what = System.Text.Json.JsonSerializer.Serialize(new { options.Queries, options.LinfEpsilon, options.L2Budget, options.SimBaStep, options.Seed, options.EotDraws, options.Chunk,
+            string what = System.Text.Json.JsonSerializer.Serialize(new { Format = 2, options.Queries, options.LinfEpsilon, options.L2Budget, options.SimBaStep, options.Seed, options.EotDraws, options.Chunk,
                 Images = images.shape[0], Fingerprint = fingerprint,
                 Model = model.Network.WeightsFingerprint, Classifier = TensorFingerprint.Of(classifier.state_dict().Values) }, JsonFormat.Options);
             string file = Path.Combine(dir, "measurement.json");
@@ -225,7 +237,7 @@ public static class PurificationReport
                 throw new Errors.BadInputException($"{dir} holds the progress of another measurement (other images, model, classifier, attack settings, seed or --chunk): " +
                                                    "use another --out, or delete that folder to start again");
             AtomicFile.WriteAllText(file, what);
-            return new Progress(dir);
+            return new Progress(dir, CurveBudgets(options.Queries).Length);
         }
 
         private string FileOf(string defence, string attack, int first) =>
@@ -241,13 +253,14 @@ public static class PurificationReport
             try
             {
                 // A chunk's result is a few dozen bytes per image.
-                result = System.Text.Json.JsonSerializer.Deserialize<ChunkResult>(InputFile.ReadAllText(file, 4096 + 256L * count, "chunk result"), JsonFormat.Options);
+                result = System.Text.Json.JsonSerializer.Deserialize<ChunkResult>(InputFile.ReadAllText(file, 4096 + 512L * count, "chunk result"), JsonFormat.Options);
             }
             catch (Exception e) when (e is System.Text.Json.JsonException or InvalidDataException)
             {
                 throw new Errors.BadInputException($"{file} is not a chunk's result ({e.Message}): delete it to measure that chunk again", e);
             }
-            if (result is null || result.First != first || new[] { result.Clean?.Length, result.Robust?.Length, result.Fooled?.Length, result.Queries?.Length }.Any(l => l != count))
+            if (result is null || result.First != first || new[] { result.Clean?.Length, result.Robust?.Length, result.Fooled?.Length, result.Queries?.Length }.Any(l => l != count)
+                || result.RobustOverQueries?.Length != budgets || result.RobustOverQueries.Any(r => r?.Length != count))
                 throw new Errors.BadInputException($"{file} is not the result of images {first}..{first + count - 1}: delete it to measure that chunk again");
             return result;
         }
@@ -295,26 +308,31 @@ public static class PurificationReport
         md.AppendLine($"{images} images; attacks query the whole defended pipeline (fresh purification noise at every query), {options.Queries} queries per image; " +
                       $"Square Attack L∞ ε = {options.LinfEpsilon}, SimBA L2 budget {options.L2Budget} (step {options.SimBaStep}), both on the [0, 1] scale; σ* on the [−1, 1] scale.");
         md.AppendLine("Robust accuracy: the attacked images through the pipeline once more, with purification noise the attacker never saw.");
+        md.AppendLine("Over the query budget (purification-curve.csv): robust accuracy of the images as the attack had left them after each budget " +
+                      "(curve-ATTACK.png), and the attacker's view, the share of images it had not yet seen misclassified (curve-ATTACK-attacker.png).");
         md.AppendLine();
         md.Append(Table.Markdown(rows));
         AtomicFile.WriteAllText(Path.Combine(outDir, "report.md"), md.ToString());
         WriteCurves(rows, outDir);
     }
 
-    // purification-curve.csv and one plot per attack: the attacker's view of robust accuracy over its query budget.
+    // purification-curve.csv, and per attack two plots over the query budget: robust accuracy under fresh noise
+    // (curve-ATTACK.png) and the attacker's view (curve-ATTACK-attacker.png).
     private static void WriteCurves(List<Row> rows, string outDir)
     {
-        var csv = new CsvTable(["defence", "attack", "queries", "accuracy"], "G6");
+        var csv = new CsvTable(["defence", "attack", "queries", "robust_accuracy", "attacker_view_accuracy"], "G6");
         foreach (var r in rows)
-            foreach (var (q, a) in r.Curve ?? []) csv.Row(r.Defence, r.Attack, q, a);
+            foreach (var ((q, robust), (_, seen)) in (r.RobustCurve ?? []).Zip(r.Curve ?? [])) csv.Row(r.Defence, r.Attack, q, robust, seen);
         csv.Write(Path.Combine(outDir, "purification-curve.csv"));
         foreach (var attack in AttackNames)
-        {
-            var plot = new Imaging.Plot { Title = $"{attack}: robust accuracy over queries (the attacker's view)", XLabel = "queries per image", YLabel = "accuracy", LogX = true };
-            foreach (var r in rows.Where(r => r.Attack.StartsWith(attack, StringComparison.Ordinal) && r.Curve is { Count: > 0 }))
-                plot.Add(new Imaging.Series(r.Defence, r.Curve!.Select(c => (double)c.Queries).ToArray(), r.Curve!.Select(c => c.Accuracy).ToArray()));
-            plot.Save(Path.Combine(outDir, $"curve-{attack}.png"));
-        }
+            foreach (var (suffix, view, curveOf) in new (string, string, Func<Row, IReadOnlyList<(int Queries, double Accuracy)>?>)[]
+                     { ("", "robust accuracy (fresh noise)", r => r.RobustCurve), ("-attacker", "the attacker's view of accuracy", r => r.Curve) })
+            {
+                var plot = new Imaging.Plot { Title = $"{attack}: {view} over queries", XLabel = "queries per image", YLabel = "accuracy", LogX = true };
+                foreach (var r in rows.Where(r => r.Attack.StartsWith(attack, StringComparison.Ordinal) && curveOf(r) is { Count: > 0 }))
+                    plot.Add(new Imaging.Series(r.Defence, curveOf(r)!.Select(c => (double)c.Queries).ToArray(), curveOf(r)!.Select(c => c.Accuracy).ToArray()));
+                plot.Save(Path.Combine(outDir, $"curve-{attack}{suffix}.png"));
+            }
     }
 
     // The table of purification.csv and report.md (method and σ* in the CSV only: the defence's name holds both).

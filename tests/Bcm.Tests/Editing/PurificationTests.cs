@@ -52,6 +52,33 @@ public sealed class PurificationTests
         Assert.True(calls > 0);
     }
 
+    [Fact]
+    public void AnAttacksSnapshotsAreTheImagesAsTheyStoodAfterEachBudget()
+    {
+        var (net, _) = Digits.Value;
+        var (images, labels) = Correct(24);
+        BlackBox box = (x, _) => { using var g = no_grad(); return net.forward(x); };
+        int[] budgets = [1, 2, 5, 10, 20, 50, 100, 120];
+        using var square = Attacks.SquareLinf(box, images, labels, epsilon: 0.3, queries: 120, seed: 2, snapshots: budgets);
+        using var simba = Attacks.SimBaL2(box, images, labels, budget: 1.5, step: 0.25, queries: 120, seed: 2, snapshots: budgets);
+        using var plain = Attacks.SimBaL2(box, images, labels, budget: 1.5, step: 0.25, queries: 120, seed: 2);
+        Assert.Null(plain.Snapshots);
+        Assertions.Close(plain.Adversarial, simba.Adversarial, rtol: 0, what: "taking snapshots changes nothing of the attack");
+        Assert.Equal(plain.Queries, simba.Queries);
+        Assertions.Close(images, simba.Snapshots![0], rtol: 1e-6, what: "SimBA after its first query (the clean image)");
+        foreach (var result in new[] { square, simba })
+        {
+            Assert.Equal(budgets.Length, result.Snapshots!.Length);
+            Assertions.Close(result.Adversarial, result.Snapshots[^1], rtol: 0, what: "the last budget's images are the final ones");
+            // Without a defence the attacker's view is the truth: at every budget, the snapshot is misclassified exactly
+            // when the attack had seen it misclassified within that budget.
+            var seen = Attacks.AccuracyOverQueries(result, budgets);
+            for (int k = 0; k < budgets.Length; k++)
+                Assert.Equal(seen[k], Accuracy(net, result.Snapshots[k], labels), 9);
+        }
+        Assert.True(Accuracy(net, simba.Snapshots![3], labels) > Accuracy(net, simba.Snapshots[^1], labels), "the attack makes progress between budgets");
+    }
+
     [Trait("Category", "Slow")] // the shared trained model and classifier take about a minute to make
     [Fact]
     public void PurificationKeepsCleanPredictionsAtLowLevelsAndErasesThemAtTheTop()
@@ -139,6 +166,7 @@ public sealed class PurificationTests
         Assert.All(rows, r => Assert.Contains("EOT over 3 draws", r.Attack));
         Assert.Equal(1 + rows.Count * 3, File.ReadAllLines(Path.Combine(dir, "purification-curve.csv")).Length);
         Assert.True(File.Exists(Path.Combine(dir, "curve-square-linf.png")) && File.Exists(Path.Combine(dir, "curve-simba-l2.png")));
+        Assert.True(File.Exists(Path.Combine(dir, "curve-square-linf-attacker.png")) && File.Exists(Path.Combine(dir, "curve-simba-l2-attacker.png")));
         using var x = zeros(2, 1, 8, 8);
         using var purified = Purification.Run(TinyBcm.Value, x, "diffpure2", 0.5, [1, 2]);
         Assert.Equal(x.shape, purified.shape);
@@ -156,6 +184,9 @@ public sealed class PurificationTests
         var options = new PurificationReport.Options { Sigmas = [0.3], Methods = ["bcm1"], Queries = 5, EotDraws = 2, Chunk = 3 };
         var dir = TestPaths.NewTempDir();
         var first = PurificationReport.Write(model, net, images, labels, dir, options);
+        // The robust curve ends at the robust accuracy; without a defence it is the attacker's view, budget by budget.
+        Assert.All(first, r => Assert.Equal(r.RobustAccuracy, r.RobustCurve![^1].Accuracy));
+        Assert.All(first.Where(r => r.Defence == "none"), r => Assert.Equal(r.Curve, r.RobustCurve));
         var progress = Path.Combine(dir, "progress");
         var chunks = Directory.GetFiles(progress, "*_*_*.json");
         Assert.Equal(2 * 2 * 3, chunks.Length); // 2 defences × 2 attacks × chunks of images 0-2, 3-5, 6
@@ -166,7 +197,7 @@ public sealed class PurificationTests
         File.Delete(lost);
         File.Delete(Path.Combine(dir, "purification.csv"));
         var second = PurificationReport.Write(model, net, images, labels, dir, options);
-        static object Numbers(PurificationReport.Row r) => (r.Defence, r.Attack, r.CleanAccuracy, r.RobustAccuracy, r.AttackerSuccess, r.MeanQueries, string.Join(";", r.Curve!));
+        static object Numbers(PurificationReport.Row r) => (r.Defence, r.Attack, r.CleanAccuracy, r.RobustAccuracy, r.AttackerSuccess, r.MeanQueries, string.Join(";", r.Curve!), string.Join(";", r.RobustCurve!));
         Assert.Equal(first.Select(Numbers), second.Select(Numbers));
         Assert.True(File.Exists(lost) && File.Exists(Path.Combine(dir, "purification.csv")));
         var bcm1Lines = File.ReadAllLines(Path.Combine(dir, "purification.csv")).Where(l => l.StartsWith("\"bcm1@0.3\"", StringComparison.Ordinal)).ToArray();
@@ -199,6 +230,12 @@ public sealed class PurificationTests
         Assert.Contains("delete it", Assert.Throws<Errors.BadInputException>(() => PurificationReport.Write(model, net, images, labels, dir, options)).Message);
         // A well-formed result of the wrong images (one image where the chunk has three) is refused too, not counted.
         File.WriteAllText(lost, "{\"first\": 3, \"clean\": [true], \"robust\": [true], \"fooled\": [false], \"queries\": [1], \"seconds\": 0}");
+        Assert.Contains("not the result of images 3..5", Assert.Throws<Errors.BadInputException>(() => PurificationReport.Write(model, net, images, labels, dir, options)).Message);
+        // So is the right chunk without its robust curve (or with one of the wrong length).
+        File.WriteAllText(lost, "{\"first\": 3, \"clean\": [true, true, true], \"robust\": [true, true, true], \"fooled\": [false, false, false], \"queries\": [5, 5, 5], \"seconds\": 0}");
+        Assert.Contains("not the result of images 3..5", Assert.Throws<Errors.BadInputException>(() => PurificationReport.Write(model, net, images, labels, dir, options)).Message);
+        File.WriteAllText(lost, "{\"first\": 3, \"clean\": [true, true, true], \"robust\": [true, true, true], \"fooled\": [false, false, false], \"queries\": [5, 5, 5], \"seconds\": 0, " +
+                                "\"robust_over_queries\": [[true, true, true], [true, true, true]]}");
         Assert.Contains("not the result of images 3..5", Assert.Throws<Errors.BadInputException>(() => PurificationReport.Write(model, net, images, labels, dir, options)).Message);
     }
 
