@@ -20,7 +20,7 @@ internal static class PurifyOptionsParser
     public static readonly Option<int> Eot = new Option<int>("--eot-draws") { Description = "With --data: the attacker averages the defence over K draws of its noise per query (expectation over transformation, Athalye et al. 2018)", DefaultValueFactory = _ => 1 };
     public static readonly Option<double> L2 = new Option<double>("--l2") { Description = "With --data: SimBA's L2 budget on the [0, 1] scale", DefaultValueFactory = _ => 1.5 };
 
-    public static readonly Option<int> Chunk = new("--chunk") { Description = "With --data: attack N images at a time and save each chunk's results in OUT/progress/, so that an interrupted measurement resumes at the chunk it was in (run the same command again); 0: all at once", DefaultValueFactory = _ => 0 };
+    public static readonly Option<int> Chunk = new("--chunk") { Description = "With --data: attack N images at a time and save each chunk's results in OUT/progress/, so that an interrupted measurement resumes at the chunk it was in (run the same command again); processes measuring different --methods may share one --out, and each report holds every row finished there; 0: all at once", DefaultValueFactory = _ => 0 };
 
     static PurifyOptionsParser() => Method.AcceptOnlyFromAmong([.. Purification.AllMethods]);
 
