@@ -142,6 +142,8 @@ public static class PurificationReport
         int n = (int)images.shape[0], chunk = options.Chunk > 0 ? Math.Min(options.Chunk, n) : n;
         string defence = method == "none" ? "none" : $"{method}@{sigma.ToString("R", CultureInfo.InvariantCulture)}";
         var parts = new List<ChunkResult>();
+        double measuredSeconds = 0; // of the chunks measured by this call, for the estimate of what is left
+        int measured = 0;
         for (int first = 0; first < n; first += chunk)
         {
             int count = Math.Min(chunk, n - first);
@@ -156,7 +158,12 @@ public static class PurificationReport
             long attackSeed = saved is null ? options.Seed : (long)(Seeds.Mix(options.Seed, first) & 0x7FFF_FFFF);
             var result = MeasureChunk(model, classifier, part, partLabels, first, method, sigma, attack, attackSeed, options);
             saved?.Save(defence, attack, result);
-            if (saved is not null) log?.Report($"{defence} {attack}: images {first}..{first + count - 1} of {n} done ({result.Seconds:F0} s)");
+            (measuredSeconds, measured) = (measuredSeconds + result.Seconds, measured + 1);
+            int left = 0;
+            for (int next = first + chunk; next < n; next += chunk) if (saved?.Has(defence, attack, next) == false) left++;
+            if (saved is not null)
+                log?.Report($"{defence} {attack}: images {first}..{first + count - 1} of {n} done ({result.Seconds:F0} s" +
+                            (left > 0 ? $"; {left} chunk{(left == 1 ? "" : "s")} left in this row, about {TimeSpan.FromSeconds(left * measuredSeconds / measured):h\\:mm\\:ss} at this rate)" : ")"));
             parts.Add(result);
         }
         return Summarise(defence, method, sigma, attack, parts, options);
@@ -264,6 +271,9 @@ public static class PurificationReport
                 throw new Errors.BadInputException($"{file} is not the result of images {first}..{first + count - 1}: delete it to measure that chunk again");
             return result;
         }
+
+        /// <summary>Whether the chunk from <paramref name="first"/> has a saved result (not checked: see <see cref="Load"/>).</summary>
+        public bool Has(string defence, string attack, int first) => File.Exists(FileOf(defence, attack, first));
 
         public void Save(string defence, string attack, ChunkResult result) => JsonFormat.Write(FileOf(defence, attack, result.First), result);
 
