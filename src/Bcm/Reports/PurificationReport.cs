@@ -259,7 +259,7 @@ public static class PurificationReport
             ChunkResult? result;
             try
             {
-                // A chunk's result is a few dozen bytes per image.
+                // A chunk's result is at most a few hundred bytes per image (indented JSON, a dozen or so values each).
                 result = System.Text.Json.JsonSerializer.Deserialize<ChunkResult>(InputFile.ReadAllText(file, 4096 + 512L * count, "chunk result"), JsonFormat.Options);
             }
             catch (Exception e) when (e is System.Text.Json.JsonException or InvalidDataException)

@@ -15,7 +15,8 @@ public static class TensorFingerprint
         using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
         foreach (var t in tensors)
         {
-            using var values = t.detach().cpu().flatten().to(ScalarType.Float32);
+            using var scope = NewDisposeScope(); // the copies on the way to float32 values
+            var values = t.detach().cpu().flatten().to(ScalarType.Float32);
             hash.AppendData(System.Runtime.InteropServices.MemoryMarshal.AsBytes(values.data<float>().ToArray().AsSpan()));
         }
         return Convert.ToHexString(hash.GetHashAndReset());
