@@ -30,7 +30,7 @@ run train --preset cifar10-cpu --data $D --init-from runs/cifar-edm-long/checkpo
   --threads 1 --out runs/cifar-from-edm > $O/train-from-edm.log 2>&1 &
 bcm=$!
 wait $edm; wait $bcm
-cp runs/cifar-from-edm/report/training-report.json $O/training-report-from-edm.json 2>/dev/null || true
+cp runs/cifar-from-edm/report/report.json $O/training-report-from-edm.json   # the fine-tuning's own report (loss, round-trip MSE)
 # 3. Generation and round trips: the fine-tuned BCM at 1-4 NFE (and its 1-, 2- and 4-jump inversions) against the
 #    continued EDM model with DPM-Solver++(2M) at 3-9 NFE and Heun at 19 NFE (its best in section 8), 500 samples against
 #    500 test images, round trips of 64 test images. The start (EDM at 4,500) is measured the same way beside them.

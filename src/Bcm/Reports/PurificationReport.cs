@@ -126,6 +126,10 @@ public static class PurificationReport
 
     private static readonly string[] AttackNames = ["square-linf", "simba-l2"];
 
+    // A defence's name in rows and in the progress files: none, or purifier@σ*.
+    private static string DefenceName(string method, double sigma) =>
+        method == "none" ? "none" : $"{method}@{sigma.ToString("R", CultureInfo.InvariantCulture)}";
+
     /// <summary>What one chunk of images gave under one defence and attack, per image.</summary>
     /// <param name="First">Index of the chunk's first image.</param>
     /// <param name="Clean">Whether the defended classifier got each clean image right.</param>
@@ -140,7 +144,7 @@ public static class PurificationReport
         Progress? saved, IProgress<string>? log)
     {
         int n = (int)images.shape[0], chunk = options.Chunk > 0 ? Math.Min(options.Chunk, n) : n;
-        string defence = method == "none" ? "none" : $"{method}@{sigma.ToString("R", CultureInfo.InvariantCulture)}";
+        string defence = DefenceName(method, sigma);
         var parts = new List<ChunkResult>();
         double measuredSeconds = 0; // of the chunks measured by this call, for the estimate of what is left
         int measured = 0;
@@ -159,11 +163,14 @@ public static class PurificationReport
             var result = MeasureChunk(model, classifier, part, partLabels, first, method, sigma, attack, attackSeed, options);
             saved?.Save(defence, attack, result);
             (measuredSeconds, measured) = (measuredSeconds + result.Seconds, measured + 1);
-            int left = 0;
-            for (int next = first + chunk; next < n; next += chunk) if (saved?.Has(defence, attack, next) == false) left++;
-            if (saved is not null)
-                log?.Report($"{defence} {attack}: images {first}..{first + count - 1} of {n} done ({result.Seconds:F0} s" +
-                            (left > 0 ? $"; {left} chunk{(left == 1 ? "" : "s")} left in this row, about {TimeSpan.FromSeconds(left * measuredSeconds / measured):h\\:mm\\:ss} at this rate)" : ")"));
+            if (saved is not null && log is not null)
+            {
+                int left = 0;
+                for (int next = first + chunk; next < n; next += chunk) if (!saved.Has(defence, attack, next)) left++;
+                var eta = TimeSpan.FromSeconds(left * measuredSeconds / measured);
+                log.Report($"{defence} {attack}: images {first}..{first + count - 1} of {n} done ({result.Seconds:F0} s" +
+                           (left > 0 ? $"; {left} chunk{(left == 1 ? "" : "s")} left in this row, about {(int)eta.TotalHours}:{eta:mm\\:ss} at this rate)" : ")"));
+            }
             parts.Add(result);
         }
         return Summarise(defence, method, sigma, attack, parts, options);
@@ -301,7 +308,7 @@ public static class PurificationReport
                 .OrderBy(d => d.Method != "none").ThenBy(d => d.Method, StringComparer.Ordinal).ThenBy(d => d.Sigma).ThenBy(d => Array.IndexOf(AttackNames, d.Attack));
             foreach (var (method, sigma, attack) in found)
             {
-                string defence = method == "none" ? "none" : $"{method}@{sigma.ToString("R", CultureInfo.InvariantCulture)}";
+                string defence = DefenceName(method, sigma);
                 var parts = new List<ChunkResult>();
                 for (int first = 0; first < n && Load(defence, attack, first, Math.Min(chunk, n - first)) is { } part; first += chunk) parts.Add(part);
                 if (parts.Sum(p => p.Clean.Length) == n) yield return Summarise(defence, method, sigma, attack, parts, options);
