@@ -5,7 +5,7 @@
 #   bash docs/results/cifar-from-edm/make.sh      (or BCM=path/to/Bcm.Cli bash docs/results/cifar-from-edm/make.sh)
 # Training resumes where it stopped, so the script can be run again after an interruption. About 2.6 h of wall time on
 # the 2-core machine (the EDM run 1.7 h, then the continuation and the fine-tuning side by side, 0.85 h), then about
-# 40 min of measurements.
+# 5 min of measurements at 2 threads (ONNX Runtime).
 #
 # Budget: an EDM step costs 3 forward passes' worth against BCT's 9 (section 8 measured 0.315 on this network), so
 # 750 fine-tuning steps are the CPU time of 2,250 EDM steps. Both routes start from the same EDM checkpoint (step
