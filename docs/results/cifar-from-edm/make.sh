@@ -3,9 +3,9 @@
 # run: 4,500 steps, 1.7 h at one thread) spends the same extra CPU time either continuing it or fine-tuning it into a
 # BCM, and compares what each gives. From the repository root:
 #   bash docs/results/cifar-from-edm/make.sh      (or BCM=path/to/Bcm.Cli bash docs/results/cifar-from-edm/make.sh)
-# Training resumes where it stopped, so the script can be run again after an interruption. About 2.6 h of wall time on
-# the 2-core machine (the EDM run 1.7 h, then the continuation and the fine-tuning side by side, 0.85 h), then about
-# 5 min of measurements at 2 threads (ONNX Runtime).
+# Training resumes where it stopped, so the script can be run again after an interruption. It took 3.7 h of wall time
+# here, sharing the 2 cores with other jobs (the EDM run 2.5 h, then the continuation and the fine-tuning side by side,
+# 1.25 h; on an idle machine about 1.7 h and 1 h), then 5 min of measurements at 2 threads (ONNX Runtime).
 #
 # Budget: an EDM step costs 3 forward passes' worth against BCT's 9 (section 8 measured 0.315 on this network), so
 # 750 fine-tuning steps are the CPU time of 2,250 EDM steps. Both routes start from the same EDM checkpoint (step
