@@ -31,18 +31,12 @@ run train --preset cifar10-cpu --data $D --init-from runs/cifar-edm-long/checkpo
 bcm=$!
 wait $edm; wait $bcm
 cp runs/cifar-from-edm/report/report.json $O/training-report-from-edm.json   # the fine-tuning's own report (loss, round-trip MSE)
-# The two routes' training rates, step by step, side by side (from each run's stats.jsonl: step, loss, images per second).
-python3 - <<'PY'
-import json
-for src, dst, first in [("runs/cifar-edm-long/stats.jsonl", "train-stats-edm-4500-6750.csv", 4501), ("runs/cifar-from-edm/stats.jsonl", "train-stats-from-edm.csv", 1)]:
-    with open(f"docs/results/cifar-from-edm/{dst}", "w") as out:
-        out.write("step,loss,images_per_second\n")
-        for line in open(src):
-            r = json.loads(line)
-            if r["step"] >= first: out.write(f"{r['step']},{r['loss']:.5g},{r['images_per_second']:.4g}\n")
-PY
+# The two routes' training logs, one row per step (the stats.csv that training writes), for their rates side by side:
+# the EDM run's steps after 4,500 and the whole fine-tuning.
+awk -F, 'NR == 1 || $1 > 4500' runs/cifar-edm-long/report/stats.csv > $O/train-stats-edm-4500-6750.csv
+cp runs/cifar-from-edm/report/stats.csv $O/train-stats-from-edm.csv
 # 3. Generation and round trips: the fine-tuned BCM at 1-4 NFE (and its 1-, 2- and 4-jump inversions) against the
-#    continued EDM model with DPM-Solver++(2M) at 2-20 NFE and Heun at 19 NFE (its best in section 8), 500 samples against
+#    continued EDM model with DPM-Solver++(2M) and Heun within 2-20 NFE (Heun's best in section 8: 19), 500 samples against
 #    500 test images, round trips of 64 test images. The start (EDM at 4,500) is measured the same way beside them.
 #    Both networks run on ONNX Runtime (2.8x libtorch for this UNet in docs/results/onnx/bench.txt; outputs equal to 1e-5).
 run eval -c runs/cifar-from-edm --baseline runs/cifar-edm-long --data $D -n 500 --inversion-images 64 --inversion-plans invert1,invert2,invert4 \
