@@ -35,6 +35,8 @@ public sealed class Plot
     public (double Min, double Max)? YRange { get; init; }
     /// <summary>One unit is as long on both axes (for 2-D samples).</summary>
     public bool EqualAspect { get; init; }
+    /// <summary>The legend right of the data area rather than over it (for curves that end in the default corner).</summary>
+    public bool LegendOutside { get; init; }
     /// <summary>The series, drawn in order.</summary>
     public List<Series> Series { get; } = [];
 
@@ -90,7 +92,11 @@ public sealed class Plot
             scatter.MarkerShape = s.Markers ? ScottPlot.MarkerShape.FilledCircle : ScottPlot.MarkerShape.None;
             scatter.LegendText = s.Name;
         }
-        if (Series.Any(s => s.Name.Length > 0)) plt.ShowLegend();
+        if (Series.Any(s => s.Name.Length > 0))
+        {
+            if (LegendOutside) plt.ShowLegend(ScottPlot.Edge.Right);
+            else plt.ShowLegend();
+        }
         if (LogX) plt.Axes.Bottom.TickGenerator = LogTicks(Series.SelectMany(s => s.X), XRange);
         if (LogY) plt.Axes.Left.TickGenerator = LogTicks(Series.SelectMany(s => s.Y), YRange);
         if (XRange is var (x0, x1)) plt.Axes.SetLimitsX(T(x0, LogX), T(x1, LogX));
