@@ -7,6 +7,8 @@
 # Both measurements run side by side, one thread each. Every chunk of 25 images is saved in OUT/progress as it
 # finishes (with fingerprints of the images, the model and the classifier), so the script resumes where it stopped,
 # on this machine or, from the committed progress and models/, on another. Many CPU-hours in all (see docs/results.md §5).
+# The thread count changes the time only: the last chunks of diffpure2 × SimBA ran at --threads 2 once the BCM half had
+# finished, and a chunk computed again at one thread gave the same outcomes, queries and curve.
 set -euo pipefail
 BCM=${BCM:-./bcm}
 D=mnist:../shared/data/mnist@test
