@@ -35,7 +35,10 @@ public sealed class Plot
     public (double Min, double Max)? YRange { get; init; }
     /// <summary>One unit is as long on both axes (for 2-D samples).</summary>
     public bool EqualAspect { get; init; }
-    /// <summary>The legend right of the data area rather than over it (for curves that end in the default corner).</summary>
+    /// <summary>
+    /// The legend right of the data area. Otherwise it stands inside, in the corner the series cross least
+    /// (<see cref="LegendCorner"/>), so that it hides no curve's end where one can be avoided.
+    /// </summary>
     public bool LegendOutside { get; init; }
     /// <summary>The series, drawn in order.</summary>
     public List<Series> Series { get; } = [];
@@ -95,7 +98,7 @@ public sealed class Plot
         if (Series.Any(s => s.Name.Length > 0))
         {
             if (LegendOutside) plt.ShowLegend(ScottPlot.Edge.Right);
-            else plt.ShowLegend();
+            else plt.ShowLegend(LegendCorner());
         }
         if (LogX) plt.Axes.Bottom.TickGenerator = LogTicks(Series.SelectMany(s => s.X), XRange);
         if (LogY) plt.Axes.Left.TickGenerator = LogTicks(Series.SelectMany(s => s.Y), YRange);
@@ -103,6 +106,46 @@ public sealed class Plot
         if (YRange is var (y0, y1)) plt.Axes.SetLimitsY(T(y0, LogY), T(y1, LogY));
         if (EqualAspect) plt.Axes.SquareUnits();
         return plt;
+    }
+
+    // The inside corners a legend may take, in order of preference when several are equally free (ScottPlot's default
+    // first, so that a plot with that corner free looks as it always did).
+    private static readonly ScottPlot.Alignment[] Corners =
+        [ScottPlot.Alignment.LowerRight, ScottPlot.Alignment.UpperRight, ScottPlot.Alignment.LowerLeft, ScottPlot.Alignment.UpperLeft];
+
+    /// <summary>
+    /// The corner of the data area that the series cross least, like matplotlib's <c>loc="best"</c>: points and lines
+    /// (sampled along each segment) are counted, on the axes as drawn (log or linear, fixed ranges or the data's), in a
+    /// box of 40 % of the width and 35 % of the height at each corner, about the size of a legend of a few entries.
+    /// </summary>
+    internal ScottPlot.Alignment LegendCorner()
+    {
+        var drawn = Series.Select(s => (s.Line, Points: s.X.Zip(s.Y).Where(p => Valid(p.First, LogX) && Valid(p.Second, LogY))
+            .Select(p => (X: T(p.First, LogX), Y: T(p.Second, LogY))).ToArray())).Where(s => s.Points.Length > 0).ToList();
+        if (drawn.Count == 0) return Corners[0];
+        var all = drawn.SelectMany(s => s.Points).ToList();
+        (double lo, double hi) Span((double, double)? range, bool log, IEnumerable<double> values) =>
+            range is var (a, b) ? (T(a, log), T(b, log)) : (values.Min(), values.Max());
+        var (x0, x1) = Span(XRange, LogX, all.Select(p => p.X));
+        var (y0, y1) = Span(YRange, LogY, all.Select(p => p.Y));
+        double W(double x) => x1 > x0 ? (x - x0) / (x1 - x0) : 0.5;
+        double H(double y) => y1 > y0 ? (y - y0) / (y1 - y0) : 0.5;
+        var samples = new List<(double X, double Y)>();
+        foreach (var (line, points) in drawn)
+        {
+            samples.AddRange(points.Select(p => (W(p.X), H(p.Y))));
+            if (!line) continue;
+            for (int i = 1; i < points.Length; i++)
+                for (int k = 1; k < 16; k++)
+                    samples.Add((W(points[i - 1].X + (points[i].X - points[i - 1].X) * k / 16.0), H(points[i - 1].Y + (points[i].Y - points[i - 1].Y) * k / 16.0)));
+        }
+        int Crossings(ScottPlot.Alignment corner)
+        {
+            bool right = corner is ScottPlot.Alignment.LowerRight or ScottPlot.Alignment.UpperRight;
+            bool upper = corner is ScottPlot.Alignment.UpperRight or ScottPlot.Alignment.UpperLeft;
+            return samples.Count(p => (right ? p.X >= 0.6 : p.X <= 0.4) && (upper ? p.Y >= 0.65 : p.Y <= 0.35));
+        }
+        return Corners.MinBy(Crossings); // the first of the least crossed
     }
 
     // Ticks of a log axis (the data are drawn as log10): every decade when the data span three or more, 1-2-5 steps

@@ -34,6 +34,28 @@ public sealed class PlotTests
     }
 
     [Fact]
+    public void TheLegendStandsInTheCornerTheCurvesLeaveFree()
+    {
+        double[] x = [0, 0.25, 0.5, 0.75, 1];
+        // Rising: the lower right is free, and it is the first choice.
+        Assert.Equal(ScottPlot.Alignment.LowerRight, new Plot().Add(new Series("up", x, x)).LegendCorner());
+        // Falling, as a baseline's error does over NFE: it ends in the lower right, so the legend goes up.
+        Assert.Equal(ScottPlot.Alignment.UpperRight, new Plot().Add(new Series("down", x, x.Select(v => 1 - v).ToArray())).LegendCorner());
+        // Falling, and a level line along the top: only the lower left is free. Only the line between the two end points
+        // crosses that corner's box's edge, so the segments are sampled, not only the points.
+        var both = new Plot().Add(new Series("down", [0, 1], [1, 0])).Add(new Series("top", [0, 1], [1, 1]));
+        Assert.Equal(ScottPlot.Alignment.LowerLeft, both.LegendCorner());
+        // The corner is judged on the axis as drawn: a point at x = 100 of 1-1000 is in the right third on a log axis, in the
+        // left tenth on a linear one.
+        Series points = new("p", [1, 100, 1000], [1, 0, 1], Line: false);
+        Assert.Equal(ScottPlot.Alignment.LowerLeft, new Plot { LogX = true }.Add(points).LegendCorner());
+        Assert.Equal(ScottPlot.Alignment.LowerRight, new Plot().Add(points).LegendCorner());
+        // A fixed range counts: curves near the top of 0-1 leave both lower corners free.
+        var accuracy = new Plot { YRange = (0, 1) }.Add(new Series("a", x, [0.98, 0.97, 0.96, 0.96, 0.95]));
+        Assert.Equal(ScottPlot.Alignment.LowerRight, accuracy.LegendCorner());
+    }
+
+    [Fact]
     public void LogAxesAndHeatMapsRender()
     {
         var dir = TestPaths.NewTempDir();
