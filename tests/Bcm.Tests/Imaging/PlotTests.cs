@@ -41,10 +41,13 @@ public sealed class PlotTests
         Assert.Equal(ScottPlot.Alignment.LowerRight, new Plot().Add(new Series("up", x, x)).LegendCorner());
         // Falling, as a baseline's error does over NFE: it ends in the lower right, so the legend goes up.
         Assert.Equal(ScottPlot.Alignment.UpperRight, new Plot().Add(new Series("down", x, x.Select(v => 1 - v).ToArray())).LegendCorner());
-        // Falling, and a level line along the top: only the lower left is free. Only the line between the two end points
-        // crosses that corner's box's edge, so the segments are sampled, not only the points.
+        // Falling, and a level line along the top: only the lower left is free.
         var both = new Plot().Add(new Series("down", [0, 1], [1, 0])).Add(new Series("top", [0, 1], [1, 1]));
         Assert.Equal(ScottPlot.Alignment.LowerLeft, both.LegendCorner());
+        // A line whose two points lie outside every corner's box but whose segment crosses the lower right's: the segments
+        // are sampled, not only the points.
+        var crossing = new Plot().Add(new Series("cut", [0.5, 1], [0, 0.5])).Add(new Series("", [0], [1], Line: false));
+        Assert.Equal(ScottPlot.Alignment.UpperRight, crossing.LegendCorner());
         // The corner is judged on the axis as drawn: a point at x = 100 of 1-1000 is in the right third on a log axis, in the
         // left tenth on a linear one.
         Series points = new("p", [1, 100, 1000], [1, 0, 1], Line: false);
