@@ -35,11 +35,6 @@ public sealed class Plot
     public (double Min, double Max)? YRange { get; init; }
     /// <summary>One unit is as long on both axes (for 2-D samples).</summary>
     public bool EqualAspect { get; init; }
-    /// <summary>
-    /// The legend right of the data area. Otherwise it stands inside, in the corner the series cross least
-    /// (<see cref="LegendCorner"/>), so that it hides no curve's end where one can be avoided.
-    /// </summary>
-    public bool LegendOutside { get; init; }
     /// <summary>The series, drawn in order.</summary>
     public List<Series> Series { get; } = [];
 
@@ -86,20 +81,17 @@ public sealed class Plot
         for (int i = 0; i < Series.Count; i++)
         {
             var s = Series[i];
-            var points = s.X.Zip(s.Y).Where(p => Valid(p.First, LogX) && Valid(p.Second, LogY)).ToArray();
+            var points = Drawn(s);
             if (points.Length == 0) continue;
-            var scatter = plt.Add.Scatter(points.Select(p => T(p.First, LogX)).ToArray(), points.Select(p => T(p.Second, LogY)).ToArray());
+            var scatter = plt.Add.Scatter(points.Select(p => p.X).ToArray(), points.Select(p => p.Y).ToArray());
             scatter.Color = ScottPlot.Color.FromHex(s.Color is int c ? $"#{c & 0xFFFFFF:x6}" : Palette[i % Palette.Length]);
             scatter.LineWidth = s.Line ? 1.5f : 0; // a point series shows its marker alone in the legend
             scatter.MarkerSize = s.Markers ? 2 * s.MarkerSize : 0;
             scatter.MarkerShape = s.Markers ? ScottPlot.MarkerShape.FilledCircle : ScottPlot.MarkerShape.None;
             scatter.LegendText = s.Name;
         }
-        if (Series.Any(s => s.Name.Length > 0))
-        {
-            if (LegendOutside) plt.ShowLegend(ScottPlot.Edge.Right);
-            else plt.ShowLegend(LegendCorner());
-        }
+        // The legend stands in the corner the series cross least, so that it hides no curve's end where one can be avoided.
+        if (Series.Any(s => s.Name.Length > 0)) plt.ShowLegend(LegendCorner());
         if (LogX) plt.Axes.Bottom.TickGenerator = LogTicks(Series.SelectMany(s => s.X), XRange);
         if (LogY) plt.Axes.Left.TickGenerator = LogTicks(Series.SelectMany(s => s.Y), YRange);
         if (XRange is var (x0, x1)) plt.Axes.SetLimitsX(T(x0, LogX), T(x1, LogX));
@@ -120,8 +112,7 @@ public sealed class Plot
     /// </summary>
     internal ScottPlot.Alignment LegendCorner()
     {
-        var drawn = Series.Select(s => (s.Line, Points: s.X.Zip(s.Y).Where(p => Valid(p.First, LogX) && Valid(p.Second, LogY))
-            .Select(p => (X: T(p.First, LogX), Y: T(p.Second, LogY))).ToArray())).Where(s => s.Points.Length > 0).ToList();
+        var drawn = Series.Select(s => (s.Line, Points: Drawn(s))).Where(s => s.Points.Length > 0).ToList();
         if (drawn.Count == 0) return Corners[0];
         var all = drawn.SelectMany(s => s.Points).ToList();
         (double lo, double hi) Span((double, double)? range, bool log, IEnumerable<double> values) =>
@@ -147,6 +138,10 @@ public sealed class Plot
         }
         return Corners.MinBy(Crossings); // the first of the least crossed
     }
+
+    // A series' points as drawn: those the axes can show, in the axes' coordinates (log10 on a log axis).
+    private (double X, double Y)[] Drawn(Series s) =>
+        s.X.Zip(s.Y).Where(p => Valid(p.First, LogX) && Valid(p.Second, LogY)).Select(p => (T(p.First, LogX), T(p.Second, LogY))).ToArray();
 
     // Ticks of a log axis (the data are drawn as log10): every decade when the data span three or more, 1-2-5 steps
     // when less, and every integer multiple when even those give fewer than three labels.

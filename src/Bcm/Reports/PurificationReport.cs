@@ -346,11 +346,10 @@ public static class PurificationReport
                      { ("", "robust accuracy (fresh noise)", r => r.RobustCurve), ("-attacker", "the attacker's view of accuracy", r => r.Curve) })
             {
                 // The accuracy axis is 0-1 on every plot, so that the reports of two runs (the BCM purifiers and the
-                // diffusion comparator) read side by side; the legend stands outside, where no curve ends.
+                // diffusion comparator) read side by side.
                 var plot = new Imaging.Plot
                 {
-                    Title = $"{attack}: {view} over queries", XLabel = "queries per image", YLabel = "accuracy", LogX = true,
-                    YRange = (0, 1), LegendOutside = true,
+                    Title = $"{attack}: {view} over queries", XLabel = "queries per image", YLabel = "accuracy", LogX = true, YRange = (0, 1),
                 };
                 foreach (var r in rows.Where(r => r.Attack.StartsWith(attack, StringComparison.Ordinal) && curveOf(r) is { Count: > 0 }))
                     plot.Add(new Imaging.Series(r.Defence, curveOf(r)!.Select(c => (double)c.Queries).ToArray(), curveOf(r)!.Select(c => c.Accuracy).ToArray()));
