@@ -27,25 +27,48 @@ internal static class TestPaths
     }
 
     // One folder per test process, removed when the process exits (the suite writes about 2 GB of runs and checkpoints);
-    // BCM_KEEP_TEST_FILES=1 keeps it for inspection.
+    // BCM_KEEP_TEST_FILES=1 keeps it for inspection, until the next run without it. The test host is often stopped
+    // before its exit handler has deleted that much, so each run also removes the folders of test processes that are
+    // gone: without that, every full run left up to 1.7 GB behind (20 GB after a day of runs on this machine).
     private static readonly Lazy<string> ProcessTemp = new(() =>
     {
-        var dir = Path.Combine(Path.GetTempPath(), "bcm-tests", $"{Environment.ProcessId}-{Guid.NewGuid():N}");
+        var parent = Path.Combine(Path.GetTempPath(), "bcm-tests");
+        bool keep = Environment.GetEnvironmentVariable("BCM_KEEP_TEST_FILES") == "1";
+        if (!keep && Directory.Exists(parent))
+            foreach (var stale in Directory.EnumerateDirectories(parent))
+                if (System.Text.RegularExpressions.Regex.Match(Path.GetFileName(stale), "^([0-9]+)-[0-9a-f]{32}$") is { Success: true } m
+                    && int.TryParse(m.Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture, out int pid) && !IsRunning(pid))
+                    TryDelete(stale);
+        var dir = Path.Combine(parent, $"{Environment.ProcessId}-{Guid.NewGuid():N}");
         Directory.CreateDirectory(dir);
-        if (Environment.GetEnvironmentVariable("BCM_KEEP_TEST_FILES") != "1")
-            AppDomain.CurrentDomain.ProcessExit += (_, _) =>
-            {
-                try
-                {
-                    Directory.Delete(dir, recursive: true);
-                }
-                catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-                {
-                    // a file still open elsewhere: the OS's temp cleaning will take it
-                }
-            };
+        if (!keep) AppDomain.CurrentDomain.ProcessExit += (_, _) => TryDelete(dir);
         return dir;
     });
+
+    private static bool IsRunning(int pid)
+    {
+        try
+        {
+            using var process = System.Diagnostics.Process.GetProcessById(pid);
+            return !process.HasExited;
+        }
+        catch (ArgumentException)
+        {
+            return false; // no such process
+        }
+    }
+
+    private static void TryDelete(string dir)
+    {
+        try
+        {
+            Directory.Delete(dir, recursive: true);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            // a file still open elsewhere: the next run, or the OS's temp cleaning, will take it
+        }
+    }
 
     private static string FindRoot()
     {
