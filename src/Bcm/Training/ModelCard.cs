@@ -34,6 +34,11 @@ public static class ModelCard
                 ["use_scale_shift_norm"] = false, ["resblock_updown"] = u.ResBlockUpDown, ["use_fp16"] = false, ["dropout_highres"] = u.DropoutHighRes,
             };
         config["bcm_network"] = JsonNode.Parse(JsonSerializer.Serialize(loaded.Config, IO.JsonFormat.Lines));
+        // What a program without the network's definition needs to run the export (the inference package reads these).
+        config["model_kind"] = loaded.Kind.Name();
+        config["sample_shape"] = new JsonArray(loaded.Config.SampleShape.Select(v => (JsonNode)v).ToArray());
+        config["num_classes"] = loaded.Config.NumClasses;
+        config["condition_channels"] = loaded.Config.ConditionChannelCount;
         config["scalings"] = new JsonObject
         {
             ["sigma_data"] = loaded.Model.SigmaData, ["sigma_min"] = loaded.Model.SigmaMin, ["sigma_max"] = loaded.Model.SigmaMax,
