@@ -47,21 +47,31 @@ public sealed class PackageTests
         bool IsBuildOutput(string path) => Path.GetRelativePath(from, path).Split(Path.DirectorySeparatorChar).Any(p => p is "bin" or "obj");
     }
 
+    // Packs copies of the projects' sources (so that the repository's own build outputs are untouched) into a new feed, in
+    // order (a project before those that depend on it), all with one version of their own, so that no earlier package in
+    // the NuGet cache stands in for these.
+    private static async Task<string> Pack(string work, string version, params string[] projects)
+    {
+        var source = Path.Combine(work, "repo");
+        foreach (var project in projects) CopyTree(Path.Combine(TestPaths.Root, "src", project), Path.Combine(source, "src", project));
+        CopyTree(Path.Combine(TestPaths.Root, "build"), Path.Combine(source, "build"));
+        foreach (var f in new[] { "Directory.Build.props", "Directory.Packages.props", "README.md" })
+            File.Copy(Path.Combine(TestPaths.Root, f), Path.Combine(source, f));
+        var feed = Path.Combine(work, "feed");
+        foreach (var project in projects)
+        {
+            var pack = await Dotnet(source, "pack", $"src/{project}", "-c", "Release", "-o", feed, $"-p:Version={version}");
+            Assert.True(pack.Code == 0, pack.Output);
+        }
+        return feed;
+    }
+
     [Fact]
     public async Task APackedLibraryBuildsAndRunsInAConsumerProject()
     {
         var work = TestPaths.NewTempDir();
-        // Pack a copy of the library's sources, so that the repository's own build outputs are untouched; a version of
-        // its own, so that no earlier package in the NuGet cache stands in for this one.
-        var source = Path.Combine(work, "repo");
-        CopyTree(Path.Combine(TestPaths.Root, "src", "Bcm"), Path.Combine(source, "src", "Bcm"));
-        CopyTree(Path.Combine(TestPaths.Root, "build"), Path.Combine(source, "build"));
-        foreach (var f in new[] { "Directory.Build.props", "Directory.Packages.props", "README.md" })
-            File.Copy(Path.Combine(TestPaths.Root, f), Path.Combine(source, f));
         string version = $"0.1.0-test.{DateTime.UtcNow:yyyyMMddHHmmss}.{Environment.ProcessId}";
-        var feed = Path.Combine(work, "feed");
-        var pack = await Dotnet(source, "pack", "src/Bcm", "-c", "Release", "-o", feed, $"-p:Version={version}");
-        Assert.True(pack.Code == 0, pack.Output);
+        var feed = await Pack(work, version, "Bcm.Core", "Bcm");
 
         var consumer = Path.Combine(work, "HelloBcm");
         CopyTree(Path.Combine(TestPaths.Root, "samples", "HelloBcm"), consumer);
@@ -89,5 +99,68 @@ public sealed class PackageTests
         Assert.NotEqual(0, bare.Code);
         Assert.Contains("BCM0001", bare.Output);
         Assert.Contains("libtorch-cpu-", bare.Output);
+    }
+
+    /// <summary>The size an inference app may have on one platform (the issue's goal: a tenth of the training stack's 496 MB).</summary>
+    private const long MaxInferenceAppBytes = 60L << 20;
+
+    [Fact]
+    public async Task ThePackedInferencePackageRunsAnExportWithoutLibtorchAndGivesBcmSamplesImages()
+    {
+        var work = TestPaths.NewTempDir();
+        string version = $"0.1.0-test.{DateTime.UtcNow:yyyyMMddHHmmss}.{Environment.ProcessId}";
+        var feed = await Pack(work, version, "Bcm.Core", "Bcm.Inference");
+
+        var consumer = Path.Combine(work, "HelloInference");
+        CopyTree(Path.Combine(TestPaths.Root, "samples", "HelloInference"), consumer);
+        var build = await Dotnet(consumer, "build", "-c", "Release", "-r", "linux-x64", "--no-self-contained", $"-p:BcmVersion={version}", $"-p:RestoreAdditionalProjectSources={feed}");
+        Assert.True(build.Code == 0, build.Output);
+        // Nothing of TorchSharp or libtorch anywhere in what restore resolved, direct or transitive.
+        string assets = File.ReadAllText(Path.Combine(consumer, "obj", "project.assets.json"));
+        Assert.Contains("Bcm.Inference/" + version, assets);
+        Assert.DoesNotContain("torchsharp", assets, StringComparison.OrdinalIgnoreCase);
+        Assert.DoesNotContain("libtorch", assets, StringComparison.OrdinalIgnoreCase);
+        string output = Path.Combine(consumer, "bin", "Release", "net10.0", "linux-x64");
+        long bytes = Directory.EnumerateFiles(output, "*", SearchOption.AllDirectories).Sum(f => new FileInfo(f).Length);
+        Console.WriteLine($"HelloInference linux-x64 build output: {bytes / 1e6:F1} MB");
+        Assert.True(bytes < MaxInferenceAppBytes, $"the build output is {bytes / 1e6:F1} MB, more than {MaxInferenceAppBytes / 1e6:F0} MB");
+
+        string run = TestModels.TinyRun.Value, export = Path.Combine(work, "export");
+        var exported = CliRunner.Bcm("export", run, "--format", "onnx", "-o", Path.Combine(export, "model.onnx"));
+        Assert.True(exported.Code == 0, exported.Err);
+        var outDir = Path.Combine(work, "out");
+        Directory.CreateDirectory(outDir);
+        var hello = await Dotnet(consumer, Path.Combine(output, "HelloInference.dll"), export, outDir);
+        Assert.True(hello.Code == 0, hello.Output);
+        Assert.Matches(@"round-trip MSE \d+\.\d{4}", hello.Output);
+        ImageIO.ReadRgba(Path.Combine(outDir, "samples.png"), out int w, out int h);
+        Assert.Equal((35, 35), (w, h)); // 4 × 4 images of 8 × 8 with 1-pixel gaps
+
+        // The same images for the same seeds as bcm sample (libtorch) writes.
+        string sampled = TestPaths.NewTempDir();
+        var sample = CliRunner.Bcm("sample", "-c", run, "-n", "16", "--seed", "0", "--engine", "torch", "--out", sampled);
+        Assert.True(sample.Code == 0, sample.Err);
+        using var expected = Checkpoints.SafeTensors.Load(Path.Combine(sampled, "samples.safetensors")).Tensors["samples"];
+        using var actual = ReadNpy(Path.Combine(outDir, "samples.npy"));
+        Assertions.Close(expected, actual, rtol: 1e-5, what: "HelloInference against bcm sample");
+
+        // A bad export folder is one line and exit code 2, from the package's own error.
+        var bad = await Dotnet(consumer, Path.Combine(output, "HelloInference.dll"), Path.Combine(work, "missing"));
+        Assert.Equal(2, bad.Code);
+        Assert.Contains("no such folder", bad.Output);
+    }
+
+    // A float32 .npy as Npy.Encode writes it (the header's shape, then the values).
+    private static TorchSharp.torch.Tensor ReadNpy(string path)
+    {
+        var bytes = File.ReadAllBytes(path);
+        int headerLength = BitConverter.ToUInt16(bytes, 8);
+        string header = System.Text.Encoding.ASCII.GetString(bytes, 10, headerLength);
+        Assert.Contains("'descr': '<f4'", header);
+        var shape = System.Text.RegularExpressions.Regex.Match(header, @"'shape': \(([^)]*)\)").Groups[1].Value
+            .Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).Select(long.Parse).ToArray();
+        var values = new float[(bytes.Length - 10 - headerLength) / 4];
+        Buffer.BlockCopy(bytes, 10 + headerLength, values, 0, values.Length * 4);
+        return TorchSharp.torch.tensor(values, shape);
     }
 }
