@@ -24,7 +24,7 @@ internal static class Examples
         ["content"] = ["bcm content -c runs/mnist --data mnist@test --pairs 50"],
         ["cost"] = ["bcm cost runs/mnist runs/mnist-edm runs/mnist-ict -b 256"],
         ["info"] = ["bcm info runs/digits", "bcm info model.pt"],
-        ["export"] = ["bcm export runs/digits -o digits/model.safetensors", "bcm export runs/digits --format onnx -o digits-onnx/model.onnx"],
+        ["export"] = ["bcm export runs/digits -o digits/model.safetensors", "bcm export runs/digits --format onnx -o digits-onnx/model.onnx", "bcm export runs/digits --format web -o digits-web   # then serve digits-web and open index.html"],
         ["plot"] = ["bcm plot runs/digits"],
         ["bench"] = ["bcm bench --presets digits mnist -b 16,64 --thread-counts 1,2", "bcm bench --config runs/mnist -b 256 --onnx    # libtorch against ONNX Runtime"],
         ["eval"] = ["bcm eval -c runs/mixture2d --baseline runs/mixture2d-edm", "bcm eval -c runs/mnist --data mnist --classifier classifiers/mnist-16.safetensors"],
