@@ -26,8 +26,8 @@ internal static class BenchCommand
     };
     private static readonly Option<bool> OnnxOption = new("--onnx")
     {
-        Description = "Also time one-step sampling on ONNX Runtime (the network exported by bcm export --format onnx, CPU, all graph optimisations) " +
-                      "against libtorch, interleaved, at each batch size and thread count, and print the ratio",
+        Description = "Also time one-step sampling on ONNX Runtime (the network exported by bcm export --format onnx, CPU, all graph optimisations): " +
+                      "under the library and in the Bcm.Inference package (no libtorch), against libtorch, interleaved, at each batch size and thread count, with the ratios",
     };
     private static readonly Option<bool> Json = new("--json") { Description = "Write the results as JSON on stdout (one object with the matmul reference and a row per measurement), for scripts" };
 
@@ -59,7 +59,7 @@ internal static class BenchCommand
             }
             else if (parse.GetValue(OnnxOption))
             {
-                if (!asJson) Console.Write("one-step sampling, libtorch against ONNX Runtime (interleaved runs, mean images/s)\n" + OnnxThroughput.Table.Header());
+                if (!asJson) Console.Write("one-step sampling: libtorch, ONNX Runtime under the library, and the Bcm.Inference package (interleaved runs, mean images/s)\n" + OnnxThroughput.Table.Header());
                 // Each result becomes the default engine of its network at its thread count from now on.
                 var engines = sweep.Run((name, network, b, n) => EngineChoice.Record(network, OnnxThroughput.Measure(name, network, b, sweep.Repeats, n)),
                     Print<OnnxThroughput.Row>(OnnxThroughput.Table.Line));
