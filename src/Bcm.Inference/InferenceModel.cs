@@ -18,11 +18,11 @@ public sealed class InferenceModel : IDisposable
     private readonly OnnxSession session;
     private readonly PlanEngine engine;
 
-    private InferenceModel(ExportConfig config, OnnxSession session)
+    private InferenceModel(ExportConfig config, OnnxSession session, int threads)
     {
         Config = config;
         this.session = session;
-        engine = new PlanEngine(config, session);
+        engine = new PlanEngine(config, session, threads);
     }
 
     /// <summary>Opens the export in <paramref name="folder"/>: reads config.json, loads model.onnx, checks that the graph is a BCM export's of that shape.</summary>
@@ -32,7 +32,7 @@ public sealed class InferenceModel : IDisposable
         options ??= new InferenceOptions();
         options.Validate();
         var config = ExportConfig.Read(folder);
-        return new InferenceModel(config, OnnxSession.Open(config, options));
+        return new InferenceModel(config, OnnxSession.Open(config, options), options.Threads);
     }
 
     /// <summary>The export's configuration: kind, sample shape, classes, noise levels.</summary>

@@ -72,7 +72,7 @@ public static class OnnxExport
         Write(loaded.Model.Network, path, metadata);
         long parameters = loaded.Model.Network.Module.parameters().Sum(p => p.numel());
         AtomicFile.WriteAllText(configPath, Training.ModelCard.Config(loaded, weights, Path.GetFileName(path)));
-        AtomicFile.WriteAllText(cardPath, Training.ModelCard.Card(loaded, weights, parameters));
+        AtomicFile.WriteAllText(cardPath, Training.ModelCard.Card(loaded, weights, parameters, Path.GetFileName(path)));
         return new Training.ModelExport.Result(path, 0, parameters, weights, loaded.Source, configPath, cardPath);
     }
 

@@ -63,7 +63,11 @@ public static class ModelCard
     }
 
     /// <summary>The model card of an export: what is known of the model from its checkpoint and its run folder.</summary>
-    public static string Card(ModelLoader.Loaded loaded, string weights, long parameters)
+    /// <param name="loaded">The model exported.</param>
+    /// <param name="weights">Which weights (ema, online, as loaded).</param>
+    /// <param name="parameters">Its parameter count.</param>
+    /// <param name="weightsFile">The file written: <c>model.safetensors</c>, or an ONNX graph (<c>.onnx</c>), whose card describes the graph instead of the state_dict.</param>
+    public static string Card(ModelLoader.Loaded loaded, string weights, long parameters, string weightsFile = "model.safetensors")
     {
         var o = loaded.Options;
         string? run = RunOf(loaded.Source);
@@ -110,7 +114,8 @@ public static class ModelCard
                       "editing that needs both (interpolation, inpainting, blind restoration). It is as good as its training budget and " +
                       "data: check the measurements above before relying on it, and do not use it to make images of real people.\n");
         md.AppendLine("## Loading it\n");
-        md.AppendLine(loaded.Config is UNetConfig
+        md.AppendLine(weightsFile.EndsWith(".onnx", StringComparison.OrdinalIgnoreCase) ? OnnxUse(loaded, weightsFile)
+            : loaded.Config is UNetConfig
             ? "In bcm: `bcm sample -c model.safetensors`. In PyTorch, with the official code (Mosasaur5526/BCM-iCT-torch, `cm/unet_bcf.py`) " +
               "and the `safetensors` package:\n\n```python\nimport json\nfrom safetensors.torch import load_file\nfrom cm.unet_bcf import UNetModel\n\n" +
               "config = json.load(open(\"config.json\"))\nmodel = UNetModel(**config[\"unet_args\"])\n" +
@@ -119,6 +124,47 @@ public static class ModelCard
             : "In bcm: `bcm sample -c model.safetensors` (the MLP has no PyTorch counterpart; `config.json` describes it).\n");
         md.AppendLine("## Licence\n");
         md.AppendLine("bcm is MIT-licensed; the weights are the trainer's, and the licence of the data they were trained on applies to them.");
+        return md.ToString();
+    }
+
+    // How to run an ONNX export: the graph's inputs and output, the scalings outside it, one-step generation in C#,
+    // JavaScript and Python.
+    private static string OnnxUse(ModelLoader.Loaded loaded, string file)
+    {
+        var shape = loaded.Config.SampleShape;
+        string dims = string.Join(", ", shape);
+        bool conditional = loaded.Config.NumClasses > 0;
+        var md = new StringBuilder();
+        md.AppendLine($"`{file}` is the network F as an ONNX graph (opset 17, dynamic batch), written from bcm's own definition of it. Its inputs:\n");
+        md.AppendLine($"- `x_in` float32 [batch, {dims}]: the sample x at noise level t, times c_in(t) = 1/sqrt(t² + σ_d²);");
+        md.AppendLine("- `c_noise_t`, `c_noise_u` float32 [batch]: c_noise(t) and c_noise(u), c_noise(s) = 250·ln(s + 1e-44);");
+        if (conditional) md.AppendLine($"- `y` int64 [batch]: class labels in 0..{loaded.Config.NumClasses - 1};");
+        md.AppendLine($"\nand its output `F` float32 [batch, {dims}]. The BCM scalings stay outside the graph: the jump from t to u is " +
+                      "f(x, t, u) = c_skip(t, u)·x + c_out(t, u)·F with c_skip = (t·u + σ_d²)/(t² + σ_d²) and c_out = σ_d·(t − u)/sqrt(t² + σ_d²), " +
+                      $"σ_d = {loaded.Model.SigmaData.ToString(CultureInfo.InvariantCulture)} (`config.json`, `scalings`). One-step generation is " +
+                      $"x = f(T·z, T, ε) with z ~ N(0, I), T = {loaded.Model.SigmaMax.ToString(CultureInfo.InvariantCulture)}, ε = {loaded.Model.SigmaMin.ToString(CultureInfo.InvariantCulture)}" +
+                      (loaded.Kind == ModelKind.Bcm ? "; one-step inversion is f(x + 0.07·z, 0.07, T) (`invert1`).\n" : ".\n"));
+        md.AppendLine("In C#, with the `Bcm.Inference` package (ONNX Runtime, no libtorch; the same images for a seed as `bcm sample`):\n");
+        md.AppendLine("```csharp\nusing Bcm.Inference;\n\nusing var model = InferenceModel.Open(\".\");   // this folder: model.onnx + config.json\n" +
+                      "var samples = await model.SampleAsync(new SampleOptions(Count: 16, Plan: \"onestep\", Seed: 0));\n" +
+                      (shape.Length == 3 ? "Png.WriteGrid(samples, \"samples.png\");\n" : "Npy.Write(samples, \"samples.npy\");\n") + "```\n");
+        md.AppendLine("In JavaScript, with `onnxruntime-web` or `onnxruntime-node` (`bcm export --format web` writes a page that does this, and more):\n");
+        md.AppendLine("```js\nconst session = await ort.InferenceSession.create('model.onnx');\n" +
+                      "const n = 16, size = " + shape.Aggregate(1L, (a, b) => a * b) + ", sd = 0.5, t = 80, u = 0.002;\n" +
+                      "const z = Float32Array.from({ length: n * size }, randomNormal);   // your N(0, 1) draws\n" +
+                      "const cIn = 1 / Math.sqrt(t * t + sd * sd), cSkip = (t * u + sd * sd) / (t * t + sd * sd), cOut = sd * (t - u) / Math.sqrt(t * t + sd * sd);\n" +
+                      "const cNoise = (s) => new ort.Tensor('float32', new Float32Array(n).fill(250 * Math.log(s)), [n]);\n" +
+                      $"const feeds = {{ x_in: new ort.Tensor('float32', z.map((v) => t * v * cIn), [n, {dims}]), c_noise_t: cNoise(t), c_noise_u: cNoise(u){(conditional ? ", y: new ort.Tensor('int64', new BigInt64Array(n), [n])" : "")} }};\n" +
+                      "const F = (await session.run(feeds)).F.data;\n" +
+                      "const x = z.map((v, i) => cSkip * t * v + cOut * F[i]);                  // samples in [-1, 1]\n```\n");
+        md.AppendLine("In Python, with `onnxruntime` and NumPy (not run by bcm's tests: its machines reach no Python index):\n");
+        md.AppendLine("```python\nimport numpy as np, onnxruntime as ort\n\nsession = ort.InferenceSession(\"model.onnx\")\n" +
+                      $"n, sd, t, u = 16, 0.5, 80.0, 0.002\nz = np.random.default_rng(0).standard_normal((n, {dims})).astype(np.float32)\n" +
+                      "c_in, c_skip = 1 / np.sqrt(t**2 + sd**2), (t * u + sd**2) / (t**2 + sd**2)\nc_out = sd * (t - u) / np.sqrt(t**2 + sd**2)\n" +
+                      "c_noise = lambda s: np.full(n, 250 * np.log(s), np.float32)\n" +
+                      $"F, = session.run(None, {{\"x_in\": (c_in * t * z).astype(np.float32), \"c_noise_t\": c_noise(t), \"c_noise_u\": c_noise(u){(conditional ? ", \"y\": np.zeros(n, np.int64)" : "")}}})\n" +
+                      "x = c_skip * t * z + c_out * F                                # samples in [-1, 1]\n```\n");
+        md.AppendLine("The noise of these two snippets is not libtorch's, so their images are not `bcm sample`'s for a seed; the package's and the page's are.");
         return md.ToString();
     }
 
