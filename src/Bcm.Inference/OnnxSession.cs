@@ -1,4 +1,5 @@
 using Microsoft.ML.OnnxRuntime;
+using TensorElementType = Microsoft.ML.OnnxRuntime.Tensors.TensorElementType;
 
 namespace Bcm.Inference;
 
@@ -73,13 +74,13 @@ internal sealed class OnnxSession : IDisposable
         if (!inputs.Keys.Order().SequenceEqual(expected.Order()))
             throw new InferenceException($"{file}: the graph's inputs are ({string.Join(", ", inputs.Keys)}), not a BCM export's ({string.Join(", ", expected)}); " +
                                          (inputs.ContainsKey(Labels) != config.NumClasses > 0 ? $"config.json says num_classes {config.NumClasses}, which the graph does not match" : "export it with bcm export --format onnx"));
-        Expect(X, inputs[X], Microsoft.ML.OnnxRuntime.Tensors.TensorElementType.Float, [.. config.SampleShape]);
-        Expect(CNoiseT, inputs[CNoiseT], Microsoft.ML.OnnxRuntime.Tensors.TensorElementType.Float, []);
-        Expect(CNoiseU, inputs[CNoiseU], Microsoft.ML.OnnxRuntime.Tensors.TensorElementType.Float, []);
-        if (config.NumClasses > 0) Expect(Labels, inputs[Labels], Microsoft.ML.OnnxRuntime.Tensors.TensorElementType.Int64, []);
+        Expect(X, inputs[X], TensorElementType.Float, [.. config.SampleShape]);
+        Expect(CNoiseT, inputs[CNoiseT], TensorElementType.Float, []);
+        Expect(CNoiseU, inputs[CNoiseU], TensorElementType.Float, []);
+        if (config.NumClasses > 0) Expect(Labels, inputs[Labels], TensorElementType.Int64, []);
         if (!session.OutputMetadata.TryGetValue(Output, out var output) || session.OutputMetadata.Count != 1)
             throw new InferenceException($"{file}: the graph's outputs are ({string.Join(", ", session.OutputMetadata.Keys)}), not a BCM export's single output F");
-        Expect(Output, output, Microsoft.ML.OnnxRuntime.Tensors.TensorElementType.Float, [.. config.SampleShape]);
+        Expect(Output, output, TensorElementType.Float, [.. config.SampleShape]);
 
         void Expect(string name, NodeMetadata meta, Microsoft.ML.OnnxRuntime.Tensors.TensorElementType type, int[] sample)
         {
@@ -92,14 +93,14 @@ internal sealed class OnnxSession : IDisposable
     }
 
     /// <summary>F(x_in, c_noise_t, c_noise_u, y) for a batch of <paramref name="count"/> samples, into <paramref name="output"/>.</summary>
-    public void Forward(float[] xIn, float[] cNoiseT, float[] cNoiseU, long[]? labels, int count, float[] output)
+    public void Forward(AlignedBuffer xIn, float[] cNoiseT, float[] cNoiseU, long[]? labels, int count, AlignedBuffer output)
     {
         long[] shape = [count, .. config.SampleShape.Select(v => (long)v)];
-        using var x = OrtValue.CreateTensorValueFromMemory(xIn, shape);
+        using var x = OrtValue.CreateTensorValueWithData(OrtMemoryInfo.DefaultInstance, TensorElementType.Float, shape, xIn.Pointer, (long)xIn.Length * sizeof(float));
         using var t = OrtValue.CreateTensorValueFromMemory(cNoiseT, [count]);
         using var u = OrtValue.CreateTensorValueFromMemory(cNoiseU, [count]);
         using var y = labels is null ? null : OrtValue.CreateTensorValueFromMemory(labels, [count]);
-        using var f = OrtValue.CreateTensorValueFromMemory(output, shape);
+        using var f = OrtValue.CreateTensorValueWithData(OrtMemoryInfo.DefaultInstance, TensorElementType.Float, shape, output.Pointer, (long)output.Length * sizeof(float));
         var names = new List<string> { X, CNoiseT, CNoiseU };
         var values = new List<OrtValue> { x, t, u };
         if (y is not null)

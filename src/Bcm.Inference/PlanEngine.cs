@@ -60,7 +60,7 @@ internal sealed class PlanEngine(ExportConfig config, OnnxSession session, int t
             var x = input.Values.AsSpan(start * size, m * size).ToArray();
             var batchSeeds = seeds.Skip(start).Take(m).ToArray();
             long[]? y = labels?.Skip(start).Take(m).Select(l => (long)l).ToArray();
-            var batch = new Batch(this, m, y, () =>
+            using var batch = new Batch(this, m, y, () =>
             {
                 cancellationToken.ThrowIfCancellationRequested();
                 progress?.Report(new InferenceProgress(++done, total, stage));
@@ -172,11 +172,17 @@ internal sealed class PlanEngine(ExportConfig config, OnnxSession session, int t
     }
 
     // One batch's network evaluations: the jump f(x, t, u) with the scalings in float32, as BcmModel.Jump computes them.
-    private sealed class Batch(PlanEngine engine, int count, long[]? labels, Action evaluated)
+    private sealed class Batch(PlanEngine engine, int count, long[]? labels, Action evaluated) : IDisposable
     {
-        private readonly float[] xIn = new float[count * engine.size];
-        private readonly float[] raw = new float[count * engine.size];
+        private readonly AlignedBuffer xIn = new(count * engine.size);
+        private readonly AlignedBuffer raw = new(count * engine.size);
         private readonly float[] cNoiseT = new float[count], cNoiseU = new float[count];
+
+        public void Dispose()
+        {
+            xIn.Dispose();
+            raw.Dispose();
+        }
 
         public float[] Jump(float[] x, double from, double to)
         {
@@ -186,10 +192,12 @@ internal sealed class PlanEngine(ExportConfig config, OnnxSession session, int t
             float cOut = (t - u) * sd / MathF.Sqrt(t * t + sd2);
             Array.Fill(cNoiseT, CNoise(t));
             Array.Fill(cNoiseU, CNoise(u));
-            for (int k = 0; k < xIn.Length; k++) xIn[k] = x[k] * cIn;
+            var input = xIn.Span;
+            for (int k = 0; k < input.Length; k++) input[k] = x[k] * cIn;
             engine.session.Forward(xIn, cNoiseT, cNoiseU, labels, count, raw);
+            var f = raw.Span;
             var result = new float[x.Length];
-            for (int k = 0; k < x.Length; k++) result[k] = cSkip * x[k] + cOut * raw[k];
+            for (int k = 0; k < x.Length; k++) result[k] = cSkip * x[k] + cOut * f[k];
             evaluated();
             return result;
         }
