@@ -11,7 +11,7 @@ internal static class Examples
     {
         ["bcm"] = ["bcm train                                   # the main job: a BCM of the built-in digits (about 6 min)", "bcm sample -c runs/digits --plan zigzag3"],
         ["train"] = ["bcm train --preset mnist --out runs/mnist --steps 5000", "bcm train --out runs/mnist --steps 8000           # resume the run with a new total"],
-        ["sample"] = ["bcm sample -c runs/digits -n 64 --plan ancestral2", "bcm sample -c runs/mnist --seeds 0-49999 --out fid-samples   # one PNG per seed, resumable"],
+        ["sample"] = ["bcm sample -c runs/digits -n 64 --plan ancestral2", "bcm sample -c runs/mnist --seeds 0-49999 --out fid-samples   # one PNG per seed, resumable", "bcm sample -c runs/mnist --seeds 0-49999 --npz mnist-50k.npz   # the ADM evaluator's layout"],
         ["invert"] = ["bcm invert digit.png -c runs/digits --plan invert2", "bcm invert --data mnist@test -n 32 -c runs/mnist --out roundtrip"],
         ["interpolate"] = ["bcm interpolate a.png b.png -c runs/mnist -n 9", "bcm interpolate --seeds 1 2 -c runs/mnist"],
         ["inpaint"] = ["bcm inpaint photo.png --box 4,4,8,8 -c runs/mnist", "bcm inpaint --data mnist@test -n 200 -c runs/mnist --classifier classifiers/mnist-16.safetensors"],

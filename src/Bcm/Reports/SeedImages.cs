@@ -11,8 +11,9 @@ namespace Bcm.Reports;
 /// One PNG per seed, named <c>SEED.png</c> with six digits as EDM's <c>generate.py</c> names them, in a folder that the
 /// ecosystem's FID tools read. The image of seed s is sample s of <c>bcm sample --seed 0</c> (per-sample seeds; a
 /// conditional model's class is s mod the number of classes unless one is given), whatever the batch or the processes.
-/// Seeds whose file is already there are skipped, so an interrupted job resumes where it stopped (every file is written
-/// atomically); under mpirun each rank takes every N-th missing seed.
+/// Seeds whose file is already there, decoding to an image of the model's size, are skipped, so an interrupted job
+/// resumes where it stopped (every file is written atomically); a file that does not decode so (truncated, empty, another
+/// image) is made again and named in the result. Under mpirun each rank takes every N-th missing seed.
 /// </summary>
 public static class SeedImages
 {
@@ -21,9 +22,26 @@ public static class SeedImages
 
     /// <summary>What was done by this process.</summary>
     /// <param name="Written">Images this process wrote.</param>
-    /// <param name="Skipped">Seeds whose file was already there (on every process).</param>
+    /// <param name="Skipped">Seeds whose file was already there, complete (on every process).</param>
     /// <param name="Total">Seeds asked for.</param>
-    public sealed record Result(int Written, int Skipped, int Total);
+    /// <param name="Broken">Files that were there but did not decode to an image of the model's size (truncated, empty, another size): made again.</param>
+    public sealed record Result(int Written, int Skipped, int Total, IReadOnlyList<string>? Broken = null);
+
+    // Whether the file of a seed is a finished image of the model's size: a file that was cut short (a killed job on a
+    // disk that lost its last write, a copy that stopped) or is another image is made again, not counted as done.
+    private static bool IsComplete(string path, long width, long height)
+    {
+        if (!File.Exists(path)) return false;
+        try
+        {
+            ImageIO.ReadRgba(path, out int w, out int h);
+            return w == width && h == height;
+        }
+        catch (Exception e) when (e is InvalidDataException or IOException or UnauthorizedAccessException or ArgumentException)
+        {
+            return false;
+        }
+    }
 
     /// <summary>The file of <paramref name="seed"/>'s image.</summary>
     public static string FileName(long seed) => seed.ToString("D6", CultureInfo.InvariantCulture) + ".png";
@@ -62,7 +80,9 @@ public static class SeedImages
             throw new ArgumentException(classes == 0 ? "a class label was given, but the model is unconditional" : $"the class label must be in 0..{classes - 1}");
         job ??= SingleProcess.Instance;
         Directory.CreateDirectory(outDir);
-        var missing = seeds.Where(s => !File.Exists(Path.Combine(outDir, FileName(s)))).ToList();
+        long height = model.Network.SampleShape[1], width = model.Network.SampleShape[2];
+        var missing = seeds.Where(s => !IsComplete(Path.Combine(outDir, FileName(s)), width, height)).ToList();
+        var broken = missing.Select(FileName).Where(f => File.Exists(Path.Combine(outDir, f))).ToList();
         var mine = missing.Where((_, i) => i % job.Size == job.Rank).ToList();
         for (int start = 0; start < mine.Count; start += batchSize)
         {
@@ -75,6 +95,6 @@ public static class SeedImages
                 using (var img = x[i]) ImageIO.SavePng(img, Path.Combine(outDir, FileName(batch[i])));
             progress?.Report((start + batch.Count, mine.Count));
         }
-        return new Result(mine.Count, seeds.Count - missing.Count, seeds.Count);
+        return new Result(mine.Count, seeds.Count - missing.Count, seeds.Count, broken);
     }
 }
