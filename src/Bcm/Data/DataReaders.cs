@@ -181,22 +181,71 @@ public static partial class DataReaders
         return new ImageDataset(test ? "cifar10-subset (test)" : "cifar10-subset", pixels.ToArray(), labels.Count, 3, 32, 32, labels.ToArray(), 10);
     }
 
-    /// <summary>Every PNG/JPEG in a folder (sorted by name), converted to the given channel count and resized to a square size.</summary>
-    public static ImageDataset ImageFolder(string folder, int channels, int size)
+    /// <summary>
+    /// Reads a folder of PNG/JPEG images, resized to size × size with <paramref name="channels"/> channels. A folder whose
+    /// images all sit in subfolders is labelled: one subfolder per class, the classes sorted by name (ordinal), label i
+    /// for the i-th (<see cref="ImageDataset.ClassNames"/>); a flat folder is unlabelled. With a held-out
+    /// <paramref name="testFraction"/> above 0, an image is in the test split when the SHA-256 of its path relative to the
+    /// folder, read as a number in [0, 1), is below the fraction: the same images whatever the machine or the order of the
+    /// files, and a file added later does not move the others. <paramref name="test"/> selects that split, else the rest.
+    /// </summary>
+    /// <exception cref="InvalidDataException">No images; images beside class folders; an empty class folder; a class folder
+    /// that is a link (a link can loop); a split with no image.</exception>
+    public static ImageDataset ImageFolder(string folder, int channels, int size, double testFraction = 0, bool test = false)
     {
         if (!Directory.Exists(folder)) throw new DirectoryNotFoundException($"{folder}: no such folder");
-        var files = Directory.EnumerateFiles(folder)
-            .Where(f => f.EndsWith(".png", StringComparison.OrdinalIgnoreCase) || f.EndsWith(".jpg", StringComparison.OrdinalIgnoreCase) || f.EndsWith(".jpeg", StringComparison.OrdinalIgnoreCase))
-            .OrderBy(f => f, StringComparer.Ordinal).ToList();
+        if (testFraction is < 0 or >= 1 || double.IsNaN(testFraction)) throw new ArgumentException($"{folder}: the held-out fraction must be in [0, 1), got {testFraction}");
+        var top = ImageFiles(folder);
+        var classDirs = Directory.EnumerateDirectories(folder).Where(d => !Path.GetFileName(d).StartsWith('.')).Order(StringComparer.Ordinal).ToList();
+        string[]? classes = null;
+        var files = new List<(string Path, int Label)>();
+        if (top.Count > 0 || classDirs.Count == 0)
+        {
+            if (top.Count > 0 && classDirs.Any(d => new DirectoryInfo(d).LinkTarget is null && ImageFiles(d).Count > 0))
+                throw new InvalidDataException($"{folder}: holds images and class folders with images; put every image in a class folder (a labelled data set), or none (unlabelled)");
+            files.AddRange(top.Select(f => (f, 0)));
+        }
+        else
+        {
+            classes = classDirs.Select(d => Path.GetFileName(d)).ToArray();
+            for (int c = 0; c < classDirs.Count; c++)
+            {
+                if (new DirectoryInfo(classDirs[c]).LinkTarget is not null)
+                    throw new InvalidDataException($"{classDirs[c]}: the class folder is a link; class folders must be real folders (a link can loop or lead out of the data set)");
+                var inClass = ImageFiles(classDirs[c]);
+                if (inClass.Count == 0) throw new InvalidDataException($"{classDirs[c]}: the class folder '{classes[c]}' holds no .png, .jpg or .jpeg images; remove it or add its images");
+                files.AddRange(inClass.Select(f => (f, c)));
+            }
+        }
         if (files.Count == 0) throw new InvalidDataException($"{folder}: no .png, .jpg or .jpeg images");
-        var pixels = new byte[files.Count * channels * size * size];
+        if (testFraction > 0)
+        {
+            files = files.Where(f => IsHeldOut(Path.GetRelativePath(folder, f.Path), testFraction) == test).ToList();
+            if (files.Count == 0)
+                throw new InvalidDataException($"{folder}: the {(test ? "test" : "training")} split at a held-out fraction of {testFraction} holds no image; use more images or another fraction");
+        }
+        var pixels = new byte[(long)files.Count * channels * size * size];
         for (int i = 0; i < files.Count; i++)
         {
-            var img = Imaging.ImageIO.ReadPixels(files[i], channels, size, resize: true);
+            var img = Imaging.ImageIO.ReadPixels(files[i].Path, channels, size, resize: true);
             img.CopyTo(pixels, (long)i * img.Length);
         }
-        return new ImageDataset(folder, pixels, files.Count, channels, size, size, null, 0);
+        string name = folder + (testFraction > 0 ? test ? " (test)" : " (training)" : "");
+        return classes is null
+            ? new ImageDataset(name, pixels, files.Count, channels, size, size, null, 0)
+            : new ImageDataset(name, pixels, files.Count, channels, size, size, files.Select(f => f.Label).ToArray(), classes.Length) { ClassNames = classes };
     }
+
+    /// <summary>Whether the image at <paramref name="relativePath"/> (relative to its data set's folder) is held out at <paramref name="fraction"/>.</summary>
+    public static bool IsHeldOut(string relativePath, double fraction)
+    {
+        var hash = System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(relativePath.Replace('\\', '/')));
+        return System.Buffers.Binary.BinaryPrimitives.ReadUInt64BigEndian(hash) / 18446744073709551616.0 < fraction;
+    }
+
+    private static List<string> ImageFiles(string folder) => Directory.EnumerateFiles(folder)
+        .Where(f => f.EndsWith(".png", StringComparison.OrdinalIgnoreCase) || f.EndsWith(".jpg", StringComparison.OrdinalIgnoreCase) || f.EndsWith(".jpeg", StringComparison.OrdinalIgnoreCase))
+        .Order(StringComparer.Ordinal).ToList();
 
     // A CIFAR-10 batch holds 10,000 records (30.7 MB); a file may hold up to 8 batches' worth.
     private const long CifarBatchBytes = 8 * 10_000L * (1 + 3072);

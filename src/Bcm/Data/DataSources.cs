@@ -15,7 +15,7 @@ public static class DataSources
     /// <summary>The data specifications, as the CLI's help lists them.</summary>
     public const string Help =
         "digits (built-in UCI 8x8 digits), digits:FILE.csv[.gz], mnist[:DIR], fashion-mnist[:DIR], cifar10[:DIR], " +
-        "cifar10-subset:DIR, folder:DIR (PNG/JPEG); append @test for the test split (e.g. mnist:DIR@test)";
+        "cifar10-subset:DIR, folder:DIR (PNG/JPEG; one subfolder per class for labels; folder:DIR?test=0.1 holds out a tenth, chosen from the file names); append @test for the test split (e.g. mnist:DIR@test, folder:DIR?test=0.1@test)";
 
     /// <summary>Files and their md5 as published by the authors (and checked by torchvision).</summary>
     public static readonly IReadOnlyDictionary<string, (string[] Mirrors, (string File, string Md5)[] Files)> Known =
@@ -77,9 +77,26 @@ public static class DataSources
         return colon < 0 ? spec : spec[..colon];
     }
 
-    /// <summary>The spec of the test split of <paramref name="spec"/>, or null when its source has none (built-in digits, folders).</summary>
+    /// <summary>The spec of the test split of <paramref name="spec"/>, or null when its source has none (built-in digits, folders without a held-out fraction).</summary>
     public static string? TestSplit(string spec) =>
-        !WithTestSplit.Contains(Kind(spec)) ? null : spec.EndsWith("@test", StringComparison.Ordinal) ? spec : spec + "@test";
+        !HasTestSplit(spec) ? null : spec.EndsWith("@test", StringComparison.Ordinal) ? spec : spec + "@test";
+
+    /// <summary>Whether <paramref name="spec"/>'s source has a test split: the known data sets, and a folder given a held-out fraction (<c>folder:DIR?test=F</c>).</summary>
+    public static bool HasTestSplit(string spec) => WithTestSplit.Contains(Kind(spec)) || Kind(spec) == "folder" && FolderSpec(spec).TestFraction > 0;
+
+    /// <summary>The folder and held-out fraction of <c>folder:DIR</c> or <c>folder:DIR?test=F</c> (with or without <c>@test</c>).</summary>
+    /// <exception cref="ArgumentException">The fraction is not a number in (0, 1).</exception>
+    public static (string Folder, double TestFraction) FolderSpec(string spec)
+    {
+        if (spec.EndsWith("@test", StringComparison.Ordinal)) spec = spec[..^"@test".Length];
+        string arg = spec.Length > "folder:".Length ? spec["folder:".Length..] : throw new ArgumentException("folder needs a path: folder:DIR");
+        int q = arg.LastIndexOf("?test=", StringComparison.Ordinal);
+        if (q < 0) return (arg, 0);
+        string text = arg[(q + "?test=".Length)..];
+        if (!double.TryParse(text, System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture, out double f) || !(f > 0 && f < 1))
+            throw new ArgumentException($"'{spec}': the held-out fraction '{text}' is not a number between 0 and 1 (e.g. folder:DIR?test=0.1)");
+        return (arg[..q], f);
+    }
 
     /// <summary>The test split of <paramref name="spec"/>, or null when its source has none.</summary>
     public static ImageDataset? LoadTest(string spec, int channels = 1, int size = 32, IProgress<string>? log = null) =>
@@ -89,8 +106,10 @@ public static class DataSources
     public static ImageDataset Load(string spec, int channels = 1, int size = 32, IProgress<string>? log = null)
     {
         bool test = spec.EndsWith("@test", StringComparison.Ordinal);
-        if (test && !WithTestSplit.Contains(Kind(spec)))
-            throw new ArgumentException($"'{spec}': {Kind(spec)} has no test split (only {string.Join(", ", WithTestSplit)} have one)");
+        if (test && !HasTestSplit(spec))
+            throw new ArgumentException(Kind(spec) == "folder"
+                ? $"'{spec}': a folder has a test split only with a held-out fraction, e.g. folder:DIR?test=0.1@test (train on folder:DIR?test=0.1, the rest)"
+                : $"'{spec}': {Kind(spec)} has no test split (only {string.Join(", ", WithTestSplit)} and folders with ?test=F have one)");
         if (test) spec = spec[..^"@test".Length];
         string kind = Kind(spec);
         string? arg = spec.Length > kind.Length ? spec[(kind.Length + 1)..] : null;
@@ -121,7 +140,10 @@ public static class DataSources
             case "cifar10-subset":
                 return DataReaders.CifarSprites(arg ?? throw new ArgumentException("cifar10-subset needs its folder: cifar10-subset:DIR"), test);
             case "folder":
-                return DataReaders.ImageFolder(arg ?? throw new ArgumentException("folder needs a path: folder:DIR"), channels, size);
+            {
+                var (folder, fraction) = FolderSpec(spec);
+                return DataReaders.ImageFolder(folder, channels, size, fraction, test);
+            }
             default:
                 if (Directory.Exists(spec)) return DataReaders.ImageFolder(spec, channels, size);
                 throw new ArgumentException($"unknown data '{spec}': expected {Help}");

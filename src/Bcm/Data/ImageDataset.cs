@@ -47,6 +47,9 @@ public sealed class ImageDataset : ITrainingData
     public int[]? Labels { get; }
     /// <inheritdoc/>
     public int NumClasses { get; }
+
+    /// <summary>The classes' names in label order (a labelled folder's class folders, sorted), or null where the source has none.</summary>
+    public IReadOnlyList<string>? ClassNames { get; init; }
     /// <summary>The value that maps to +1 (255 for 8-bit images, 16 for the UCI digits).</summary>
     public int MaxValue { get; }
 
@@ -55,7 +58,7 @@ public sealed class ImageDataset : ITrainingData
     {
         count = Math.Min(count, Count);
         int per = Channels * Height * Width;
-        return new ImageDataset(Name, Pixels.AsSpan(0, count * per).ToArray(), count, Channels, Height, Width, Labels?.Take(count).ToArray(), NumClasses, MaxValue);
+        return new ImageDataset(Name, Pixels.AsSpan(0, count * per).ToArray(), count, Channels, Height, Width, Labels?.Take(count).ToArray(), NumClasses, MaxValue) { ClassNames = ClassNames };
     }
 
     /// <summary>

@@ -101,6 +101,75 @@ public sealed class DataTests
         Assert.True((a - b).abs().max().item<float>() < 0.01f, "PNG round trip of an 8-bit-representable image");
     }
 
+    // A labelled folder of the built-in digits: one subfolder per class (named by the digit, spelled out), 6 images each.
+    private static string LabelledDigits(int perClass = 6)
+    {
+        var dir = TestPaths.NewTempDir();
+        var d = DataReaders.BuiltInDigits();
+        string[] names = ["zero", "one", "two"];
+        var seen = new int[3];
+        for (int i = 0; i < d.Count && seen.Min() < perClass; i++)
+        {
+            int label = d.Labels![i];
+            if (label > 2 || seen[label] >= perClass) continue;
+            Directory.CreateDirectory(Path.Combine(dir, names[label]));
+            using (var img = d.Batch([i], 8)[0]) Imaging.ImageIO.SavePng(img, Path.Combine(dir, names[label], $"{i:D4}.png"));
+            seen[label]++;
+        }
+        return dir;
+    }
+
+    [Fact]
+    public void AFolderOfClassFoldersIsLabelledWithTheSortedClassNames()
+    {
+        string dir = LabelledDigits();
+        var set = DataSources.Load("folder:" + dir, channels: 1, size: 8);
+        Assert.Equal(18, set.Count);
+        Assert.Equal(["one", "two", "zero"], set.ClassNames!); // sorted by name: label 0 is "one"
+        Assert.Equal(3, set.NumClasses);
+        Assert.Equal(Enumerable.Repeat(0, 6).Concat(Enumerable.Repeat(1, 6)).Concat(Enumerable.Repeat(2, 6)), set.Labels!);
+        Assert.Null(DataSources.TestSplit("folder:" + dir)); // no held-out fraction, no test split
+        Assert.Contains("held-out fraction", Assert.Throws<ArgumentException>(() => DataSources.Load("folder:" + dir + "@test", 1, 8)).Message);
+    }
+
+    [Fact]
+    public void AHeldOutFractionSplitsAFolderByFileNameDisjointlyAndTheSameEveryTime()
+    {
+        string dir = LabelledDigits(perClass: 20);
+        string spec = "folder:" + dir + "?test=0.25";
+        var train = DataSources.Load(spec, 1, 8);
+        var test = DataSources.Load(DataSources.TestSplit(spec)!, 1, 8);
+        Assert.Equal(60, train.Count + test.Count);
+        Assert.InRange(test.Count, 6, 24); // about a quarter
+        Assert.Equal(train.ClassNames, test.ClassNames);
+        // Disjoint: which files are held out is a function of their names alone.
+        var files = Directory.EnumerateFiles(dir, "*.png", SearchOption.AllDirectories).Select(f => Path.GetRelativePath(dir, f)).ToList();
+        Assert.Equal(test.Count, files.Count(f => DataReaders.IsHeldOut(f, 0.25)));
+        // A file added later does not move the others.
+        File.Copy(Directory.EnumerateFiles(Path.Combine(dir, "one")).First(), Path.Combine(dir, "one", "extra.png"));
+        var again = DataSources.Load(DataSources.TestSplit(spec)!, 1, 8);
+        Assert.Equal(test.Count + (DataReaders.IsHeldOut(Path.Combine("one", "extra.png"), 0.25) ? 1 : 0), again.Count);
+        foreach (var bad in new[] { "?test=1", "?test=0", "?test=x" })
+            Assert.Contains("between 0 and 1", Assert.Throws<ArgumentException>(() => DataSources.Load("folder:" + dir + bad, 1, 8)).Message);
+    }
+
+    [Fact]
+    public void FoldersThatCannotBeLabelledHonestlyAreRefusedNamingTheFolder()
+    {
+        string dir = LabelledDigits();
+        Directory.CreateDirectory(Path.Combine(dir, "three"));
+        Assert.Contains("'three' holds no", Assert.Throws<InvalidDataException>(() => DataSources.Load("folder:" + dir, 1, 8)).Message);
+        Directory.Delete(Path.Combine(dir, "three"));
+        File.Copy(Directory.EnumerateFiles(Path.Combine(dir, "one")).First(), Path.Combine(dir, "loose.png"));
+        Assert.Contains("images and class folders", Assert.Throws<InvalidDataException>(() => DataSources.Load("folder:" + dir, 1, 8)).Message);
+        File.Delete(Path.Combine(dir, "loose.png"));
+        Directory.CreateSymbolicLink(Path.Combine(dir, "loop"), dir);
+        Assert.Contains("is a link", Assert.Throws<InvalidDataException>(() => DataSources.Load("folder:" + dir, 1, 8)).Message);
+        File.Delete(Path.Combine(dir, "loop"));
+        File.WriteAllBytes(Path.Combine(dir, "one", "broken.png"), [0x89, 0x50, 0x4E, 0x47]);
+        Assert.Contains("broken.png", Assert.ThrowsAny<Exception>(() => DataSources.Load("folder:" + dir, 1, 8)).Message);
+    }
+
     [Fact]
     public void BadDataSpecsAreClearErrors()
     {
