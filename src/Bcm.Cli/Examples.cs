@@ -11,7 +11,7 @@ internal static class Examples
     {
         ["bcm"] = ["bcm train                                   # the main job: a BCM of the built-in digits (about 6 min)", "bcm sample -c runs/digits --plan zigzag3"],
         ["train"] = ["bcm train --preset mnist --out runs/mnist --steps 5000", "bcm train --out runs/mnist --steps 8000           # resume the run with a new total"],
-        ["sample"] = ["bcm sample -c runs/digits -n 64 --plan ancestral2", "bcm sample -c runs/mnist --seeds 0-49999 --out fid-samples   # one PNG per seed, resumable", "bcm sample -c runs/mnist --seeds 0-49999 --npz mnist-50k.npz   # the ADM evaluator's layout"],
+        ["sample"] = ["bcm sample -c runs/digits -n 64 --plan ancestral2", "bcm sample -c runs/mnist --seeds 0-49999 --npz mnist-50k.npz   # the ADM evaluator's layout; --out DIR instead: one PNG per seed"],
         ["invert"] = ["bcm invert digit.png -c runs/digits --plan invert2", "bcm invert --data mnist@test -n 32 -c runs/mnist --out roundtrip"],
         ["interpolate"] = ["bcm interpolate a.png b.png -c runs/mnist -n 9", "bcm interpolate --seeds 1 2 -c runs/mnist"],
         ["inpaint"] = ["bcm inpaint photo.png --box 4,4,8,8 -c runs/mnist", "bcm inpaint --data mnist@test -n 200 -c runs/mnist --classifier classifiers/mnist-16.safetensors"],
@@ -24,7 +24,7 @@ internal static class Examples
         ["content"] = ["bcm content -c runs/mnist --data mnist@test --pairs 50"],
         ["cost"] = ["bcm cost runs/mnist runs/mnist-edm runs/mnist-ict -b 256"],
         ["info"] = ["bcm info runs/digits", "bcm info model.pt"],
-        ["export"] = ["bcm export runs/digits -o digits/model.safetensors", "bcm export runs/digits --format onnx -o digits-onnx/model.onnx", "bcm export runs/digits --format web -o digits-web   # then serve digits-web and open index.html"],
+        ["export"] = ["bcm export runs/digits -o digits/model.safetensors", "bcm export runs/digits --format web -o digits-web   # --format onnx -o DIR/model.onnx: the ONNX export alone"],
         ["plot"] = ["bcm plot runs/digits"],
         ["bench"] = ["bcm bench --presets digits mnist -b 16,64 --thread-counts 1,2", "bcm bench --config runs/mnist -b 256 --onnx    # libtorch against ONNX Runtime"],
         ["eval"] = ["bcm eval -c runs/mixture2d --baseline runs/mixture2d-edm", "bcm eval -c runs/mnist --data mnist --classifier classifiers/mnist-16.safetensors"],

@@ -15,7 +15,7 @@ internal static class SampleCommand
         var jumps = new Option<int?>("--jumps") { Description = "Shorthand for --plan ancestral:K: K jumps on a Karras schedule from T to ε" };
         var count = Common.Count("Number of images (default 64)", 64);
         var batch = new Option<int>("--batch-size", "-b") { Description = "Images per forward pass; results do not depend on it (default 64)", DefaultValueFactory = _ => 64 };
-        var label = new Option<int?>("--class") { Description = "Class label for conditional models (default: 0, 1, 2, … in turn)" };
+        var label = new Option<string?>("--class") { Description = "Class for a conditional model: its name (a labelled folder's class) or its index (default: 0, 1, 2, … in turn)" };
         var individual = new Option<bool>("--individual") { Description = "Also write each image as its own PNG" };
         var seeds = new Option<string?>("--seeds")
         {
@@ -46,8 +46,7 @@ internal static class SampleCommand
             int n = parse.GetValue(count), b = parse.GetValue(batch);
             if (n < 1 || b < 1) throw new BadInputException("--count and --batch-size must be ≥ 1");
             int classes = loaded.Model.Network.NumClasses;
-            if (parse.GetValue(label) is int c && (classes == 0 || c < 0 || c >= classes))
-                throw new BadInputException(classes == 0 ? "--class given, but the model is unconditional" : $"--class must be in 0..{classes - 1}");
+            int? classLabel = parse.GetValue(label) is string className ? Bcm.Training.TrainOptions.ClassLabel(className, loaded.Options?.ClassNames, classes) : null;
             if (seedList is not null && new Option[] { count, individual, trajectory, Common.Seed }.FirstOrDefault(o => parse.GetResult(o) is { Implicit: false }) is { } clash)
                 throw new BadInputException($"--seeds names every image's seed; {clash.Name} does not apply with it");
             if (npzFile is not null && new Option[] { individual, trajectory, Common.Seed }.FirstOrDefault(o => parse.GetResult(o) is { Implicit: false }) is { } npzClash)
@@ -61,9 +60,9 @@ internal static class SampleCommand
             if (npzFile is not null)
             {
                 if (!images) throw new BadInputException("--npz holds images; this model makes vectors (bcm sample writes its samples.csv)");
-                return Npz(loaded.Model, p, seedList ?? Enumerable.Range(0, n).Select(i => (long)i).ToArray(), npzFile, b, parse.GetValue(label), job);
+                return Npz(loaded.Model, p, seedList ?? Enumerable.Range(0, n).Select(i => (long)i).ToArray(), npzFile, b, classLabel, job);
             }
-            if (seedList is not null) return PerSeed(parse, loaded.Model, p, seedList, b, parse.GetValue(label), job);
+            if (seedList is not null) return PerSeed(parse, loaded.Model, p, seedList, b, classLabel, job);
             string outDir = Common.OutDir(parse.GetValue(Common.Out), "samples");
             var frames = new List<Tensor>();
             var printer = new ProgressPrinter();
@@ -71,7 +70,7 @@ internal static class SampleCommand
             Action<int, PlanProgress>? keepFrames = parse.GetValue(trajectory) && lead
                 ? (first, step) => { if (first == 0) frames.Add(step.X[..Math.Min(b, 8)].cpu().DetachFromDisposeScope()); }
                 : null;
-            using var made = Sharded.Generate(job, loaded.Model, p, n, seed, b, parse.GetValue(label), keepFrames,
+            using var made = Sharded.Generate(job, loaded.Model, p, n, seed, b, classLabel, keepFrames,
                 lead ? new SyncProgress<int>(done => printer.Line($"{done}/{n / job.Size} images ({p.Nfe} NFE each){(job.Size > 1 ? $" on each of {job.Size} ranks" : "")}", done == n / job.Size)) : null);
             if (parse.GetValue(individual)) SampleOutputs.WriteIndividual(outDir, made.Local, seed + made.First); // each rank its own seeds
             if (made.All is null) return 0;

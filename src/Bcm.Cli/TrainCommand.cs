@@ -18,7 +18,7 @@ internal static class TrainCommand
                                        "Ctrl+C or SIGTERM (a scheduler's preemption) stops after the current step and writes a checkpoint.")
         {
             Preset, Common.Data, RunDir, Common.Seed, Common.Device, Common.Threads, Steps, Batch, Lr, CtOnly, Objective, JpegQualities, InitFrom, FixedScales,
-            Limit, CheckpointEvery, Keep, SampleEvery, Flip, MaxMinutes, NoReport, Override,
+            Limit, CheckpointEvery, Keep, SampleEvery, Flip, ClassConditional, MaxMinutes, NoReport, Override,
         };
         cmd.SetAction(parse => Common.Guard(() => Run(parse)));
         return cmd;
@@ -48,6 +48,11 @@ internal static class TrainCommand
         }
         if (saved is not null && parse.GetValue(Preset) is string p) options = options with { Preset = p };
         options = JpegRestorerObjective.Prepare(options); // a restorer's UNet takes the JPEG image beside its input
+        if (parse.GetValue(ClassConditional))
+        {
+            if (saved is not null) throw new BadInputException($"--class-conditional starts a new run; {runDir} already holds one (its network is {(saved.Network.NumClasses > 0 ? "class-conditional" : "unconditional")})");
+            options = options.ConditionedOn(Trainer.LoadData(options, lead ? printer : null));
+        }
         if (job.Size > 1 && lead) Trainer.LoadData(options, printer); // fetch a data set once, before every rank reads it
         if (job.Size > 1) job.Barrier();
         if (lead) StopSignals.WarnIfTheMachineIsBusy();

@@ -25,6 +25,10 @@ internal static class TrainOptionsParser
     public static readonly Option<int?> CheckpointEvery = new("--checkpoint-every") { Description = "Steps between checkpoints (default from the preset)" };
     public static readonly Option<int?> Keep = new("--keep") { Description = "Checkpoints to keep (default 3)" };
     public static readonly Option<int?> SampleEvery = new("--sample-every") { Description = "Steps between sample grids in samples/ (0 = none)" };
+    public static readonly Option<bool> ClassConditional = new("--class-conditional")
+    {
+        Description = "A new run conditioned on the data's labels: one class per label (a folder is labelled when its images sit in one subfolder per class, named by its class; MNIST and CIFAR-10 have theirs); sample a class with bcm sample --class NAME",
+    };
     public static readonly Option<bool?> Flip = new("--flip") { Description = "Random horizontal flips of training images (default from the preset: off for digits, on for CIFAR-10)" };
     public static readonly Option<double?> MaxMinutes = new("--max-minutes") { Description = "Stop after this much wall time (checkpoint written; resume later), e.g. to compare runs at equal CPU time" };
     public static readonly Option<bool> NoReport = new("--no-report") { Description = "Skip the final sample grids and inversion round trip" };

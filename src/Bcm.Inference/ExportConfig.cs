@@ -14,6 +14,19 @@ namespace Bcm.Inference;
 /// <param name="SigmaMax">T, the highest (generation starts there).</param>
 public sealed record ExportConfig(string Path, string ModelFile, string Kind, int[] SampleShape, int NumClasses, double SigmaData, double SigmaMin, double SigmaMax)
 {
+    /// <summary>The classes' names in label order (<c>class_names</c>, from a run trained on a labelled folder), or null.</summary>
+    public IReadOnlyList<string>? ClassNames { get; init; }
+
+    /// <summary>The label of the class <paramref name="name"/> (a name of <see cref="ClassNames"/>, or an index).</summary>
+    /// <exception cref="InferenceException">The model is unconditional or has no such class.</exception>
+    public int ClassLabel(string name)
+    {
+        if (NumClasses == 0) throw new InferenceException("a class was given, but the model is unconditional");
+        if (ClassNames?.ToList().IndexOf(name) is int i and >= 0) return i;
+        if (int.TryParse(name, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out int index) && index < NumClasses) return index;
+        throw new InferenceException($"'{name}' is not a class of the model: " + (ClassNames is null ? $"give an index in 0..{NumClasses - 1}" : $"one of {string.Join(", ", ClassNames.Take(20))}, or an index"));
+    }
+
     /// <summary>The largest config.json read (1 MiB; bcm writes about 2 KB).</summary>
     public const int MaxBytes = 1 << 20;
 
@@ -75,7 +88,13 @@ public sealed record ExportConfig(string Path, string ModelFile, string Kind, in
         double Sigma(string name) => s.TryGetProperty(name, out var v) && v.TryGetDouble(out double d) && double.IsFinite(d) && d > 0 ? d : throw Missing("scalings." + name);
         double sigmaData = Sigma("sigma_data"), sigmaMin = Sigma("sigma_min"), sigmaMax = Sigma("sigma_max");
         if (sigmaMin >= sigmaMax) throw new InferenceException($"{path}: sigma_min {sigmaMin} is not below sigma_max {sigmaMax}");
-        return new ExportConfig(path, System.IO.Path.Combine(folder, weights), kind, shape, classes, sigmaData, sigmaMin, sigmaMax);
+        string[]? names = null;
+        if (root.TryGetProperty("class_names", out var n) && n.ValueKind == JsonValueKind.Array)
+        {
+            names = n.EnumerateArray().Select(e => e.ValueKind == JsonValueKind.String ? e.GetString()! : throw new InferenceException($"{path}: class_names holds '{e}', not a name")).ToArray();
+            if (names.Length != classes) throw new InferenceException($"{path}: {names.Length} class_names for num_classes {classes}");
+        }
+        return new ExportConfig(path, System.IO.Path.Combine(folder, weights), kind, shape, classes, sigmaData, sigmaMin, sigmaMax) { ClassNames = names };
     }
 }
 

@@ -38,6 +38,7 @@ public static class ModelCard
         config["model_kind"] = loaded.Kind.Name();
         config["sample_shape"] = new JsonArray(loaded.Config.SampleShape.Select(v => (JsonNode)v).ToArray());
         config["num_classes"] = loaded.Config.NumClasses;
+        if (loaded.Options?.ClassNames is { } names) config["class_names"] = new JsonArray(names.Select(n => (JsonNode)n!).ToArray());
         config["condition_channels"] = loaded.Config.ConditionChannelCount;
         config["scalings"] = new JsonObject
         {

@@ -29,7 +29,7 @@ public static class Resume
         [nameof(TrainOptions.KeepCheckpoints)] = "keep",
     };
 
-    private static readonly HashSet<string> Fixed = ["network", "preset", "objective", "init-from"];
+    private static readonly HashSet<string> Fixed = ["network", "preset", "objective", "init-from", "class-names"];
     private static readonly HashSet<string> Free = ["steps", "device"];
 
     private static readonly (string Name, PropertyInfo Property)[] Fields = typeof(TrainOptions)

@@ -15,6 +15,36 @@ public sealed record TrainOptions
     public int DataLimit { get; init; }
     /// <summary>The network F_θ (a UNet for images, an MLP for vectors).</summary>
     public required NetworkConfig Network { get; init; }
+
+    /// <summary>The names of a class-conditional run's classes in label order (a labelled folder's class folders), or null.</summary>
+    public IReadOnlyList<string>? ClassNames { get; init; }
+
+    /// <summary>
+    /// These options made class-conditional on <paramref name="data"/>'s labels: the network takes one class per label
+    /// (<c>num_classes</c>), and the classes' names, where the data has them, are kept with the run.
+    /// </summary>
+    /// <exception cref="ArgumentException">The data has no labels, or the network cannot take class labels.</exception>
+    public TrainOptions ConditionedOn(Data.ITrainingData data)
+    {
+        if (data.Labels is null || data.NumClasses < 1)
+            throw new ArgumentException($"--class-conditional needs labelled data, and {data.Name} has no labels (a folder is labelled when its images sit in one subfolder per class)");
+        if (Network.ConditionChannelCount > 0) throw new ArgumentException("--class-conditional does not apply to a restorer's network");
+        return this with { Network = Network with { NumClasses = data.NumClasses }, ClassNames = (data as Data.ImageDataset)?.ClassNames };
+    }
+
+    /// <summary>
+    /// The class label that <paramref name="text"/> names: a class name of <paramref name="names"/>, or an index in
+    /// 0..<paramref name="classes"/> − 1.
+    /// </summary>
+    /// <exception cref="Errors.BadInputException">The model is unconditional, or the text names no class.</exception>
+    public static int ClassLabel(string text, IReadOnlyList<string>? names, int classes)
+    {
+        if (classes == 0) throw new Errors.BadInputException("--class given, but the model is unconditional");
+        if (names is not null && names.ToList().IndexOf(text) is int named and >= 0) return named;
+        if (int.TryParse(text, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out int index) && index < classes) return index;
+        throw new Errors.BadInputException($"--class '{text}' is not a class of the model: " +
+            (names is null ? $"give an index in 0..{classes - 1}" : $"give one of {string.Join(", ", names.Take(20))}{(names.Count > 20 ? ", …" : "")} or an index in 0..{classes - 1}"));
+    }
     /// <summary>
     /// <c>bct</c>: bidirectional consistency training (method §4); <c>edm</c>: the EDM denoiser baseline on the same
     /// network, trained with u unused (align frozen at [I | 0], u embedding frozen) so that a BCM can start from it;

@@ -217,6 +217,8 @@ public sealed class Trainer : IDisposable
         {
             Directory.CreateDirectory(runDir);
             AtomicFile.WriteAllText(Path.Combine(runDir, "options.json"), options.ToJson());
+            // The class list beside the run, for a reader that does not parse options.json: label i is line i.
+            if (options.ClassNames is { } names) AtomicFile.WriteAllText(Path.Combine(runDir, "classes.txt"), string.Join("\n", names) + "\n");
         }
         return fresh;
     }

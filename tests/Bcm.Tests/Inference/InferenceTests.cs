@@ -55,6 +55,9 @@ public sealed class InferenceTests
         using var session = InferenceModel.Open(folder, new InferenceOptions(Threads: 1));
         Assert.Equal([3, 8, 8], session.Config.SampleShape);
         Assert.Equal(3, session.Config.NumClasses);
+        Assert.Null(session.Config.ClassNames); // a random model has no class names; indices name its classes
+        Assert.Equal(2, session.Config.ClassLabel("2"));
+        Assert.Contains("index in 0..2", Assert.Throws<InferenceException>(() => session.Config.ClassLabel("cat")).Message);
 
         var images = await session.SampleAsync(new SampleOptions(Count: 4, Seed: 0, Label: 2));
         using var expectedImages = PlanRunner.Generate(model, PlanPresets.Resolve("onestep"), 4, seed: 0, label: 2);
