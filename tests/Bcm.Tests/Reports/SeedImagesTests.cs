@@ -122,6 +122,7 @@ public sealed class SeedImagesTests
     }
 
     [Fact]
+    [Trait("Category", "Slow")]
     public void TheCliWritesTheNpzAndRefusesWhatDoesNotApply()
     {
         string dir = TestPaths.NewTempDir(), npz = Path.Combine(dir, "s.npz");
