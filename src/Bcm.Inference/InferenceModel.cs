@@ -35,6 +35,9 @@ public sealed class InferenceModel : IDisposable
         return new InferenceModel(config, OnnxSession.Open(config, options), options.Threads);
     }
 
+    /// <summary>The most values one call returns (2²⁸ float32, 1 GiB): a bound on what a request can make it allocate.</summary>
+    public const long MaxValues = 1L << 28;
+
     /// <summary>The export's configuration: kind, sample shape, classes, noise levels.</summary>
     public ExportConfig Config { get; }
 
@@ -45,6 +48,9 @@ public sealed class InferenceModel : IDisposable
         options ??= new SampleOptions();
         Check.Range("count", options.Count, 1, 100_000);
         Check.Range("batch size", options.BatchSize, 1, 4096);
+        if ((long)options.Count * Config.SampleSize > MaxValues)
+            throw new InferenceException($"{options.Count:N0} samples of {Config.SampleSize:N0} values are more than the {MaxValues:N0} values one call returns (1 GiB); " +
+                                         $"ask for at most {MaxValues / Config.SampleSize:N0} at a time");
         var plan = engine.Resolve(options.Plan, generate: true);
         if (options.Label is int label) CheckLabel(label);
         var labels = Config.NumClasses == 0 ? null

@@ -163,6 +163,7 @@ public sealed class InferenceTests
         using var session = InferenceModel.Open(folder, new InferenceOptions(Threads: 1));
         Assert.Contains("count must be in", await MessageAsync(() => session.SampleAsync(new SampleOptions(Count: 0))));
         Assert.Contains("batch size", await MessageAsync(() => session.SampleAsync(new SampleOptions(BatchSize: 100_000))));
+        Assert.Contains("count must be in", await MessageAsync(() => session.SampleAsync(new SampleOptions(Count: 100_001))));
         Assert.Contains("unconditional", await MessageAsync(() => session.SampleAsync(new SampleOptions(Label: 1))));
         Assert.Contains("goes up in noise level", await MessageAsync(() => session.SampleAsync(new SampleOptions(Plan: "invert1"))));
         Assert.Contains("token 1", await MessageAsync(() => session.SampleAsync(new SampleOptions(Plan: "80>zero"))));
