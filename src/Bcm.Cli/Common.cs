@@ -192,15 +192,17 @@ internal static class Common
     }
 
     /// <summary>The one class label a conditional model needs (null for an unconditional model), checked against its classes.</summary>
-    public static TorchSharp.torch.Tensor? SingleLabel(System.CommandLine.ParseResult parse, Option<int?> option, int classes, TorchSharp.torch.Device device)
+    public static TorchSharp.torch.Tensor? SingleLabel(System.CommandLine.ParseResult parse, Option<string?> option, Training.ModelLoader.Loaded loaded, TorchSharp.torch.Device device)
     {
+        int classes = loaded.Model.Network.NumClasses;
+        string? text = parse.GetValue(option);
         if (classes == 0)
         {
-            if (parse.GetValue(option) is not null) throw new BadInputException("--class given, but the model is unconditional");
+            if (text is not null) throw new BadInputException("--class given, but the model is unconditional");
             return null;
         }
-        int c = parse.GetValue(option) ?? throw new BadInputException("the model is class-conditional: give --class");
-        if (c < 0 || c >= classes) throw new BadInputException($"--class must be in 0..{classes - 1}");
+        if (text is null) throw new BadInputException("the model is class-conditional: give --class (a class name or index)");
+        int c = Training.TrainOptions.ClassLabel(text, loaded.Options?.ClassNames, classes);
         return TorchSharp.torch.tensor(new long[] { c }, device: device);
     }
 

@@ -17,7 +17,7 @@ internal static class InterpolateCommand
         var lerp = new Option<bool>("--lerp") { Description = "Mix the latents linearly instead of by slerp" };
         var plan = new Option<string>("--plan") { Description = "Inversion plan (default invert1 = 0.07>80)", DefaultValueFactory = _ => "invert1" };
         var regen = new Option<string>("--regenerate") { Description = "Generation plan for each mix (default onestep)", DefaultValueFactory = _ => "onestep" };
-        var label = new Option<int?>("--class") { Description = "Class label for a conditional model" };
+        var label = new Option<string?>("--class") { Description = "Class for a conditional model: its name (a labelled folder's class) or its index" };
         var independent = new Option<bool>("--independent-noise") { Description = "Invert the two images with independent initial noise (default: the same noise for both, as the paper does)" };
         var cmd = new Command("interpolate", "Interpolate between two real images (both inverted to noise, latents mixed by slerp, each mix regenerated) " +
                                              "or between two seeds; writes strip.png (A, the path, B) and path.safetensors.")
@@ -33,7 +33,7 @@ internal static class InterpolateCommand
             int n = parse.GetValue(count);
             if (n < 2) throw new BadInputException("--count must be ≥ 2");
             var shape = loaded.Model.Network.SampleShape;
-            var labels = Common.SingleLabel(parse, label, loaded.Model.Network.NumClasses, device);
+            var labels = Common.SingleLabel(parse, label, loaded, device);
             long seed = parse.GetValue(Common.Seed);
             bool slerp = !parse.GetValue(lerp);
             var paths = parse.GetValue(images) ?? [];

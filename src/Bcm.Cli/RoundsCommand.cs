@@ -16,7 +16,7 @@ namespace Bcm.Cli;
 internal static class RoundsCommand
 {
     public static readonly Option<string?> LevelsOption = new("--levels") { Description = "Noise levels t_r of the rounds, comma-separated and decreasing (each round: +0.07 noise, jump to t_r, jump to ε; 2 NFE)" };
-    public static readonly Option<int?> Label = new("--class") { Description = "Class label for a conditional model" };
+    public static readonly Option<string?> Label = new("--class") { Description = "Class for a conditional model: its name (a labelled folder's class) or its index" };
 
     public static Command Edit() => Create("edit", "Painted or sketched image (the model's size and channels)",
         "Stroke-guided editing: invert a painted image to a middle noise level and regenerate it, so the strokes become a " +
@@ -68,7 +68,7 @@ internal static class RoundsCommand
         var loaded = Common.LoadImageModel(parse);
         var device = Common.ParseDevice(parse.GetValue(Common.Device)!);
         var shape = loaded.Model.Network.SampleShape;
-        var labels = Common.SingleLabel(parse, Label, loaded.Model.Network.NumClasses, device);
+        var labels = Common.SingleLabel(parse, Label, loaded, device);
         return (loaded.Model, (int)shape[0], (int)shape[^1], device, labels);
     }
 }

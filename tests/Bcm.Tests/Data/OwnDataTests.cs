@@ -43,6 +43,12 @@ public sealed class OwnDataTests
         Assert.Equal(2, unknown.Code);
         Assert.Contains("one of one, two, zero", unknown.Err);
 
+        // The editing commands take a class by name too.
+        string path = TestPaths.NewTempDir();
+        var interpolate = CliRunner.Bcm("interpolate", "--seeds", "1", "2", "-n", "3", "-c", run, "--class", "zero", "--out", path);
+        Assert.True(interpolate.Code == 0, interpolate.Err);
+        Assert.Contains("one of one, two, zero", CliRunner.Bcm("interpolate", "--seeds", "1", "2", "-c", run, "--class", "nine", "--out", path).Err);
+
         // The held-out images, measured: an inversion round trip on the test split only.
         string inv = TestPaths.NewTempDir();
         var invert = CliRunner.Bcm("invert", "-c", run, "--data", spec + "@test", "--out", inv);
