@@ -1,6 +1,5 @@
 using System.Buffers.Binary;
 using System.IO.Compression;
-using System.Text;
 using Bcm.Distributed;
 using Bcm.Imaging;
 using Bcm.Model;
@@ -59,7 +58,7 @@ public static class NpzImages
                 // np.savez stores its arrays uncompressed (ZIP_STORED), as the evaluator's readers expect.
                 using (var entry = zip.CreateEntry("arr_0.npy", CompressionLevel.NoCompression).Open())
                 {
-                    entry.Write(Header("|u1", [seeds.Count, height, width, channels]));
+                    entry.Write(IO.NpyFormat.Header("|u1", [seeds.Count, height, width, channels]));
                     var row = new byte[height * width * channels];
                     foreach (long seed in seeds)
                     {
@@ -72,7 +71,7 @@ public static class NpzImages
                 if (labels is not null)
                 {
                     using var entry = zip.CreateEntry("arr_1.npy", CompressionLevel.NoCompression).Open();
-                    entry.Write(Header("<i8", [labels.Length]));
+                    entry.Write(IO.NpyFormat.Header("<i8", [labels.Length]));
                     var bytes = new byte[8 * labels.Length];
                     for (int i = 0; i < labels.Length; i++) BinaryPrimitives.WriteInt64LittleEndian(bytes.AsSpan(8 * i), labels[i]);
                     entry.Write(bytes);
@@ -84,21 +83,5 @@ public static class NpzImages
         {
             if (File.Exists(temp)) File.Delete(temp);
         }
-    }
-
-    /// <summary>A .npy header (format 1.0) for a C-ordered array of <paramref name="descr"/> and <paramref name="shape"/>, padded to 64 bytes.</summary>
-    public static byte[] Header(string descr, IReadOnlyList<long> shape)
-    {
-        string dims = string.Join(", ", shape) + (shape.Count == 1 ? "," : "");
-        string dict = $"{{'descr': '{descr}', 'fortran_order': False, 'shape': ({dims}), }}";
-        int padded = (10 + dict.Length + 1 + 63) / 64 * 64;
-        string header = dict.PadRight(padded - 10 - 1) + "\n";
-        var bytes = new byte[10 + header.Length];
-        bytes[0] = 0x93;
-        Encoding.ASCII.GetBytes("NUMPY").CopyTo(bytes, 1);
-        bytes[6] = 1;
-        BinaryPrimitives.WriteUInt16LittleEndian(bytes.AsSpan(8), (ushort)header.Length);
-        Encoding.ASCII.GetBytes(header).CopyTo(bytes, 10);
-        return bytes;
     }
 }
